@@ -1,0 +1,1 @@
+"""Agent adapters (see base.AgentAdapter)."""

@@ -1,0 +1,111 @@
+"""Run an agent as a subprocess: own process group, stdin closed, hard timeout that kills the
+whole group, stdout/stderr kept in files."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ProcessResult:
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+    stdout_path: Path
+    stderr_path: Path
+
+    def tail(self, which: str = "stderr", limit: int = 2000) -> str:
+        path = self.stderr_path if which == "stderr" else self.stdout_path
+        try:
+            data = path.read_bytes()[-limit:]
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace")
+
+
+def kill_process_group(proc: subprocess.Popen, grace_s: float = 2.0) -> None:
+    """SIGTERM the group, then SIGKILL whatever is left after ``grace_s``."""
+    try:
+        pgid = os.getpgid(proc.pid)
+    except ProcessLookupError:
+        return
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            # The leader is gone; children may linger in the group.
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run_process(
+    cmd: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    timeout_s: float,
+    log_dir: Path,
+    name: str = "agent",
+) -> ProcessResult:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    out_path = log_dir / f"{name}.stdout.log"
+    err_path = log_dir / f"{name}.stderr.log"
+    start = time.monotonic()
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,  # own process group, so a timeout kills every child
+        )
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # Kill the group even after a clean exit: agents leave language servers behind.
+            kill_process_group(proc)
+    return ProcessResult(
+        exit_code=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        duration_s=time.monotonic() - start,
+        stdout_path=out_path,
+        stderr_path=err_path,
+    )
+
+
+def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A minimal environment for an agent: isolated HOME and XDG dirs, no API keys of the user."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "TMPDIR": str(home / "tmp"),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "TERM": "dumb",
+        "NO_COLOR": "1",
+        "CI": "1",
+    }
+    (home / "tmp").mkdir(exist_ok=True)
+    if extra:
+        env.update(extra)
+    return env

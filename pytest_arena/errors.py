@@ -1,0 +1,19 @@
+"""Errors a user can cause. Each carries one message that names the file, the field and the fix;
+the plugin prints it without a traceback."""
+from __future__ import annotations
+
+
+class ArenaError(Exception):
+    """Base for user-facing errors."""
+
+
+class ConfigError(ArenaError):
+    pass
+
+
+class TaskError(ArenaError):
+    pass
+
+
+class AgentNotInstalled(ArenaError):
+    pass

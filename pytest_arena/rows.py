@@ -1,0 +1,101 @@
+"""The result row: one JSON object per cell in raw.jsonl.
+
+A superset of the original project's row (same keys, same nesting), so its analysis habits and
+data still apply, plus our own fields. Every field is filled by the harness.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .outcomes import Outcome
+
+ROW_SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Tokens(_Strict):
+    prompt: int = 0
+    completion: int = 0
+    cached: int = 0
+    reasoning: int = 0
+    local_prompt: int = 0
+    local_completion: int = 0
+    cloud_prompt: int = 0
+    cloud_completion: int = 0
+
+
+class Latency(_Strict):
+    wall_ms: int  # whole cell: workspace + agent + scoring
+    per_call_ms: list[int]  # upstream time of each LLM call, from the ledger
+    agent_ms: int  # the agent subprocess alone
+    scoring_ms: int  # the acceptance-test run alone
+    router_ms: float  # time the router itself added (decisions + overhead), summed over calls
+
+
+class Quality(_Strict):
+    functional_pass: bool | None  # None only for infra_error before tests could run
+    tests_passed: int | None
+    tests_total: int | None
+    composite: float | None  # tests_passed / tests_total
+
+
+class Routing(_Strict):
+    total_calls: int = 0
+    local_calls: int = 0
+    cloud_calls: int = 0
+    per_call_backends: list[str] = Field(default_factory=list)  # "call_<i>/<choice>/<model>"
+    statuses: dict[str, int] = Field(default_factory=dict)  # ledger call status -> count
+
+
+class Provenance(_Strict):
+    harness_version: str
+    python: str
+    platform: str
+    cpu: str
+    cpus: int
+    memory_gb: float
+    git_sha: str | None  # of the pytest-arena checkout, when it is one
+    pricing_sha256: str
+    sandbox: str  # bwrap | unshare | subprocess
+
+
+class Row(_Strict):
+    # ---- the original project's fields, same names ----
+    task_id: str
+    category: str  # task class: puzzles | refactors
+    route: str  # the agent
+    hardware_profile_ref: str
+    tokens: Tokens
+    latency: Latency
+    quality: Quality
+    routing: Routing
+    output_ref: str  # cell folder, relative to the results folder (workspace, logs, junit.xml)
+    started_at: str
+    finished_at: str
+    error: str | None  # a human-readable reason when outcome is not pass
+    variant: str  # config variant_tag
+    cloud_model_id: str
+    local_model_id: str
+    router_classifier_model_id: str
+    router_strategy: str
+    seed: int
+    config_sha: str
+    # ---- ours ----
+    schema_version: int = ROW_SCHEMA_VERSION
+    outcome: Outcome
+    expect: Literal["pass", "fail"]
+    node_id: str
+    cell_key: str  # stable identity of the cell (independent of node id formatting)
+    run_id: str
+    shape: str
+    agent_version: str
+    agent_exit_code: int | None
+    agent_reported: dict | None  # the agent's own usage/cost report, where it gives one
+    cost_usd: float  # from the ledger, priced with the pricing table at call time
+    backend_kinds: dict[str, str]  # {"local": "embedded", "cloud": "scripted"}: harness checks are visible
+    provenance: Provenance

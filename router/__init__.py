@@ -1,0 +1,1 @@
+"""The pytest-arena routing proxy: front doors, strategies, backends, guards, ledger."""

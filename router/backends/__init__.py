@@ -1,0 +1,1 @@
+"""Backends: where a routed call is answered (Ollama, OpenAI-compatible, Anthropic, embedded, scripted)."""

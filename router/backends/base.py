@@ -1,0 +1,46 @@
+"""The backend contract: a backend turns one CanonicalRequest into a stream of canonical events.
+
+Streaming and non-streaming front doors both consume ``Backend.stream``; non-streaming ones
+aggregate the events into a CanonicalResponse. Errors are raised as ``router.errors`` exceptions.
+"""
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ..contracts import BackendSpec, CanonicalRequest, Event, LocalGuards, RunSpec, Side
+
+
+@dataclass(slots=True)
+class CallContext:
+    run: RunSpec
+    side: Side
+    guards: LocalGuards | None  # set for local calls only
+    started: float  # time.monotonic() when the call arrived
+
+    @property
+    def deadline(self) -> float | None:
+        if self.guards is None or self.guards.wall_timeout_s is None:
+            return None
+        return self.started + self.guards.wall_timeout_s
+
+    def remaining(self) -> float | None:
+        d = self.deadline
+        return None if d is None else max(0.0, d - time.monotonic())
+
+
+class Backend(abc.ABC):
+    def __init__(self, spec: BackendSpec):
+        self.spec = spec
+
+    @abc.abstractmethod
+    def stream(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[Event]:
+        """Yield TextDelta / ToolCallDelta events, then Usage, then exactly one Finish."""
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError(f"backend {self.spec.label} has no embedding endpoint")
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,250 @@
+"""Contracts shared by the router's parts and by the pytest plugin.
+
+Every front door (OpenAI chat, OpenAI Responses, Anthropic Messages, Ollama) turns a request into
+one ``CanonicalRequest``; a strategy picks ``local`` or ``cloud``; the chosen backend yields a
+stream of canonical ``Event``s; the front door renders those events back into the caller's
+protocol (aggregating them for non-streaming calls). The ledger writes one ``LedgerRecord`` per
+call, and the plugin reads a run's totals as ``RunTotals`` by run id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Side = Literal["local", "cloud"]
+Protocol = Literal["openai-chat", "openai-responses", "anthropic", "ollama"]
+BackendKind = Literal["ollama", "openai", "anthropic", "embedded", "scripted"]
+FinishReason = Literal["stop", "length", "tool_calls", "error"]
+CallStatus = Literal[
+    "ok",               # the backend answered completely
+    "truncated",        # a local guard (output cap) cut the answer
+    "timeout",          # the local wall timeout cut the call (headers or body)
+    "budget_exceeded",  # refused before the call: cloud budget cap reached
+    "auth_error",       # upstream 401/403: the session stops
+    "upstream_error",   # upstream error status after retries, garbage reply, connection refused
+    "client_error",     # the caller's request was invalid (400 from the router itself)
+]
+
+
+# ----------------------------------------------------------------------------- canonical request
+@dataclass(slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # always a JSON string in canonical form
+
+
+@dataclass(slots=True)
+class Message:
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None  # role == "tool": which call this answers
+    name: str | None = None  # role == "tool": the tool's name when the protocol carries it
+
+
+@dataclass(slots=True)
+class ToolSpec:
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)  # JSON schema
+
+
+@dataclass(slots=True)
+class CanonicalRequest:
+    protocol: Protocol
+    model: str  # what the agent asked for, with any !local/!cloud suffix removed
+    messages: list[Message]
+    tools: list[ToolSpec] = field(default_factory=list)
+    force: Side | None = None  # from a !local / !cloud suffix on the model name
+    stream: bool = False
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    tool_choice: Any = None
+    include_usage: bool = False  # OpenAI stream_options.include_usage
+    extra: dict[str, Any] = field(default_factory=dict)  # protocol details kept for rendering
+
+
+# ----------------------------------------------------------------------------- canonical events
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    index: int
+    id: str | None = None  # set on the first delta of a call
+    name: str | None = None  # set on the first delta of a call
+    arguments: str = ""  # a fragment of the JSON argument string
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt: int = 0
+    completion: int = 0
+    cached: int = 0
+    reasoning: int = 0
+
+
+@dataclass(slots=True)
+class Finish:
+    reason: FinishReason
+    model: str | None = None  # the model that served, as the upstream reports it
+
+
+Event = TextDelta | ToolCallDelta | Usage | Finish
+
+
+@dataclass(slots=True)
+class CanonicalResponse:
+    """A whole answer: what a non-streaming front door renders."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: FinishReason = "stop"
+    usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclass(slots=True)
+class BackendSpec:
+    """Where one side's calls go.
+
+    kind:
+      ollama    native /api/chat at base_url (default http://127.0.0.1:11434)
+      openai    any OpenAI-compatible /v1/chat/completions at base_url (cloud APIs, vLLM, llama.cpp)
+      anthropic Anthropic Messages at base_url (default https://api.anthropic.com)
+      embedded  the embedded llama.cpp server the plugin starts; base_url filled in at run time
+      scripted  offline stand-in that drives the agent to write ``ScriptedPlan.files``
+    """
+
+    kind: BackendKind
+    model: str  # the upstream model id (e.g. "qwen3.6:35b", "gpt-5.5", "smollm2-135m")
+    label: str  # the name the config used (e.g. "ollama/qwen3.6:35b", "embedded/smollm2-135m")
+    base_url: str | None = None
+    api_key_env: str | None = None  # name of the env var that holds the key; never the key itself
+    fallback_model: str | None = None  # explicit, recorded fallback (models.cloud_fallback)
+    max_concurrency: int = 8
+
+
+@dataclass(slots=True)
+class LocalGuards:
+    max_output_tokens: int | None = 4096  # None disables
+    wall_timeout_s: float | None = 180.0  # covers headers and streamed body; None disables
+    repeat_penalty: float | None = 1.1
+    num_ctx: int | None = 32768  # explicit Ollama context so prompts are not silently truncated
+    think: bool | None = False  # Ollama `think`; None leaves the server default
+
+
+@dataclass(slots=True)
+class ScriptedPlan:
+    """What the scripted backend makes the agent do: write these files, then finish."""
+
+    files: dict[str, str]  # workspace-relative path -> content
+    workspace: str  # absolute path of the agent's workspace
+    final_message: str = "Done: wrote the requested files."
+
+
+@dataclass(slots=True)
+class RunSpec:
+    """One cell's routing setup, registered with the router before the agent starts."""
+
+    run_id: str
+    strategy: str  # one of router.strategies.STRATEGIES
+    local: BackendSpec
+    cloud: BackendSpec
+    strategy_params: dict[str, Any] = field(default_factory=dict)  # thresholds etc.
+    classifier: BackendSpec | None = None  # llm-classifier / cascade model
+    embedder: BackendSpec | None = None  # embedding-knn model (None: offline fallback)
+    guards: LocalGuards = field(default_factory=LocalGuards)
+    cell_budget_usd: float | None = None
+    seed: int | None = None
+    scripted: ScriptedPlan | None = None
+
+
+@dataclass(slots=True)
+class RunEndpoints:
+    """Run-scoped base URLs handed to an agent. Never a hard-coded port."""
+
+    openai_base: str  # .../run/<id>/v1        (chat completions and Responses)
+    anthropic_base: str  # .../run/<id>        (client appends /v1/messages)
+    ollama_base: str  # .../run/<id>           (client appends /api/chat)
+    model: str  # a model name the agent may send; the router ignores it except for !suffixes
+
+
+# ----------------------------------------------------------------------------- ledger
+@dataclass(slots=True)
+class LedgerRecord:
+    run_id: str
+    seq: int  # per run, 0-based, in order of arrival
+    ts: float  # unix time the call arrived
+    protocol: str
+    purpose: Literal["agent", "classifier", "embedding"]
+    strategy: str
+    choice: Side
+    reason: str
+    backend: str  # BackendSpec.label
+    model: str  # model that served (upstream's word), or the requested upstream id on failure
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    decide_ms: float = 0.0
+    upstream_ms: float = 0.0
+    overhead_ms: float = 0.0
+    stream: bool = False
+    status: CallStatus = "ok"
+    error: str | None = None
+    forced: Side | None = None
+
+
+@dataclass(slots=True)
+class RunTotals:
+    run_id: str
+    calls: int = 0
+    local_calls: int = 0
+    cloud_calls: int = 0
+    local_prompt: int = 0
+    local_completion: int = 0
+    cloud_prompt: int = 0
+    cloud_completion: int = 0
+    cached: int = 0
+    reasoning: int = 0
+    cost_usd: float = 0.0
+    router_ms: float = 0.0  # sum of decide_ms + overhead_ms
+    statuses: dict[str, int] = field(default_factory=dict)  # CallStatus -> count
+    records: list[LedgerRecord] = field(default_factory=list)
+
+    @property
+    def prompt(self) -> int:
+        return self.local_prompt + self.cloud_prompt
+
+    @property
+    def completion(self) -> int:
+        return self.local_completion + self.cloud_completion
+
+    @classmethod
+    def from_records(cls, run_id: str, records: list[LedgerRecord]) -> "RunTotals":
+        totals = cls(run_id=run_id, records=list(records))
+        for rec in records:
+            totals.calls += 1
+            totals.statuses[rec.status] = totals.statuses.get(rec.status, 0) + 1
+            totals.cached += rec.cached_tokens
+            totals.reasoning += rec.reasoning_tokens
+            totals.cost_usd += rec.cost_usd
+            totals.router_ms += rec.decide_ms + rec.overhead_ms
+            if rec.choice == "local":
+                totals.local_calls += 1
+                totals.local_prompt += rec.prompt_tokens
+                totals.local_completion += rec.completion_tokens
+            else:
+                totals.cloud_calls += 1
+                totals.cloud_prompt += rec.prompt_tokens
+                totals.cloud_completion += rec.completion_tokens
+        return totals
