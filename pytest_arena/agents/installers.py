@@ -1,0 +1,166 @@
+"""Pinned, isolated installs of the real agents: one venv (pip) or npm prefix per agent under
+``install_root/<agent>/``, with a marker file that records what was installed.
+
+The marker is written last, so a half-finished install is never taken for a finished one; a
+re-run with the same pin skips; a different pin (or a missing binary) wipes the folder first.
+``InstalledAgent`` gives the six real adapters their ``version`` / ``install`` /
+``install_command`` from one ``PinnedPackage``; each adapter only writes ``run``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ClassVar, Literal
+
+from .base import AgentAdapter
+
+MARKER_NAME = ".arena-install.json"
+INSTALL_STEP_TIMEOUT_S = 1800.0
+
+
+class InstallError(RuntimeError):
+    """An install step failed; the message says which step and shows the tail of its output."""
+
+
+def default_install_root() -> Path:
+    """``$ARENA_AGENTS_DIR`` or ``~/.cache/pytest-arena/agents``."""
+    configured = os.environ.get("ARENA_AGENTS_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "pytest-arena" / "agents"
+
+
+@dataclass(frozen=True)
+class PinnedPackage:
+    manager: Literal["pip", "npm"]
+    package: str  # registry name, e.g. "aider-chat" or "@openai/codex"
+    version: str
+    binary: str  # the executable the adapter runs, e.g. "aider"
+
+    @property
+    def spec(self) -> str:
+        return f"{self.package}=={self.version}" if self.manager == "pip" else f"{self.package}@{self.version}"
+
+    def binary_path(self, agent_dir: Path) -> Path:
+        if self.manager == "pip":
+            return agent_dir / "venv" / "bin" / self.binary
+        return agent_dir / "node_modules" / ".bin" / self.binary
+
+
+def read_marker(agent_dir: Path) -> dict | None:
+    try:
+        data = json.loads((agent_dir / MARKER_NAME).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def directory_size(path: Path) -> int:
+    """Bytes on disk below ``path`` (symlinks not followed, hard links counted once)."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+    return total
+
+
+def _run_step(cmd: list[str], *, what: str, log: Callable[[str], None], cwd: Path) -> None:
+    start = time.monotonic()
+    # npm and pip talk to their registries; keep their caches where the user keeps them.
+    proc = subprocess.run(
+        cmd, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=INSTALL_STEP_TIMEOUT_S,
+    )
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
+        raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    log(f"{what} ({time.monotonic() - start:.1f}s)")
+
+
+def install_pinned(name: str, pinned: PinnedPackage, install_root: Path, log: Callable[[str], None]) -> dict:
+    """Install ``pinned`` into ``install_root/name``; returns the marker (skips when present)."""
+    agent_dir = install_root / name
+    marker = read_marker(agent_dir)
+    if marker and marker.get("version") == pinned.version and pinned.binary_path(agent_dir).exists():
+        log(f"{name}: {pinned.spec} already installed in {agent_dir}, skipping")
+        return marker
+    if agent_dir.exists():
+        log(f"{name}: removing incomplete or outdated install in {agent_dir}")
+        shutil.rmtree(agent_dir)
+    agent_dir.mkdir(parents=True)
+    start = time.monotonic()
+    if pinned.manager == "pip":
+        venv = agent_dir / "venv"
+        _run_step([sys.executable, "-m", "venv", str(venv)], what=f"{name}: create venv", log=log, cwd=agent_dir)
+        _run_step(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+             "--no-input", pinned.spec],
+            what=f"{name}: pip install {pinned.spec}", log=log, cwd=agent_dir,
+        )
+    else:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise InstallError(f"{name}: npm is not on PATH. Install Node.js 20+ and npm, then re-run.")
+        _run_step(
+            [npm, "install", "--prefix", str(agent_dir), "--no-audit", "--no-fund", "--save-exact",
+             pinned.spec],
+            what=f"{name}: npm install {pinned.spec}", log=log, cwd=agent_dir,
+        )
+    if not pinned.binary_path(agent_dir).exists():
+        raise InstallError(f"{name}: installed {pinned.spec} but {pinned.binary_path(agent_dir)} is missing")
+    marker = {
+        "agent": name,
+        "package": pinned.package,
+        "version": pinned.version,
+        "manager": pinned.manager,
+        "install_s": round(time.monotonic() - start, 1),
+        "size_bytes": directory_size(agent_dir),
+        "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    tmp = agent_dir / (MARKER_NAME + ".tmp")
+    tmp.write_text(json.dumps(marker, indent=2) + "\n", "utf-8")
+    tmp.replace(agent_dir / MARKER_NAME)
+    log(f"{name}: installed {pinned.spec} in {marker['install_s']}s, {marker['size_bytes'] / 1e6:.0f} MB")
+    return marker
+
+
+class InstalledAgent(AgentAdapter):
+    """An agent that runs from its own pinned install under ``install_root/<name>``."""
+
+    pinned: ClassVar[PinnedPackage]
+
+    def agent_dir(self, install_root: Path) -> Path:
+        return install_root / self.name
+
+    def binary(self, install_root: Path) -> Path:
+        return self.pinned.binary_path(self.agent_dir(install_root))
+
+    def version(self, install_root: Path) -> str | None:
+        # Called at collection for every cell: one small file read, no subprocess.
+        marker = read_marker(self.agent_dir(install_root))
+        if not marker or not self.binary(install_root).exists():
+            return None
+        return str(marker.get("version")) or None
+
+    def install_command(self, install_root: Path) -> str:
+        command = f"python -m pytest_arena setup --agents {self.name}"
+        if install_root != default_install_root():
+            command += f" --root {install_root}"
+        return command
+
+    def install(self, install_root: Path, log) -> None:
+        install_pinned(self.name, self.pinned, install_root, log)
