@@ -165,6 +165,8 @@ class RunSpec:
     cell_budget_usd: float | None = None
     seed: int | None = None
     scripted: ScriptedPlan | None = None
+    classifier_timeout_s: float = 10.0  # timeout of one classifier call (llm-classifier, cascade)
+    prompt_cache: bool = False  # forward the agent's prompt-caching hints to the cloud backend
 
 
 @dataclass(slots=True)
