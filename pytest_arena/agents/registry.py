@@ -21,17 +21,32 @@ BUILTIN_AGENTS: dict[str, str] = {
 ENTRY_POINT_GROUP = "pytest_arena.agents"
 
 
+_registered: dict[str, type[AgentAdapter]] = {}
+
+
+def register_agent(name: str, cls: type[AgentAdapter]) -> None:
+    """Register an adapter class in-process (e.g. from a conftest.py) under ``name``."""
+    _registered[name] = cls
+    get_agent.cache_clear()
+
+
 @lru_cache(maxsize=1)
-def known_agents() -> dict[str, str]:
-    agents = dict(BUILTIN_AGENTS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        agents.setdefault(ep.name, ep.value)
+def _entry_point_agents() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_agents() -> dict[str, object]:
+    agents: dict[str, object] = dict(BUILTIN_AGENTS)
+    for name, target in _entry_point_agents().items():
+        agents.setdefault(name, target)
+    agents.update(_registered)
     return agents
 
 
 @lru_cache(maxsize=None)
 def get_agent(name: str) -> AgentAdapter:
     target = known_agents()[name]
-    module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls()
+    if isinstance(target, str):
+        module_name, _, class_name = target.partition(":")
+        target = getattr(importlib.import_module(module_name), class_name)
+    return target()

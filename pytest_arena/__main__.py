@@ -1,0 +1,42 @@
+"""`python -m pytest_arena <command>`: setup, analyze, tasks, schema."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+COMMANDS = {
+    "setup": ("pytest_arena.setup", "install agents (and the embedded model) pinned and isolated"),
+    "analyze": ("pytest_arena.analyze", "re-compute every report from one or more raw.jsonl files or folders"),
+    "tasks": ("pytest_arena.task_table", "print the task table generated from tasks/ (--check README.md)"),
+    "schema": (None, "write configs/schema.json from the config model"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: python -m pytest_arena <command> [options]", "", "commands:"]
+    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run cells with pytest: pytest --arena-config configs/smoke.yaml"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print(usage(), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    command, rest = argv[0], argv[1:]
+    if command == "schema":
+        from .config import write_schema
+
+        target = Path(rest[0]) if rest else Path("configs/schema.json")
+        write_schema(target)
+        print(f"wrote {target}")
+        return 0
+    import importlib
+
+    module = importlib.import_module(COMMANDS[command][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""The sweep config: one pydantic model (``extra="forbid"``) that accepts the original project's
+YAML layout unchanged, plus what a pytest run needs that the original passed on its command line.
+
+Loading never raises a traceback at a user: every problem becomes one ``ConfigError`` naming the
+file, the field and the fix.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+import subprocess
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from router.contracts import BackendSpec, LocalGuards
+
+from .errors import ConfigError
+
+StrategyName = Literal[
+    "always-local", "always-cloud", "rules", "heuristic",
+    "llm-classifier", "embedding-knn", "cascade", "phase-aware",
+]
+STRATEGIES: tuple[str, ...] = typing.get_args(StrategyName)
+TaskClass = Literal["puzzles", "refactors", "real-prs"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class Models(_Strict):
+    cloud: str = Field(description="cloud model: 'gpt-5.5', 'claude-sonnet-4-6', 'openai/<id>' or 'scripted' (offline stand-in)")
+    local: str | list[str] = Field(
+        description="local model(s): 'qwen3.6:35b' / 'ollama/<tag>' (Ollama), 'embedded/smollm2-135m' "
+        "(the embedded offline model), 'openai/<id>' (an OpenAI-compatible local server at local_base_url); "
+        "a list sweeps several local models")
+    cloud_fallback: str | None = Field(
+        default=None, description="explicit fallback cloud model, used only after retries on 5xx are exhausted; the row records the model that served")
+    router_classifier: str = Field(default="qwen3:0.6b", description="model the llm-classifier and cascade strategies ask")
+    embedding: str | None = Field(
+        default=None, description="embedding model for embedding-knn (e.g. 'ollama/nomic-embed-text'); null uses the offline hashed embedding")
+    local_base_url: str = Field(default="http://127.0.0.1:11434/v1", description="where local models are served (Ollama or OpenAI-compatible)")
+    cloud_base_url: str = Field(default="https://api.openai.com/v1", description="OpenAI-compatible cloud endpoint")
+    anthropic_base_url: str = Field(default="https://api.anthropic.com", description="Anthropic endpoint for claude-* cloud models")
+
+    @property
+    def locals(self) -> list[str]:
+        return [self.local] if isinstance(self.local, str) else list(self.local)
+
+    @field_validator("local")
+    @classmethod
+    def _non_empty(cls, value):
+        if isinstance(value, list) and not value:
+            raise ValueError("list of local models is empty")
+        return value
+
+
+class LocalGuardsConfig(_Strict):
+    max_output_tokens: int | None = Field(default=4096, description="cap on a local call's output tokens (null disables)")
+    wall_timeout_s: float | None = Field(default=180.0, description="wall limit of one local call, streamed body included (null disables)")
+    repeat_penalty: float | None = Field(default=1.1, description="repeat penalty sent to local models")
+    num_ctx: int | None = Field(default=32768, description="Ollama context size sent explicitly with every call")
+    think: bool | None = Field(default=False, description="Ollama 'think' flag (null leaves the server default)")
+
+
+class RouterConfig(_Strict):
+    strategy: StrategyName = Field(default="heuristic", description="strategy when benchmark.strategies is not set")
+    port: int = Field(default=8787, ge=0, le=65535, description="port of the standalone router (python -m router --config); pytest runs use an ephemeral port per worker")
+    banner: bool = Field(default=True, description="expose routing facts in X-Arena-* response headers (never in model-visible text)")
+    heuristic_threshold: float | None = Field(default=None, description="shorthand for params.heuristic.threshold")
+    prompt_cache: bool = Field(default=False, description="price cached prompt tokens at the cache-read rate (true) or as uncached input (false) in the router's budget checks")
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="strategy parameters, e.g. {cascade: {threshold: 15}}")
+    classifier_timeout_s: float = Field(default=10.0, gt=0, description="timeout of one classifier call")
+    local_guards: LocalGuardsConfig = Field(default_factory=LocalGuardsConfig)
+    local_concurrency: int = Field(default=1, ge=1, description="concurrent calls per local backend (local servers usually serve one at a time)")
+    cloud_concurrency: int = Field(default=8, ge=1, description="concurrent calls per cloud backend")
+    max_retries: int = Field(default=3, ge=0, description="cloud retries on 429/5xx/connection reset")
+
+
+class BenchmarkConfig(_Strict):
+    task_classes: list[TaskClass] = Field(default_factory=lambda: ["puzzles", "refactors"])
+    agents: list[str] = Field(default_factory=lambda: ["aider", "opencode", "cline"])
+    tasks_per_class: dict[str, int] | None = Field(default=None, description="first N tasks of each class")
+    task_ids: list[str] | None = Field(default=None, description="whitelist of task ids, in this order")
+    seeds: list[int] = Field(default_factory=lambda: [42])
+    smoke: bool = Field(default=False, description="first task of each class only")
+    strategies: list[StrategyName] | None = Field(default=None, description="strategies to sweep (default: [router.strategy])")
+    expect: dict[str, Literal["pass", "fail"]] = Field(
+        default_factory=dict, description="expected outcome per agent, e.g. {null: fail}: such cells pass when the outcome matches")
+    timeout_s: int | None = Field(default=None, gt=0, description="agent wall-time limit for every cell (default: each task's timeout_s)")
+    tasks_dir: str = Field(default="tasks", description="folder of task folders, relative to the config's project root")
+
+    @field_validator("seeds", "agents")
+    @classmethod
+    def _non_empty_list(cls, value):
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
+class PricingConfig(_Strict):
+    primary: str = Field(default="openai-gpt5.5", description="scenario used for headline costs in reports")
+    scenarios: list[str] = Field(
+        default_factory=lambda: ["openai-gpt5.5", "openai-gpt5", "openai-gpt5-mini",
+                                 "anthropic-claude-opus-4.7", "anthropic-claude-sonnet-4.6", "anthropic-claude-haiku-4.5"],
+        description="scenarios priced in cost_by_scenario.csv")
+    table: str | None = Field(default=None, description="path of a pricing table JSON (default: the shipped one)")
+
+
+class ScoringConfig(_Strict):
+    skip: bool = Field(default=False, description="must stay false: every cell is scored")
+    swebench_image: str = Field(default="hybrid-eval-python:latest", description="SWE-bench image for real-prs tasks (not supported by this harness)")
+    timeout_s: int | None = Field(default=None, gt=0, description="acceptance-test wall limit (default: each task's scoring_timeout_s)")
+    memory_mb: int = Field(default=1024, gt=0)
+    max_procs: int = Field(default=256, gt=0)
+
+    @field_validator("skip")
+    @classmethod
+    def _no_skip(cls, value):
+        if value:
+            raise ValueError("true is not supported: every cell is scored by its acceptance tests; select cells with -k instead")
+        return value
+
+
+class BudgetConfig(_Strict):
+    cell_usd: float | None = Field(default=None, gt=0, description="cloud USD cap per cell")
+    session_usd: float | None = Field(default=None, gt=0, description="cloud USD cap per pytest session (per xdist worker)")
+
+
+class AnalysisConfig(_Strict):
+    resamples: int = Field(default=10_000, ge=100)
+    seed: int = 20261127
+    legacy: bool = Field(default=False, description="also compute the original project's i.i.d. row bootstrap")
+    charts: bool = True
+
+
+class ArenaConfig(_Strict):
+    variant_tag: str
+    out_dir: str
+    models: Models
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    resume: bool = False
+    git_sha_pin: str | None = Field(default=None, description="refuse to run unless the pytest-arena checkout is at this commit")
+
+    @field_validator("variant_tag")
+    @classmethod
+    def _tag(cls, value):
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise ValueError("use letters, digits, '.', '_' and '-' only (it names folders and cells)")
+        return value
+
+    @model_validator(mode="after")
+    def _classes_supported(self):
+        if "real-prs" in self.benchmark.task_classes:
+            raise ValueError(
+                "benchmark.task_classes: 'real-prs' needs SWE-bench Docker images "
+                f"({self.scoring.swebench_image}) and Docker is not available to this harness; remove it")
+        return self
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(self.benchmark.strategies or [self.router.strategy])
+
+    def strategy_params(self, strategy: str) -> dict[str, Any]:
+        params = dict(self.router.params.get(strategy, {}))
+        if self.router.heuristic_threshold is not None and strategy in ("heuristic", "cascade"):
+            params.setdefault("heuristic_threshold", self.router.heuristic_threshold)
+        return params
+
+    def guards(self) -> LocalGuards:
+        return LocalGuards(**self.router.local_guards.model_dump())
+
+    def sha256(self) -> str:
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- backends from names
+def backend_spec(name: str, models: Models, side: str, *, concurrency: int) -> BackendSpec:
+    """Resolve a model name from the config into where its calls go."""
+    raw = name.strip()
+    low = raw.lower()
+    if low == "scripted" or low.startswith("scripted/"):
+        return BackendSpec(kind="scripted", model="scripted", label="scripted", max_concurrency=64)
+    if low.startswith("embedded/"):
+        return BackendSpec(kind="embedded", model=raw.split("/", 1)[1], label=raw, max_concurrency=concurrency)
+    if low.startswith("ollama/") or (":" in raw and not low.startswith(("openai/", "anthropic/"))):
+        model = raw.split("/", 1)[1] if low.startswith("ollama/") else raw
+        base = models.local_base_url
+        base = base[: -len("/v1")] if base.rstrip("/").endswith("/v1") else base
+        return BackendSpec(kind="ollama", model=model, label=f"ollama/{model}", base_url=base.rstrip("/"),
+                           max_concurrency=concurrency)
+    if low.startswith("anthropic/") or low.startswith("claude-"):
+        model = raw.split("/", 1)[1] if "/" in raw else raw
+        return BackendSpec(kind="anthropic", model=model, label=raw, base_url=models.anthropic_base_url,
+                           api_key_env="ANTHROPIC_API_KEY", max_concurrency=concurrency,
+                           fallback_model=models.cloud_fallback if side == "cloud" else None)
+    model = raw.split("/", 1)[1] if low.startswith("openai/") else raw
+    base = models.cloud_base_url if side == "cloud" else models.local_base_url
+    return BackendSpec(kind="openai", model=model, label=raw, base_url=base.rstrip("/"),
+                       api_key_env="OPENAI_API_KEY" if side == "cloud" else None,
+                       max_concurrency=concurrency,
+                       fallback_model=models.cloud_fallback if side == "cloud" else None)
+
+
+# --------------------------------------------------------------------------- loading
+_ENV_PATTERN = re.compile(r"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _substitute_env(value: Any, path: Path, where: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute_env(v, path, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_env(v, path, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def repl(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{path}: field '{where}': environment variable {name} is not set; export it or remove ${{ENV:{name}}}.")
+            return os.environ[name]
+        return _ENV_PATTERN.sub(repl, value)
+    return value
+
+
+def _format_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int) or True)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(ArenaConfig, [p for p in err["loc"][:-1] if isinstance(p, str)])
+            known = sorted(parent.model_fields) if parent else []
+            hint = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+            msg = "unknown field" + (f"; did you mean '{hint[0]}'?" if hint else f"; known fields: {', '.join(known)}")
+        elif err["type"] == "missing":
+            msg = "required field is missing; add it"
+        elif err["type"] == "literal_error":
+            msg = f"{msg} (got {err.get('input')!r})"
+        elif "input" in err and err["type"] not in ("value_error",):
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"field '{loc or '(top level)'}': {msg}")
+    return f"{path}: invalid config: " + "; ".join(lines[:5]) + ("" if len(lines) <= 5 else f"; and {len(lines) - 5} more")
+
+
+def _model_at(model: type[BaseModel], keys: list[str]) -> type[BaseModel] | None:
+    for key in keys:
+        field = model.model_fields.get(key)
+        if field is None:
+            return None
+        inner = _unwrap_model(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _unwrap_model(annotation) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _unwrap_model(arg)
+        if found:
+            return found
+    return None
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ArenaConfig:
+    """Read, substitute ${ENV:NAME}, apply ``key=value`` overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found. Check the --arena-config path.")
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text. Save the config as UTF-8.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}. Fix the YAML.") from None
+    if raw is None:
+        raise ConfigError(f"{path}: the config is empty. It needs at least variant_tag, out_dir and models.")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping (variant_tag: ..., models: ...), not a {type(raw).__name__}.")
+    raw = _substitute_env(raw, path)
+    for item in overrides:
+        apply_override(raw, item, path)
+    try:
+        return ArenaConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc)) from None
+
+
+def apply_override(raw: dict, item: str, path: Path) -> None:
+    """``a.b.c=value`` typed by the schema: str fields keep the text as is, list fields split on
+    commas (one item stays a one-item list), everything else is parsed as YAML."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--arena-set {item!r}: use KEY=VALUE, e.g. --arena-set benchmark.seeds=42,7.")
+    parts = key.split(".")
+    model: type[BaseModel] | None = ArenaConfig
+    annotation: Any = None
+    for i, part in enumerate(parts):
+        if model is None:
+            annotation = Any  # inside a free-form dict (router.params.<strategy>.<key>)
+            break
+        field = model.model_fields.get(part)
+        if field is None:
+            known = sorted(model.model_fields)
+            hint = difflib.get_close_matches(part, known, n=1)
+            raise ConfigError(
+                f"--arena-set {item!r}: unknown field '{'.'.join(parts[: i + 1])}'"
+                + (f"; did you mean '{'.'.join(parts[:i] + [hint[0]])}'?" if hint else f"; known: {', '.join(known)}"))
+        annotation = field.annotation
+        model = _unwrap_model(annotation) if i < len(parts) - 1 else None
+        if model is None and i < len(parts) - 1 and not _is_dict(annotation):
+            raise ConfigError(f"--arena-set {item!r}: '{'.'.join(parts[: i + 1])}' is not a section.")
+    value = _coerce(text, annotation)
+    node = raw
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _is_dict(annotation) -> bool:
+    return typing.get_origin(annotation) is dict or any(_is_dict(a) for a in typing.get_args(annotation))
+
+
+def _accepts(annotation, kind) -> bool:
+    if annotation is kind:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is kind:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(a, kind) for a in typing.get_args(annotation))
+    return False
+
+
+def _coerce(text: str, annotation) -> Any:
+    stripped = text.strip()
+    if stripped.lower() in ("null", "none", "~") and _accepts(annotation, type(None)):
+        return None
+    if _accepts(annotation, list) and not stripped.startswith("["):
+        if _accepts(annotation, str) and "," not in stripped:
+            return stripped  # e.g. models.local: one model, not a list
+        items = [s.strip() for s in stripped.split(",") if s.strip()]
+        args = [a for a in typing.get_args(annotation) if typing.get_origin(a) is list] or [annotation]
+        inner = typing.get_args(args[0])
+        if inner and inner[0] is int:
+            try:
+                return [int(s) for s in items]
+            except ValueError:
+                return items  # let validation name the bad item
+        return items
+    if annotation is str or (_accepts(annotation, str) and not _accepts(annotation, list)):
+        return text
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def git_head(root: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def write_schema(path: Path) -> None:
+    path.write_text(json.dumps(ArenaConfig.model_json_schema(), indent=2, sort_keys=True) + "\n")

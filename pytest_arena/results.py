@@ -1,0 +1,122 @@
+"""raw.jsonl: append-only rows, one ``os.write`` + ``fsync`` per row.
+
+A single process writes ``<out>/raw.jsonl`` directly. Under pytest-xdist each worker writes its
+own shard ``<out>/shards/raw.<worker>.jsonl`` and the controller merges shards into raw.jsonl at
+session start (leftovers of a crashed run) and at session end. Merging skips rows whose
+``run_id`` is already in raw.jsonl, so a crash in the middle of a merge never duplicates a row.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .rows import Row
+
+RAW = "raw.jsonl"
+SHARDS = "shards"
+
+
+def append_line(path: Path, line: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, data)
+        while written < len(data):  # regular files write whole buffers; loop for safety
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: Path) -> tuple[list[dict], list[str]]:
+    """Parsed rows and a warning per unparseable line (``file:line: reason``)."""
+    rows: list[dict] = []
+    problems: list[str] = []
+    if not path.is_file():
+        return rows, problems
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                problems.append(f"{path}:{number}: not a JSON row ({exc.__class__.__name__}); kept in the file, skipped")
+                continue
+            if isinstance(obj, dict):
+                rows.append(obj)
+            else:
+                problems.append(f"{path}:{number}: not a JSON object; skipped")
+    return rows, problems
+
+
+@dataclass
+class ResultsStore:
+    out_dir: Path
+    worker: str = "main"  # "main" when not under xdist, else the xdist worker id
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def raw_path(self) -> Path:
+        return self.out_dir / RAW
+
+    @property
+    def write_path(self) -> Path:
+        if self.worker == "main":
+            return self.raw_path
+        return self.out_dir / SHARDS / f"raw.{self.worker}.jsonl"
+
+    def write(self, row: Row) -> None:
+        append_line(self.write_path, row.model_dump_json())
+
+    def shard_paths(self) -> list[Path]:
+        return sorted((self.out_dir / SHARDS).glob("raw.*.jsonl"))
+
+    def merge_shards(self) -> int:
+        """Move every shard's rows into raw.jsonl (skipping run ids already there); returns rows moved."""
+        shards = self.shard_paths()
+        if not shards:
+            return 0
+        existing, problems = read_jsonl(self.raw_path)
+        self.warnings.extend(problems)
+        seen = {r.get("run_id") for r in existing}
+        moved = 0
+        for shard in shards:
+            rows, problems = read_jsonl(shard)
+            self.warnings.extend(problems)
+            fresh = [r for r in rows if r.get("run_id") not in seen]
+            if fresh:
+                append_line(self.raw_path, "\n".join(json.dumps(r, ensure_ascii=False) for r in fresh))
+                seen.update(r.get("run_id") for r in fresh)
+                moved += len(fresh)
+            shard.unlink()
+        try:
+            (self.out_dir / SHARDS).rmdir()
+        except OSError:
+            pass
+        return moved
+
+    def all_rows(self) -> list[dict]:
+        rows, problems = read_jsonl(self.raw_path)
+        for shard in self.shard_paths():
+            more, more_problems = read_jsonl(shard)
+            rows.extend(more)
+            problems.extend(more_problems)
+        for problem in problems:
+            if problem not in self.warnings:
+                self.warnings.append(problem)
+                warnings.warn(problem, stacklevel=2)
+        return rows
+
+    def finished_cells(self) -> dict[str, str]:
+        """cell_key -> outcome of the latest row, for cells whose latest row is not infra_error."""
+        latest: dict[str, str] = {}
+        for row in self.all_rows():
+            key = row.get("cell_key")
+            if key:
+                latest[key] = row.get("outcome", "")
+        return {k: v for k, v in latest.items() if v and v != "infra_error"}

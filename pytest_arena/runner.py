@@ -1,0 +1,199 @@
+"""Run one cell end to end: workspace → agent (through the router) → scoring → row."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from router.contracts import RunSpec, RunTotals, ScriptedPlan
+
+from . import provenance
+from .agents.base import AgentResult, AgentRunContext
+from .agents.registry import get_agent
+from .cells import Cell
+from .errors import ArenaError
+from .outcomes import Outcome
+from .rows import Latency, Quality, Routing, Row, Tokens
+from .sandbox import sandbox_kind
+from .scoring import ScoreResult, score
+from .sandbox import Limits
+from .session import ArenaSession
+from .tasks import Task
+
+
+class AgentNotInstalled(ArenaError):
+    pass
+
+
+@dataclass
+class CellRun:
+    row: Row
+    message: str  # one line for the pytest report
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def populate_workspace(task: Task, workspace: Path) -> None:
+    """The agent's workspace: the task's public files only. reference/ never enters it."""
+    parts = ["workspace", "tests"] if task.spec.tests_visible else ["workspace"]
+    for part in parts:
+        for rel, content in task.files(part).items():
+            target = workspace / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+
+
+def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals: RunTotals | None,
+                   infra: str | None) -> tuple[Outcome, str]:
+    """Pass iff the acceptance tests pass and nothing outside the system under test broke;
+    otherwise the most specific reason: timeout > budget > truncated > crash > fail."""
+    statuses = totals.statuses if totals else {}
+    if infra:
+        return Outcome.INFRA_ERROR, infra
+    if statuses.get("auth_error") or statuses.get("upstream_error"):
+        errors = [r.error for r in (totals.records if totals else []) if r.status in ("auth_error", "upstream_error")]
+        return Outcome.INFRA_ERROR, f"backend failed on {len(errors)} call(s): {errors[0] if errors else ''}"
+    assert scored is not None
+    if scored.status == "infra_error":
+        return Outcome.INFRA_ERROR, f"scoring sandbox failed: {scored.reason}"
+    if scored.status == "pass":
+        return Outcome.PASS, f"{scored.tests_passed}/{scored.tests_total} tests passed"
+    tests = f"{scored.tests_passed}/{scored.tests_total} tests passed"
+    if agent is not None and agent.failure == "timeout":
+        return Outcome.TIMEOUT, f"agent ran past its time limit ({agent.reason or 'killed'}); {tests}"
+    if statuses.get("timeout"):
+        return Outcome.TIMEOUT, f"{statuses['timeout']} local call(s) hit the wall-time guard; {tests}"
+    if statuses.get("budget_exceeded"):
+        return Outcome.BUDGET_EXCEEDED, f"cloud budget exhausted ({statuses['budget_exceeded']} call(s) refused); {tests}"
+    if statuses.get("truncated"):
+        return Outcome.TRUNCATED, f"{statuses['truncated']} local call(s) cut by the output cap; {tests}"
+    if agent is not None and agent.failure == "agent_crash":
+        return Outcome.AGENT_CRASH, f"agent crashed: {agent.reason or f'exit {agent.exit_code}'}; {tests}"
+    return Outcome.FAIL, f"{tests}: {scored.reason}" if scored.reason else tests
+
+
+def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
+    config = session.config
+    task = session.registry.get(cell.task_id)
+    adapter = get_agent(cell.agent)
+    run_id = f"{config.variant_tag}-{uuid.uuid4().hex[:12]}"
+    started_at = _now()
+    t0 = time.monotonic()
+    cell_dir = session.out_dir / "cells" / cell.slug
+    if cell_dir.exists():
+        shutil.rmtree(cell_dir)
+    (cell_dir / "logs").mkdir(parents=True)
+    scratch = Path(tempfile.mkdtemp(prefix="arena-cell-"))
+    workspace = scratch / "workspace"
+    workspace.mkdir()
+    home = scratch / "home"
+
+    agent_result: AgentResult | None = None
+    totals: RunTotals | None = None
+    scored: ScoreResult | None = None
+    infra: str | None = None
+    agent_version = "unknown"
+    backend_kinds: dict[str, str] = {}
+    agent_ms = scoring_ms = 0
+    router = None
+    try:
+        populate_workspace(task, workspace)
+        version = adapter.version(session.install_root)
+        if version is None:
+            raise AgentNotInstalled(
+                f"agent {cell.agent} is not installed in {session.install_root}: run `{adapter.install_command(session.install_root)}`")
+        agent_version = version
+        endpoints = None
+        if adapter.uses_llm:
+            local = session.backend(cell.local_model, "local")
+            cloud = session.backend(cell.cloud_model, "cloud")
+            backend_kinds = {"local": local.kind, "cloud": cloud.kind}
+            classifier = None
+            if cell.strategy in ("llm-classifier", "cascade"):
+                classifier = session.backend(config.models.router_classifier, "local")
+            embedder = session.backend(config.models.embedding, "local") if (
+                cell.strategy == "embedding-knn" and config.models.embedding) else None
+            scripted = None
+            if "scripted" in (local.kind, cloud.kind):
+                scripted = ScriptedPlan(
+                    files={rel: content.decode("utf-8") for rel, content in task.files("reference").items()},
+                    workspace=str(workspace))
+            router = session.router()
+            endpoints = router.register_run(RunSpec(
+                run_id=run_id, strategy=cell.strategy, local=local, cloud=cloud,
+                strategy_params=config.strategy_params(cell.strategy), classifier=classifier, embedder=embedder,
+                guards=config.guards(), cell_budget_usd=config.budget.cell_usd, seed=cell.seed, scripted=scripted,
+                classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache))
+        timeout_s = config.benchmark.timeout_s or task.spec.timeout_s
+        ctx = AgentRunContext(task=task, workspace=workspace, prompt=task.prompt, endpoints=endpoints,
+                              seed=cell.seed, timeout_s=timeout_s, home=home, log_dir=cell_dir / "logs",
+                              install_root=session.install_root)
+        a0 = time.monotonic()
+        try:
+            agent_result = adapter.run(ctx)
+        finally:
+            agent_ms = int((time.monotonic() - a0) * 1000)
+            if router is not None:
+                totals = router.finish_run(run_id)
+                if router.fatal_error:
+                    session.stop_reason = router.fatal_error
+        s0 = time.monotonic()
+        limits = Limits(wall_s=config.scoring.timeout_s or task.spec.scoring_timeout_s,
+                        memory_mb=config.scoring.memory_mb, max_procs=config.scoring.max_procs)
+        scored = score(task, workspace, scratch / "scoring", limits=limits)
+        scoring_ms = int((time.monotonic() - s0) * 1000)
+        if scored.junit_path and Path(scored.junit_path).is_file():
+            shutil.copy2(scored.junit_path, cell_dir / "junit.xml")
+    except ArenaError as exc:
+        infra = str(exc)
+    except Exception as exc:  # a harness bug must still leave a row behind
+        infra = f"harness error: {exc.__class__.__name__}: {exc}"
+    finally:
+        if workspace.exists():
+            shutil.copytree(workspace, cell_dir / "workspace", dirs_exist_ok=True, symlinks=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    outcome, reason = decide_outcome(scored, agent_result, totals, infra)
+    prov = provenance.collect(sandbox_kind(), config.pricing.table)
+    totals = totals or RunTotals(run_id=run_id)
+    tokens = Tokens(
+        prompt=totals.prompt, completion=totals.completion, cached=totals.cached, reasoning=totals.reasoning,
+        local_prompt=totals.local_prompt, local_completion=totals.local_completion,
+        cloud_prompt=totals.cloud_prompt, cloud_completion=totals.cloud_completion)
+    quality = Quality(
+        functional_pass=None if scored is None or scored.status == "infra_error" else scored.status == "pass",
+        tests_passed=scored.tests_passed if scored and scored.status != "infra_error" else None,
+        tests_total=scored.tests_total if scored and scored.status != "infra_error" else None,
+        composite=(scored.tests_passed / scored.tests_total) if scored and scored.tests_total else (
+            0.0 if scored and scored.status != "infra_error" else None))
+    routing = Routing(
+        total_calls=totals.calls, local_calls=totals.local_calls, cloud_calls=totals.cloud_calls,
+        per_call_backends=[f"call_{r.seq}/{r.choice}/{r.model}" for r in totals.records],
+        statuses=dict(totals.statuses))
+    row = Row(
+        task_id=cell.task_id, category=cell.task_class, route=cell.agent,
+        hardware_profile_ref=provenance.hardware_profile_ref(prov),
+        tokens=tokens,
+        latency=Latency(wall_ms=int((time.monotonic() - t0) * 1000),
+                        per_call_ms=[int(r.upstream_ms) for r in totals.records],
+                        agent_ms=agent_ms, scoring_ms=scoring_ms, router_ms=round(totals.router_ms, 3)),
+        quality=quality, routing=routing,
+        output_ref=str((cell_dir).relative_to(session.out_dir)),
+        started_at=started_at, finished_at=_now(),
+        error=None if outcome is Outcome.PASS else reason,
+        variant=config.variant_tag, cloud_model_id=cell.cloud_model, local_model_id=cell.local_model,
+        router_classifier_model_id=config.models.router_classifier, router_strategy=cell.strategy,
+        seed=cell.seed, config_sha=config.sha256(),
+        outcome=outcome, expect=cell.expect, node_id=node_id, cell_key=cell.key, run_id=run_id,
+        shape=task.shape, agent_version=agent_version,
+        agent_exit_code=agent_result.exit_code if agent_result else None,
+        agent_reported=agent_result.reported if agent_result else None,
+        cost_usd=round(totals.cost_usd, 8), backend_kinds=backend_kinds, provenance=prov)
+    session.store.write(row)
+    return CellRun(row=row, message=reason)

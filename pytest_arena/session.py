@@ -1,0 +1,154 @@
+"""One pytest session's arena state: config, tasks, cells, results store, and the lazily started
+services (router, embedded model, Ollama checks). Each xdist worker has its own."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from router.contracts import BackendSpec
+
+from .cells import Cell, expand_cells
+from .config import ArenaConfig, backend_spec, git_head, load_config
+from .errors import ArenaError, ConfigError, TaskError
+from .results import ResultsStore
+from .tasks import TaskRegistry, discover_tasks
+
+
+class ServiceUnavailable(ArenaError):
+    """A backend a cell needs cannot be used (Ollama down, key missing, model not installed)."""
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text("utf-8", "replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+@dataclass
+class ArenaSession:
+    config: ArenaConfig
+    config_path: Path
+    project_root: Path
+    registry: TaskRegistry
+    cells: list[Cell]
+    store: ResultsStore
+    worker: str
+    install_root: Path
+    _router: object | None = None
+    _embedded: dict[str, object] = field(default_factory=dict)
+    _service_errors: dict[str, str] = field(default_factory=dict)
+    _resolved: dict[str, BackendSpec] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    stop_reason: str | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, config_path: Path, overrides: list[str], worker: str, rootdir: Path,
+             out_dir: str | None = None) -> "ArenaSession":
+        config = load_config(config_path, overrides)
+        if out_dir:
+            config = config.model_copy(update={"out_dir": out_dir})
+        project_root = rootdir
+        if config.git_sha_pin:
+            head = git_head(project_root)
+            if not head or not head.startswith(config.git_sha_pin):
+                raise ConfigError(
+                    f"{config_path}: field 'git_sha_pin': the checkout is at {head or 'no git commit'}, "
+                    f"the config pins {config.git_sha_pin}; check out that commit or remove the pin.")
+        tasks_dir = Path(config.benchmark.tasks_dir)
+        if not tasks_dir.is_absolute():
+            tasks_dir = project_root / tasks_dir
+        try:
+            registry = discover_tasks(tasks_dir)
+        except TaskError as exc:
+            raise ConfigError(str(exc)) from None
+        cells = expand_cells(config, registry, str(config_path))
+        out = Path(config.out_dir)
+        if not out.is_absolute():
+            out = project_root / out
+        install_root = Path(os.environ.get("ARENA_AGENTS_DIR", Path.home() / ".cache" / "pytest-arena" / "agents"))
+        return cls(config=config, config_path=config_path, project_root=project_root, registry=registry,
+                   cells=cells, store=ResultsStore(out, worker), worker=worker, install_root=install_root)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.store.out_dir
+
+    # ------------------------------------------------------------------ services
+    def env_value(self, name: str) -> str | None:
+        return os.environ.get(name) or _read_env_file(self.project_root / ".env").get(name)
+
+    def backend(self, name: str, side: str) -> BackendSpec:
+        """The ready-to-use backend for a model name, starting or checking its service once.
+        Raises ServiceUnavailable with one clear message (cached: every cell gets the same one)."""
+        key = f"{side}:{name}"
+        with self._lock:
+            if key in self._service_errors:
+                raise ServiceUnavailable(self._service_errors[key])
+            if key in self._resolved:
+                return self._resolved[key]
+            concurrency = self.config.router.local_concurrency if side == "local" else self.config.router.cloud_concurrency
+            spec = backend_spec(name, self.config.models, side, concurrency=concurrency)
+            try:
+                spec = self._prepare(spec)
+            except ArenaError as exc:
+                self._service_errors[key] = str(exc)
+                raise ServiceUnavailable(str(exc)) from None
+            self._resolved[key] = spec
+            return spec
+
+    def _prepare(self, spec: BackendSpec) -> BackendSpec:
+        if spec.kind == "embedded":
+            from .services.embedded import start_embedded
+
+            server = self._embedded.get(spec.model)
+            if server is None:
+                server = start_embedded(spec.model)
+                self._embedded[spec.model] = server
+            spec.base_url = server.base_url
+            return spec
+        if spec.kind == "ollama":
+            from .services.ollama import ensure_ollama
+
+            ensure_ollama(spec.base_url, [spec.model])
+            return spec
+        if spec.api_key_env and not self.env_value(spec.api_key_env):
+            raise ServiceUnavailable(
+                f"{spec.label}: the environment variable {spec.api_key_env} is not set. "
+                f"Export it or put {spec.api_key_env}=... in {self.project_root / '.env'}; "
+                "or use 'scripted' as models.cloud for an offline harness check.")
+        return spec
+
+    def router(self):
+        with self._lock:
+            if self._router is None:
+                from router.service import RouterSettings, start_router
+
+                env_file = self.project_root / ".env"
+                settings = RouterSettings(
+                    ledger_path=self.out_dir / "ledger" / f"ledger.{self.worker}.jsonl",
+                    session_budget_usd=self.config.budget.session_usd,
+                    pricing_path=Path(self.config.pricing.table) if self.config.pricing.table else None,
+                    routing_headers=self.config.router.banner,
+                    env_file=env_file if env_file.is_file() else None,
+                    max_retries=self.config.router.max_retries,
+                )
+                self._router = start_router(settings)
+            return self._router
+
+    def close(self) -> None:
+        if self._router is not None:
+            self._router.close()
+            self._router = None
+        for server in self._embedded.values():
+            server.stop()
+        self._embedded.clear()

@@ -1,0 +1,54 @@
+"""Collection-time check that each selected task's reference solution passes its own acceptance
+tests, through the same scorer the cells use. Cached by the task folder's content hash, so a task
+is checked once per change, not once per run."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import TaskError
+from .sandbox import Limits
+from .scoring import score
+from .tasks import Task
+
+
+def task_digest(task: Task) -> str:
+    h = hashlib.sha256()
+    for part in ("workspace", "tests", "reference"):
+        for rel, content in task.files(part).items():
+            h.update(f"{part}/{rel}\0".encode())
+            h.update(hashlib.sha256(content).digest())
+    h.update(task.prompt.encode())
+    return h.hexdigest()[:24]
+
+
+def check_reference(task: Task) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="arena-refcheck-"))
+    try:
+        workspace = scratch / "workspace"
+        for part in ("workspace", "reference"):
+            for rel, content in task.files(part).items():
+                target = workspace / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+        workspace.mkdir(exist_ok=True)
+        result = score(task, workspace, scratch / "scoring", limits=Limits(wall_s=task.spec.scoring_timeout_s))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if result.status != "pass":
+        raise TaskError(
+            f"task {task.id} ({task.root}): the reference solution fails its own acceptance tests "
+            f"({result.tests_passed}/{result.tests_total} passed; {result.reason}). Fix reference/ or tests/.")
+
+
+def validate_references(session, cache) -> None:
+    for task_id in dict.fromkeys(cell.task_id for cell in session.cells):
+        task = session.registry.get(task_id)
+        key = f"arena/reference-ok/{task_digest(task)}"
+        if cache is not None and cache.get(key, False):
+            continue
+        check_reference(task)
+        if cache is not None:
+            cache.set(key, True)
