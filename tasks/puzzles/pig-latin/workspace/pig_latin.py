@@ -1,0 +1,2 @@
+def translate(text: str) -> str:
+    raise NotImplementedError("implement translate()")
