@@ -29,5 +29,6 @@ class StrategyContext:
     # The embedding call; the router records and prices it (purpose "embedding"). None: offline fallback.
     embed: Embed | None = None
     classifier_timeout_s: float = 10.0
+    embed_timeout_s: float = 10.0  # per query embedding; the corpus is embedded once by warm_up
     # Per-run cache owned by the strategies (e.g. the kNN corpus vectors embedded by warm_up).
     state: dict[str, Any] = field(default_factory=dict)
