@@ -95,10 +95,7 @@ def _unit_rows(vectors: list[list[float]], expected_rows: int) -> np.ndarray:
 
 def vote(query: np.ndarray, corpus: np.ndarray, labels: tuple[str, ...], k: int) -> Decision:
     """The k-nearest-neighbour vote (reason without the strategy prefix)."""
-    if query.shape[-1] != corpus.shape[1]:
-        similarities = np.zeros(len(labels))  # the original's rule: cosine 0 on a length mismatch
-    else:
-        similarities = corpus @ query
+    similarities = corpus @ query
     nearest = np.argsort(-similarities, kind="stable")[:k]
     cloud = float(sum(max(0.0, similarities[i]) for i in nearest if labels[i] == "cloud"))
     local = float(sum(max(0.0, similarities[i]) for i in nearest if labels[i] == "local"))
@@ -139,11 +136,14 @@ async def _server_vote(query_text: str, ctx: StrategyContext, k: int) -> tuple[D
     try:
         vectors = await asyncio.wait_for(ctx.embed([query_text]), ctx.embed_timeout_s)
         query = _unit_rows(vectors, 1)[0]
+        corpus = ctx.state[_CORPUS_VECTORS]
+        if query.shape[0] != corpus.shape[1]:
+            raise ValueError(f"query vector has {query.shape[0]} dimensions, corpus {corpus.shape[1]}")
     except TimeoutError:
         return None, f"query embedding failed: TimeoutError: no reply within {ctx.embed_timeout_s:g} s"
     except Exception as exc:
         return None, f"query embedding failed: {type(exc).__name__}: {exc}"
-    decision = vote(query, ctx.state[_CORPUS_VECTORS], labels, k)
+    decision = vote(query, corpus, labels, k)
     decision.reason = "embedding-knn: " + decision.reason
     decision.meta["embedder"] = "model"
     return decision, ""
