@@ -1,1 +1,43 @@
 """Backends: where a routed call is answered (Ollama, OpenAI-compatible, Anthropic, embedded, scripted)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..contracts import BackendSpec
+from ..errors import ConfigError
+from .base import Backend
+from .http import HttpOptions
+
+
+def http_options(settings: Any) -> HttpOptions:
+    """The backend-relevant fields of a RouterSettings (or defaults when settings is None)."""
+    if settings is None:
+        return HttpOptions()
+    return HttpOptions(max_retries=settings.max_retries, retry_backoff_s=settings.retry_backoff_s,
+                       cloud_timeout_s=settings.cloud_timeout_s,
+                       env_file=str(settings.env_file) if settings.env_file else None)
+
+
+def make_backend(spec: BackendSpec, settings: Any = None) -> Backend:
+    """The backend for ``spec.kind``; ``settings`` is a RouterSettings (retries, timeouts, .env)."""
+    if spec.kind == "scripted":
+        from .scripted import ScriptedBackend  # written separately; imported only when used
+
+        return ScriptedBackend(spec)
+    if spec.kind == "ollama":
+        from .ollama import OllamaBackend
+
+        return OllamaBackend(spec, http_options(settings))
+    if spec.kind in ("openai", "embedded"):
+        if spec.kind == "embedded" and not spec.base_url:
+            raise ConfigError(f"backend {spec.label!r}: kind 'embedded' needs base_url (the plugin fills it in "
+                              "once the embedded model server is up)")
+        from .openai import OpenAIBackend
+
+        return OpenAIBackend(spec, http_options(settings))
+    if spec.kind == "anthropic":
+        from .anthropic import AnthropicBackend
+
+        return AnthropicBackend(spec, http_options(settings))
+    raise ConfigError(f"backend {spec.label!r}: unknown kind {spec.kind!r} "
+                      "(expected ollama, openai, anthropic, embedded or scripted)")

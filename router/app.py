@@ -1,0 +1,207 @@
+"""The Starlette app: explicit routes, one plain function per endpoint.
+
+Every routed endpoint reads the body, lets its protocol module parse it into a CanonicalRequest,
+hands it to the call pipeline (core.RoutedCall) and renders the answer back in the same protocol.
+Routing facts go to ``X-Arena-*`` response headers, never into model-visible text.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from time import perf_counter
+from types import ModuleType
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .canonical import collect, estimate_prompt_tokens
+from .core import RoutedCall, RouterCore
+from .errors import ClientRequestError, RouterError, UnknownRunError
+from .jsonfast import dumps, loads
+from .protocols import anthropic_messages, ollama_api, openai_chat, openai_responses
+
+JSON = "application/json"
+
+
+class EventStreamResponse(Response):
+    """Streams rendered chunks; whatever happens (client gone, error), closes the call so its
+    ledger record is written. Starlette's StreamingResponse leaves the iterator unclosed when the
+    client disconnects and runs a disconnect-listener task per response, which costs latency."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], call: RoutedCall, media_type: str,
+                 headers: dict[str, str] | None):
+        self.chunks = chunks
+        self.call = call
+        self.status_code = 200
+        self.media_type = media_type
+        self.background = None
+        self.init_headers(headers)
+        self.raw_headers.append((b"cache-control", b"no-cache"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for chunk in self.chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client went away; the call records it below
+        finally:
+            await self.chunks.aclose()
+            await self.call.aclose()
+
+
+def _core(request: Request) -> RouterCore:
+    return request.app.state.core
+
+
+def _error(proto: ModuleType, status: int, error_type: str, message: str,
+           headers: dict[str, str] | None = None) -> Response:
+    return Response(proto.error_body(error_type, message), status_code=status, media_type=JSON, headers=headers)
+
+
+async def _route_call(request: Request, proto: ModuleType) -> Response:
+    arrived = perf_counter()
+    core = _core(request)
+    try:
+        run = core.run(request.path_params.get("run_id"))
+    except UnknownRunError as err:
+        return _error(proto, 404, err.error_type, err.message)
+    try:
+        body = loads(await request.body())
+        if not isinstance(body, dict):
+            raise ClientRequestError("the request body must be a JSON object")
+        req = proto.parse(body)
+    except (ValueError, ClientRequestError) as exc:
+        message = f"pytest-arena: invalid {proto.PROTOCOL} request: {getattr(exc, 'message', None) or exc}"
+        core.record_rejected(run, proto.PROTOCOL, message, arrived)
+        return _error(proto, 400, "invalid_request_error", message)
+    call = core.open_call(run, req, arrived)
+    try:
+        await call.start()
+    except RouterError as err:
+        return _error(proto, err.http_status, err.error_type, err.message,
+                      call.headers() if core.settings.routing_headers else None)
+    headers = call.headers() if core.settings.routing_headers else None
+    if req.stream:
+        return EventStreamResponse(proto.render_stream(call.events(), req), call, proto.STREAM_MEDIA_TYPE, headers)
+    try:
+        resp = await collect(call.events())
+    except RouterError as err:
+        return _error(proto, err.http_status, err.error_type, err.message, headers)
+    return Response(proto.render(resp, req), media_type=JSON, headers=headers)
+
+
+# ---------------------------------------------------------------------- routed endpoints
+async def chat_completions(request: Request) -> Response:
+    return await _route_call(request, openai_chat)
+
+
+async def responses(request: Request) -> Response:
+    return await _route_call(request, openai_responses)
+
+
+async def messages(request: Request) -> Response:
+    return await _route_call(request, anthropic_messages)
+
+
+async def ollama_chat(request: Request) -> Response:
+    return await _route_call(request, ollama_api)
+
+
+# ---------------------------------------------------------------------- discovery endpoints
+async def count_tokens(request: Request) -> Response:
+    try:
+        _core(request).run(request.path_params.get("run_id"))
+        body = loads(await request.body())
+        req = anthropic_messages.parse(body if isinstance(body, dict) else {})
+    except UnknownRunError as err:
+        return _error(anthropic_messages, 404, err.error_type, err.message)
+    except (ValueError, ClientRequestError) as exc:
+        return _error(anthropic_messages, 400, "invalid_request_error", str(getattr(exc, "message", exc)))
+    return Response(dumps({"input_tokens": estimate_prompt_tokens(req)}), media_type=JSON)
+
+
+async def models(request: Request) -> Response:
+    try:
+        run = _core(request).run(request.path_params.get("run_id"))
+    except UnknownRunError as err:
+        return _error(openai_chat, 404, err.error_type, err.message)
+    return Response(dumps({"object": "list", "data": [
+        {"id": run.endpoints.model, "object": "model", "created": 0, "owned_by": "pytest-arena"}]}), media_type=JSON)
+
+
+async def ollama_tags(request: Request) -> Response:
+    try:
+        run = _core(request).run(request.path_params.get("run_id"))
+    except UnknownRunError as err:
+        return _error(ollama_api, 404, err.error_type, err.message)
+    return Response(ollama_api.tags_body(run.endpoints.model), media_type=JSON)
+
+
+async def ollama_show(request: Request) -> Response:
+    try:
+        run = _core(request).run(request.path_params.get("run_id"))
+    except UnknownRunError as err:
+        return _error(ollama_api, 404, err.error_type, err.message)
+    return Response(ollama_api.show_body(run.spec.guards.num_ctx), media_type=JSON)
+
+
+async def ollama_version(request: Request) -> Response:
+    return Response(ollama_api.version_body(), media_type=JSON)
+
+
+async def run_root(request: Request) -> Response:
+    """claude-code sends ``HEAD /`` to its base URL before the first call."""
+    try:
+        _core(request).run(request.path_params.get("run_id"))
+    except UnknownRunError as err:
+        return _error(openai_chat, 404, err.error_type, err.message)
+    return Response(b"pytest-arena router\n" if request.method == "GET" else b"", media_type="text/plain")
+
+
+async def root(request: Request) -> Response:
+    return Response(b"pytest-arena router\n" if request.method == "GET" else b"", media_type="text/plain")
+
+
+async def healthz(request: Request) -> Response:
+    """Answers at once: no upstream probes (the original's health check took up to 6 s)."""
+    return Response(dumps({"ok": True, "runs": len(_core(request).runs)}), media_type=JSON)
+
+
+async def not_found(request: Request) -> Response:
+    return _error(openai_chat, 404, "not_found_error",
+                  f"pytest-arena: no endpoint for {request.method} {request.url.path}")
+
+
+def _run_routes(prefix: str) -> list[Route]:
+    return [
+        Route(prefix + "/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route(prefix + "/v1/messages", messages, methods=["POST"]),
+        Route(prefix + "/v1/responses", responses, methods=["POST"]),
+        Route(prefix + "/api/chat", ollama_chat, methods=["POST"]),
+        Route(prefix + "/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+        Route(prefix + "/v1/models", models, methods=["GET"]),
+        Route(prefix + "/api/tags", ollama_tags, methods=["GET"]),
+        Route(prefix + "/api/show", ollama_show, methods=["POST"]),
+        Route(prefix + "/api/version", ollama_version, methods=["GET"]),
+    ]
+
+
+def build_app(core: RouterCore) -> Starlette:
+    routes = _run_routes("/run/{run_id}") + [
+        Route("/run/{run_id}", run_root, methods=["GET", "HEAD"]),
+        Route("/run/{run_id}/", run_root, methods=["GET", "HEAD"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if core.settings.unscoped_run_id:  # python -m router: one run, also served without the prefix
+        routes += _run_routes("")
+    routes += [
+        Route("/", root, methods=["GET", "HEAD"]),
+        Route("/{path:path}", not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.core = core
+    return app

@@ -1,0 +1,159 @@
+"""Any OpenAI-compatible ``/v1/chat/completions`` server: cloud APIs, vLLM, llama.cpp, LM Studio,
+and the embedded llama.cpp server (kind ``embedded``)."""
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..contracts import CanonicalRequest, Event, Finish, Message, TextDelta, ToolCallDelta, Usage
+from ..jsonfast import dumps, loads
+from .base import CallContext
+from .http import HttpBackend, api_base
+
+DEFAULT_BASE = "https://api.openai.com/v1"
+# OpenAI reasoning models reject max_tokens and non-default sampling parameters.
+_REASONING_MODEL = re.compile(r"^(gpt-5|o1|o3|o4)", re.IGNORECASE)
+_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls"}
+
+
+def messages_json(messages: list[Message]) -> list[dict]:
+    out: list[dict] = []
+    for m in messages:
+        if m.role == "assistant":
+            msg: dict[str, Any] = {"role": "assistant", "content": m.content}
+            if m.tool_calls:
+                msg["content"] = m.content or None
+                msg["tool_calls"] = [{"id": c.id, "type": "function",
+                                      "function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls]
+            out.append(msg)
+        elif m.role == "tool":
+            if m.tool_call_id:
+                out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
+            else:  # a result we could not pair with a call: keep its text visible to the model
+                out.append({"role": "user", "content": f"[tool result {m.name or ''}]\n{m.content}"})
+        else:
+            out.append({"role": m.role, "content": m.content})
+    return out
+
+
+def usage_of(raw: dict) -> Usage:
+    return Usage(prompt=raw.get("prompt_tokens") or 0, completion=raw.get("completion_tokens") or 0,
+                 cached=(raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0,
+                 reasoning=(raw.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
+
+
+def _arguments(raw: Any) -> str:
+    if raw is None:
+        return ""
+    return raw if isinstance(raw, str) else dumps(raw).decode()
+
+
+class OpenAIBackend(HttpBackend):
+    def __init__(self, spec, options):
+        super().__init__(spec, options)
+        self.base = api_base(spec.base_url, DEFAULT_BASE, "/v1")
+        self.headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            self.headers["Authorization"] = f"Bearer {self.api_key}"
+
+    def build_body(self, req: CanonicalRequest, model: str) -> bytes:
+        body: dict[str, Any] = dict(req.extra.get("openai_params") or ()) if req.protocol == "openai-chat" else {}
+        body["model"] = model
+        body["messages"] = messages_json(req.messages)
+        body["stream"] = req.stream
+        if req.stream:
+            body["stream_options"] = {"include_usage": True}
+        if req.tools:
+            body["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
+                                                               "parameters": t.parameters or {"type": "object"}}}
+                             for t in req.tools]
+            if req.tool_choice is not None:
+                body["tool_choice"] = req.tool_choice
+        reasoning = bool(_REASONING_MODEL.match(model))
+        if req.max_tokens is not None:
+            body["max_completion_tokens" if reasoning else "max_tokens"] = req.max_tokens
+        for name, value in (("temperature", req.temperature), ("top_p", req.top_p)):
+            if value is not None and not (reasoning and value != 1):
+                body[name] = value
+        if req.seed is not None:
+            body["seed"] = req.seed
+        if req.stop:
+            body["stop"] = req.stop
+        return dumps(body)
+
+    async def stream(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[Event]:
+        resp, model = await self.post_with_fallback(
+            self.base + "/chat/completions", lambda m: self.build_body(req, m), self.headers,
+            self.read_timeout(call.side == "cloud"))
+        async with resp:
+            if not req.stream:
+                for ev in self._events_of_json(await self.read_body(resp), model):
+                    yield ev
+                return
+            usage = Usage()
+            finish: str | None = None
+            saw_tools = done = False
+            async for line in self.lines(resp):
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    done = True
+                    break
+                try:
+                    chunk = loads(data)
+                except ValueError:
+                    raise self.protocol_error(f"an unparseable stream chunk: {data[:200]!r}") from None
+                if "error" in chunk:
+                    raise self.protocol_error(f"an error mid-stream: {chunk['error']}")
+                model = chunk.get("model") or model
+                if chunk.get("usage"):
+                    usage = usage_of(chunk["usage"])
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    if delta.get("content"):
+                        yield TextDelta(delta["content"])
+                    for tc in delta.get("tool_calls") or ():
+                        saw_tools = True
+                        fn = tc.get("function") or {}
+                        yield ToolCallDelta(index=tc.get("index", 0), id=tc.get("id"), name=fn.get("name"),
+                                            arguments=_arguments(fn.get("arguments")))
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+            if not done and finish is None:
+                raise self.protocol_error("a stream that ended before its finish_reason")
+        yield usage
+        reason = _FINISH.get(finish or "stop", "stop")
+        yield Finish("tool_calls" if saw_tools and reason == "stop" else reason, model)
+
+    def _events_of_json(self, raw: bytes, model: str) -> list[Event]:
+        try:
+            body = loads(raw)
+            choice = body["choices"][0]
+            message = choice.get("message") or {}
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise self.protocol_error(f"an unparseable reply: {raw[:200]!r}") from None
+        events: list[Event] = []
+        if message.get("content"):
+            events.append(TextDelta(message["content"]))
+        calls = message.get("tool_calls") or ()
+        for i, tc in enumerate(calls):
+            fn = tc.get("function") or {}
+            events.append(ToolCallDelta(index=i, id=tc.get("id"), name=fn.get("name", ""),
+                                        arguments=_arguments(fn.get("arguments"))))
+        events.append(usage_of(body.get("usage") or {}))
+        reason = _FINISH.get(choice.get("finish_reason") or "stop", "stop")
+        events.append(Finish("tool_calls" if calls and reason == "stop" else reason, body.get("model") or model))
+        return events
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        resp = await self.post(self.base + "/embeddings", dumps({"model": self.spec.model, "input": texts}),
+                               self.headers, self.read_timeout(True))
+        async with resp:
+            raw = await self.read_body(resp)
+        try:
+            data = sorted(loads(raw)["data"], key=lambda d: d.get("index", 0))
+            return [d["embedding"] for d in data]
+        except (ValueError, KeyError, TypeError):
+            raise self.protocol_error(f"an unparseable embeddings reply: {raw[:200]!r}") from None

@@ -1,0 +1,427 @@
+"""The call pipeline and the run registry: decide, check the budget, call the backend under its
+concurrency limit and the local guards, and record exactly one ledger record per call.
+
+Everything here runs on the router's event loop; ``service.RouterHandle`` crosses threads.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from time import perf_counter
+
+from . import strategies
+from .backends import make_backend
+from .backends.base import Backend, CallContext
+from .canonical import collect, estimate_prompt_tokens
+from .contracts import (
+    BackendSpec,
+    CanonicalRequest,
+    CanonicalResponse,
+    Event,
+    Finish,
+    LedgerRecord,
+    RunEndpoints,
+    RunSpec,
+    RunTotals,
+    Side,
+    Usage,
+)
+from .errors import (
+    BudgetExceededError,
+    ConfigError,
+    LocalTimeoutError,
+    RouterError,
+    UnknownRunError,
+    UpstreamAuthError,
+    UpstreamError,
+    UpstreamProtocolError,
+)
+from .ledger import Ledger
+from .pricing import LOCAL_KEY, PricingTable
+
+_log = logging.getLogger(__name__)
+_LOCAL_KINDS = ("ollama", "embedded", "scripted")
+
+
+@dataclass(slots=True)
+class CoreSettings:
+    """What the pipeline needs from RouterSettings."""
+
+    session_budget_usd: float | None = None
+    routing_headers: bool = True
+    unscoped_run_id: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class RunState:
+    spec: RunSpec
+    endpoints: RunEndpoints
+    local: Backend
+    cloud: Backend
+    classifier: Backend | None
+    embedder: Backend | None
+    strategy_ctx: strategies.StrategyContext
+    seq: int = 0
+    inflight: int = 0
+    spent_usd: float = 0.0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def next_seq(self) -> int:
+        seq = self.seq
+        self.seq += 1
+        return seq
+
+
+def _backend_key(spec: BackendSpec) -> tuple:
+    return (spec.kind, spec.model, spec.label, spec.base_url, spec.api_key_env, spec.fallback_model)
+
+
+class RouterCore:
+    def __init__(self, settings: CoreSettings, ledger: Ledger, pricing: PricingTable, backend_settings=None):
+        self.settings = settings
+        self.ledger = ledger
+        self.pricing = pricing
+        self.backend_settings = backend_settings  # RouterSettings, for make_backend
+        self.runs: dict[str, RunState] = {}
+        self.base_url = ""
+        self.session_spent_usd = 0.0
+        self.fatal_error: str | None = None
+        self._backends: dict[tuple, Backend] = {}
+        self._limits: dict[str, asyncio.Semaphore | None] = {}
+
+    # ------------------------------------------------------------------ runs
+    def backend(self, spec: BackendSpec) -> Backend:
+        key = _backend_key(spec)
+        backend = self._backends.get(key)
+        if backend is None:
+            backend = self._backends[key] = make_backend(spec, self.backend_settings)
+        return backend
+
+    def limit(self, spec: BackendSpec) -> asyncio.Semaphore | None:
+        if spec.label not in self._limits:
+            self._limits[spec.label] = asyncio.Semaphore(spec.max_concurrency) if spec.max_concurrency > 0 else None
+        return self._limits[spec.label]
+
+    async def register(self, spec: RunSpec) -> RunEndpoints:
+        if spec.run_id in self.runs:
+            raise ConfigError(f"run id {spec.run_id!r} is already registered; run ids must be unique per session")
+        try:
+            params = strategies.validate_params(spec.strategy, spec.strategy_params)
+        except ValueError as exc:
+            raise ConfigError(f"run {spec.run_id}: {exc}") from None
+        cloud_price = self.pricing.rate_for(spec.cloud.model)
+        if (spec.cell_budget_usd is not None or self.settings.session_budget_usd is not None) \
+                and spec.cloud.kind not in _LOCAL_KINDS and cloud_price is None:
+            raise ConfigError(
+                f"run {spec.run_id}: cloud model {spec.cloud.model!r} has no price in {self.pricing.path}, so a "
+                "budget cap cannot be enforced; add it to the pricing table (RouterSettings.pricing_path)")
+        endpoints = RunEndpoints(
+            openai_base=f"{self.base_url}/run/{spec.run_id}/v1",
+            anthropic_base=f"{self.base_url}/run/{spec.run_id}",
+            ollama_base=f"{self.base_url}/run/{spec.run_id}",
+            model=f"arena-{spec.strategy}",
+        )
+        run = RunState(
+            spec=spec, endpoints=endpoints, local=self.backend(spec.local), cloud=self.backend(spec.cloud),
+            classifier=self.backend(spec.classifier) if spec.classifier else None,
+            embedder=self.backend(spec.embedder) if spec.embedder else None,
+            strategy_ctx=strategies.StrategyContext(params=params),
+        )
+        run.idle.set()
+        if run.classifier is not None:
+            run.strategy_ctx.complete = lambda req: self.classify(run, req)
+        if run.embedder is not None:
+            run.strategy_ctx.embed = lambda texts: self.embed(run, texts)
+        self.runs[spec.run_id] = run
+        try:
+            await strategies.warm_up(spec.strategy, run.strategy_ctx)
+        except Exception as exc:
+            del self.runs[spec.run_id]
+            raise ConfigError(f"run {spec.run_id}: strategy {spec.strategy!r} could not start: {exc}") from None
+        return endpoints
+
+    def run(self, run_id: str | None) -> RunState:
+        run = self.runs.get(run_id or self.settings.unscoped_run_id or "")
+        if run is None:
+            raise UnknownRunError(f"pytest-arena: unknown run id {run_id!r}; the router serves "
+                                  f"{len(self.runs)} registered run(s) under /run/<run_id>/")
+        return run
+
+    async def finish(self, run_id: str, timeout_s: float = 10.0) -> RunTotals:
+        run = self.runs.get(run_id)
+        if run is None:
+            raise UnknownRunError(f"pytest-arena: run {run_id!r} is not registered (finished twice?)")
+        try:
+            await asyncio.wait_for(run.idle.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            _log.warning("run %s: %d call(s) still in flight after %.1f s; totals exclude them",
+                         run_id, run.inflight, timeout_s)
+        del self.runs[run_id]
+        return RunTotals.from_records(run_id, self.ledger.forget(run_id))
+
+    async def aclose(self) -> None:
+        for backend in self._backends.values():
+            try:
+                await backend.aclose()
+            except Exception:  # closing must not stop the other backends from closing
+                _log.exception("closing backend %s", backend.spec.label)
+
+    # ------------------------------------------------------------------ recording
+    def side_of(self, spec: BackendSpec) -> Side:
+        if spec.kind in _LOCAL_KINDS or self.pricing.normalise(spec.model) == LOCAL_KEY:
+            return "local"
+        return "cloud"
+
+    def record(self, run: RunState, rec: LedgerRecord) -> None:
+        if rec.cost_usd:
+            run.spent_usd += rec.cost_usd
+            self.session_spent_usd += rec.cost_usd
+        self.ledger.add(rec)
+
+    def cost(self, side: Side, model: str, usage: Usage) -> float:
+        if side == "local":
+            return 0.0
+        return self.pricing.cost(model, usage.prompt, usage.completion, usage.cached)
+
+    def record_rejected(self, run: RunState, protocol: str, message: str, arrived: float) -> None:
+        """A request refused before routing (unparseable body): still one record."""
+        self.record(run, LedgerRecord(
+            run_id=run.spec.run_id, seq=run.next_seq(), ts=time.time(), protocol=protocol, purpose="agent",
+            strategy=run.spec.strategy, choice="local", reason="rejected before routing", backend="", model="",
+            overhead_ms=(perf_counter() - arrived) * 1e3, status="client_error", error=message))
+
+    def check_budget(self, run: RunState) -> None:
+        cap = run.spec.cell_budget_usd
+        if cap is not None and run.spent_usd >= cap:
+            raise BudgetExceededError(
+                f"pytest-arena: cloud budget exhausted for this cell (spent ${run.spent_usd:.4f} of the "
+                f"${cap:.4f} cell budget); no further cloud calls are made in this run")
+        cap = self.settings.session_budget_usd
+        if cap is not None and self.session_spent_usd >= cap:
+            raise BudgetExceededError(
+                f"pytest-arena: cloud budget exhausted for this session (spent ${self.session_spent_usd:.4f} "
+                f"of the ${cap:.4f} session budget); no further cloud calls are made")
+
+    # ------------------------------------------------------------------ router's own calls
+    async def classify(self, run: RunState, req: CanonicalRequest) -> CanonicalResponse:
+        """``StrategyContext.complete``: the classifier model, recorded with purpose "classifier"."""
+        backend = run.classifier
+        assert backend is not None
+        side = self.side_of(backend.spec)
+        started, ts = perf_counter(), time.time()
+        usage, model, status, error = Usage(), backend.spec.model, "ok", None
+        limit = self.limit(backend.spec)
+        try:
+            if side == "cloud":
+                self.check_budget(run)
+            if limit is not None:
+                await limit.acquire()
+            try:
+                call = CallContext(run=run.spec, side=side, guards=None, started=time.monotonic())
+                resp = await asyncio.wait_for(collect(backend.stream(req, call)),
+                                              run.strategy_ctx.classifier_timeout_s)
+            finally:
+                if limit is not None:
+                    limit.release()
+            usage, model = resp.usage, resp.model or model
+            return resp
+        except asyncio.TimeoutError:
+            status, error = "timeout", f"classifier gave no answer within {run.strategy_ctx.classifier_timeout_s:g} s"
+            raise LocalTimeoutError(error) from None
+        except RouterError as err:
+            status, error = err.status, err.message
+            raise
+        finally:
+            elapsed = (perf_counter() - started) * 1e3
+            self.record(run, LedgerRecord(
+                run_id=run.spec.run_id, seq=run.next_seq(), ts=ts, protocol=req.protocol, purpose="classifier",
+                strategy=run.spec.strategy, choice=side, reason=f"classifier call of {run.spec.strategy}",
+                backend=backend.spec.label, model=model, prompt_tokens=usage.prompt or estimate_prompt_tokens(req),
+                completion_tokens=usage.completion, cached_tokens=usage.cached, reasoning_tokens=usage.reasoning,
+                cost_usd=self.cost(side, model, usage), upstream_ms=elapsed, status=status, error=error))
+
+    async def embed(self, run: RunState, texts: list[str]) -> list[list[float]]:
+        """``StrategyContext.embed``: the embedding model, recorded with purpose "embedding"."""
+        backend = run.embedder
+        assert backend is not None
+        side = self.side_of(backend.spec)
+        started, ts = perf_counter(), time.time()
+        status, error = "ok", None
+        usage = Usage(prompt=sum((len(t) + 3) // 4 for t in texts))  # embedding APIs rarely report usage
+        try:
+            return await backend.embed(texts)
+        except RouterError as err:
+            status, error = err.status, err.message
+            raise
+        except NotImplementedError as exc:
+            status, error = "upstream_error", str(exc)
+            raise
+        finally:
+            self.record(run, LedgerRecord(
+                run_id=run.spec.run_id, seq=run.next_seq(), ts=ts, protocol="embedding", purpose="embedding",
+                strategy=run.spec.strategy, choice=side, reason=f"{len(texts)} text(s) embedded for {run.spec.strategy}",
+                backend=backend.spec.label, model=backend.spec.model, prompt_tokens=usage.prompt,
+                cost_usd=self.cost(side, backend.spec.model, usage),
+                upstream_ms=(perf_counter() - started) * 1e3, status=status, error=error))
+
+    # ------------------------------------------------------------------ agent calls
+    def open_call(self, run: RunState, req: CanonicalRequest, arrived: float) -> "RoutedCall":
+        return RoutedCall(self, run, req, arrived)
+
+
+class RoutedCall:
+    """One agent call. ``await start()`` decides and waits for the first backend event (so errors
+    before any output become proper HTTP errors); ``events()`` then yields all events. The ledger
+    record is written exactly once, when the pipeline ends for any reason."""
+
+    __slots__ = ("core", "run", "req", "arrived", "seq", "side", "backend", "_gen", "_first")
+
+    def __init__(self, core: RouterCore, run: RunState, req: CanonicalRequest, arrived: float):
+        self.core = core
+        self.run = run
+        self.req = req
+        self.arrived = arrived
+        self.seq = run.next_seq()  # arrival order, before any classifier call this call causes
+        self.side: Side | None = None
+        self.backend: Backend | None = None
+        run.inflight += 1
+        run.idle.clear()
+        self._gen = self._pipeline()
+        self._first: Event | None = None
+
+    async def start(self) -> None:
+        self._first = await self._gen.__anext__()
+
+    async def events(self) -> AsyncIterator[Event]:
+        yield self._first
+        async for ev in self._gen:
+            yield ev
+
+    async def aclose(self) -> None:
+        await self._gen.aclose()
+
+    def headers(self) -> dict[str, str]:
+        spec = self.run.spec
+        return {"X-Arena-Run": spec.run_id, "X-Arena-Strategy": spec.strategy, "X-Arena-Choice": self.side or "",
+                "X-Arena-Backend": self.backend.spec.label if self.backend is not None else ""}
+
+    async def _pipeline(self) -> AsyncIterator[Event]:
+        core, run, req = self.core, self.run, self.req
+        spec = run.spec
+        ts = time.time()
+        status, error = "ok", None
+        usage: Usage | None = None
+        finish: Finish | None = None
+        deltas = 0
+        decide_s = upstream_s = 0.0
+        reason = ""
+        model = ""
+        limit = None
+        acquired = capped = False
+        stream = None
+        deadline: float | None = None
+        try:
+            t = perf_counter()
+            decision = await strategies.decide(spec.strategy, req, run.strategy_ctx)
+            decide_s = perf_counter() - t
+            self.side, reason = decision.choice, decision.reason
+            self.backend = backend = run.local if decision.choice == "local" else run.cloud
+            model = backend.spec.model
+            guards = None
+            if decision.choice == "cloud":
+                if core.fatal_error is not None:
+                    raise UpstreamAuthError(core.fatal_error)
+                core.check_budget(run)
+            else:
+                guards = spec.guards
+                cap = guards.max_output_tokens
+                if cap is not None and (req.max_tokens is None or req.max_tokens > cap):
+                    req = dataclasses.replace(req, max_tokens=cap)
+                    capped = True
+            call = CallContext(run=spec, side=decision.choice, guards=guards, started=time.monotonic())
+            deadline = call.deadline
+            limit = core.limit(backend.spec)
+            t = perf_counter()
+            if limit is not None:
+                if deadline is None:
+                    await limit.acquire()
+                else:
+                    await asyncio.wait_for(limit.acquire(), max(0.0, deadline - time.monotonic()))
+                acquired = True
+            stream = backend.stream(req, call).__aiter__()
+            while True:
+                try:
+                    if deadline is None:
+                        ev = await stream.__anext__()
+                    else:
+                        ev = await asyncio.wait_for(stream.__anext__(), max(0.0, deadline - time.monotonic()))
+                except StopAsyncIteration:
+                    break
+                finally:
+                    now = perf_counter()
+                    upstream_s += now - t
+                if isinstance(ev, Usage):
+                    usage = ev
+                elif isinstance(ev, Finish):
+                    finish = ev
+                else:
+                    deltas += 1
+                yield ev
+                t = perf_counter()
+            if finish is None:
+                raise UpstreamProtocolError(f"backend {backend.spec.label} ended without finishing the answer")
+            model = finish.model or model
+            if capped and finish.reason == "length":
+                status = "truncated"
+                error = f"local output cap of {guards.max_output_tokens} tokens reached"
+        except asyncio.TimeoutError as exc:
+            if deadline is None or time.monotonic() < deadline - 0.05:  # an upstream library's own timeout
+                status, error = "upstream_error", f"upstream timed out: {type(exc).__name__}: {exc}"
+                raise UpstreamError(error) from None
+            status = "timeout"
+            error = f"pytest-arena: local wall timeout of {spec.guards.wall_timeout_s:g} s cut the call"
+            raise LocalTimeoutError(error) from None
+        except RouterError as err:
+            status, error = err.status, err.message
+            if isinstance(err, UpstreamAuthError) and core.fatal_error is None:
+                core.fatal_error = err.message
+            raise
+        except (GeneratorExit, asyncio.CancelledError):
+            status, error = "client_error", "the client went away before the answer was complete"
+            raise
+        except Exception as exc:  # a bug or an unexpected library error: still recorded, still an HTTP error
+            _log.exception("call in run %s failed", spec.run_id)
+            status, error = "upstream_error", f"pytest-arena internal error: {type(exc).__name__}: {exc}"
+            raise UpstreamError(error) from exc
+        finally:
+            if stream is not None:
+                try:
+                    await stream.aclose()
+                except Exception:
+                    pass
+            if acquired:
+                limit.release()
+            self._record(ts, status, error, reason, model, usage, deltas, decide_s, upstream_s)
+
+    def _record(self, ts, status, error, reason, model, usage, deltas, decide_s, upstream_s) -> None:
+        core, run, req = self.core, self.run, self.req
+        if usage is None:  # cut before the upstream reported usage: count what we saw
+            usage = Usage(prompt=estimate_prompt_tokens(req), completion=deltas) if deltas else Usage()
+        side = self.side or "local"
+        total_s = perf_counter() - self.arrived
+        core.record(run, LedgerRecord(
+            run_id=run.spec.run_id, seq=self.seq, ts=ts, protocol=req.protocol, purpose="agent",
+            strategy=run.spec.strategy, choice=side, reason=reason or "not routed",
+            backend=self.backend.spec.label if self.backend is not None else "", model=model,
+            prompt_tokens=usage.prompt, completion_tokens=usage.completion, cached_tokens=usage.cached,
+            reasoning_tokens=usage.reasoning, cost_usd=core.cost(side, model, usage),
+            decide_ms=decide_s * 1e3, upstream_ms=upstream_s * 1e3,
+            overhead_ms=max(0.0, total_s - decide_s - upstream_s) * 1e3,
+            stream=req.stream, status=status, error=error, forced=req.force))
+        run.inflight -= 1
+        if run.inflight == 0:
+            run.idle.set()

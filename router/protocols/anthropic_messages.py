@@ -1,0 +1,179 @@
+"""Anthropic Messages (``/v1/messages``): what claude-code speaks. SSE and JSON, tool_use blocks.
+
+Token usage: Anthropic's ``input_tokens`` excludes cache reads, the canonical ``prompt`` includes
+them (OpenAI's convention, which the pricing formula expects), hence the conversions below.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..canonical import flatten_content, new_id, split_model_suffix
+from ..contracts import (
+    CanonicalRequest,
+    CanonicalResponse,
+    Event,
+    Finish,
+    Message,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Usage,
+)
+from ..errors import ClientRequestError, RouterError
+from ..jsonfast import dumps, loads
+
+PROTOCOL = "anthropic"
+STREAM_MEDIA_TYPE = "text/event-stream"
+STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "error": "end_turn"}
+
+
+def _tool_result_text(block: dict) -> str:
+    text = flatten_content(block.get("content"))
+    return ("[tool error] " + text) if block.get("is_error") else text
+
+
+def _parse_message(i: int, m: Any) -> list[Message]:
+    if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+        raise ClientRequestError(f"messages[{i}] must be an object with role 'user' or 'assistant'")
+    role, content = m["role"], m.get("content")
+    if isinstance(content, str):
+        return [Message(role=role, content=content)]
+    if not isinstance(content, list):
+        raise ClientRequestError(f"messages[{i}].content must be a string or an array of blocks")
+    texts: list[str] = []
+    out: list[Message] = []
+    calls: list[ToolCall] = []
+    for block in content:
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text":
+            if block.get("text"):
+                texts.append(block["text"])
+        elif kind == "tool_use":
+            calls.append(ToolCall(id=block.get("id") or new_id("toolu_"), name=block.get("name", ""),
+                                  arguments=dumps(block.get("input") or {}).decode()))
+        elif kind == "tool_result":
+            out.append(Message(role="tool", tool_call_id=block.get("tool_use_id"), content=_tool_result_text(block)))
+        # thinking, images and documents are not routable to an arbitrary backend
+    if role == "assistant":
+        return [Message(role="assistant", content="\n".join(texts), tool_calls=calls)]
+    if texts:  # tool results answer the previous turn, so they come before new user text
+        out.append(Message(role="user", content="\n".join(texts)))
+    return out
+
+
+def _tool_choice(raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        return None
+    kind = raw.get("type")
+    if kind == "tool" and raw.get("name"):
+        return {"type": "function", "function": {"name": raw["name"]}}
+    return {"auto": "auto", "any": "required", "none": "none"}.get(kind)
+
+
+def parse(body: dict) -> CanonicalRequest:
+    model, force = split_model_suffix(body.get("model"))
+    raw = body.get("messages")
+    if not isinstance(raw, list) or not raw:
+        raise ClientRequestError("'messages' must be a non-empty array")
+    messages: list[Message] = []
+    system = flatten_content(body.get("system"))
+    if system:
+        messages.append(Message(role="system", content=system))
+    for i, m in enumerate(raw):
+        messages.extend(_parse_message(i, m))
+    tools = [ToolSpec(name=t["name"], description=t.get("description") or "", parameters=t.get("input_schema") or {})
+             for t in body.get("tools") or () if isinstance(t, dict) and t.get("name") and "input_schema" in t]
+    stop = body.get("stop_sequences")
+    return CanonicalRequest(
+        protocol=PROTOCOL,
+        model=model,
+        messages=messages,
+        tools=tools,
+        force=force,
+        stream=bool(body.get("stream")),
+        max_tokens=body.get("max_tokens"),
+        temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
+        stop=stop if isinstance(stop, list) else None,
+        tool_choice=_tool_choice(body.get("tool_choice")),
+    )
+
+
+def usage_json(u: Usage) -> dict:
+    return {"input_tokens": max(0, u.prompt - u.cached), "output_tokens": u.completion,
+            "cache_read_input_tokens": u.cached, "cache_creation_input_tokens": 0}
+
+
+def _tool_input(arguments: str) -> Any:
+    try:
+        return loads(arguments) if arguments else {}
+    except ValueError:
+        return {"_raw_arguments": arguments}
+
+
+def render(resp: CanonicalResponse, req: CanonicalRequest) -> bytes:
+    content: list[dict] = []
+    if resp.text:
+        content.append({"type": "text", "text": resp.text})
+    for call in resp.tool_calls:
+        content.append({"type": "tool_use", "id": call.id, "name": call.name, "input": _tool_input(call.arguments)})
+    return dumps({"id": new_id("msg_"), "type": "message", "role": "assistant", "model": req.model,
+                  "content": content, "stop_reason": STOP_REASONS[resp.finish_reason], "stop_sequence": None,
+                  "usage": usage_json(resp.usage)})
+
+
+def _sse(name: str, obj: dict) -> bytes:
+    obj["type"] = name
+    return b"event: " + name.encode() + b"\ndata: " + dumps(obj) + b"\n\n"
+
+
+async def render_stream(events: AsyncIterator[Event], req: CanonicalRequest) -> AsyncIterator[bytes]:
+    yield _sse("message_start", {"message": {
+        "id": new_id("msg_"), "type": "message", "role": "assistant", "model": req.model, "content": [],
+        "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 0, "output_tokens": 0}}})
+    block = -1  # index of the open content block
+    open_kind: str | None = None  # "text" or "tool:<canonical index>"
+    usage = Usage()
+    try:
+        async for ev in events:
+            if isinstance(ev, TextDelta):
+                if not ev.text:
+                    continue
+                if open_kind != "text":
+                    if open_kind is not None:
+                        yield _sse("content_block_stop", {"index": block})
+                    block += 1
+                    open_kind = "text"
+                    yield _sse("content_block_start", {"index": block, "content_block": {"type": "text", "text": ""}})
+                yield _sse("content_block_delta", {"index": block, "delta": {"type": "text_delta", "text": ev.text}})
+            elif isinstance(ev, ToolCallDelta):
+                kind = f"tool:{ev.index}"
+                if open_kind != kind:
+                    if open_kind is not None:
+                        yield _sse("content_block_stop", {"index": block})
+                    block += 1
+                    open_kind = kind
+                    yield _sse("content_block_start", {"index": block, "content_block": {
+                        "type": "tool_use", "id": ev.id or new_id("toolu_"), "name": ev.name or "", "input": {}}})
+                if ev.arguments:
+                    yield _sse("content_block_delta", {"index": block, "delta": {
+                        "type": "input_json_delta", "partial_json": ev.arguments}})
+            elif isinstance(ev, Usage):
+                usage = ev
+            elif isinstance(ev, Finish):
+                if open_kind is not None:
+                    yield _sse("content_block_stop", {"index": block})
+                    open_kind = None
+                yield _sse("message_delta", {"delta": {"stop_reason": STOP_REASONS[ev.reason], "stop_sequence": None},
+                                             "usage": usage_json(usage)})
+                yield _sse("message_stop", {})
+    except RouterError as err:
+        yield _sse("error", {"error": {"type": err.error_type, "message": err.message}})
+
+
+def error_body(error_type: str, message: str) -> bytes:
+    return dumps({"type": "error", "error": {"type": error_type, "message": message}})
+

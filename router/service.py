@@ -1,0 +1,172 @@
+"""Run the router in a background thread: ``start_router(settings) -> RouterHandle``.
+
+The router gets its own event loop (uvloop and httptools when installed) and an ephemeral port on
+127.0.0.1. The handle is thread-safe: the plugin registers a run before starting an agent, reads
+its totals afterwards, and closes the router at session end.
+"""
+from __future__ import annotations
+
+import asyncio
+import http.client
+import logging
+import socket
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from .app import build_app
+from .contracts import RunEndpoints, RunSpec, RunTotals
+from .core import CoreSettings, RouterCore
+from .ledger import Ledger
+from .pricing import load_pricing
+
+_log = logging.getLogger(__name__)
+_START_TIMEOUT_S = 15.0
+
+try:
+    import uvloop as _uvloop
+except ImportError:  # pragma: no cover - plain asyncio works, only slower
+    _uvloop = None
+try:
+    import httptools  # noqa: F401
+    _HTTP_IMPL = "httptools"
+except ImportError:  # pragma: no cover
+    _HTTP_IMPL = "h11"
+
+
+@dataclass(slots=True)
+class RouterSettings:
+    ledger_path: str | Path | None = None  # JSONL, one LedgerRecord per line; None: memory only
+    session_budget_usd: float | None = None  # cloud USD cap for the whole session
+    pricing_path: str | Path | None = None  # None: router/data/pricing.json
+    routing_headers: bool = True  # X-Arena-Choice/-Strategy/-Backend/-Run on every answer
+    env_file: str | Path | None = None  # .env file consulted for API keys missing from the environment
+    max_retries: int = 3  # upstream 429/5xx/connection failures are retried this many times
+    retry_backoff_s: float = 0.5  # first retry delay; doubles per retry (Retry-After wins)
+    cloud_timeout_s: float = 600.0  # longest silence on a cloud connection before it counts as failed
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: an ephemeral port
+    unscoped_run_id: str | None = None  # also serve this run without the /run/<id> prefix (python -m router)
+
+
+class RouterHandle:
+    """A running router. All methods may be called from any thread except the router's own."""
+
+    def __init__(self, settings: RouterSettings, core: RouterCore, server: uvicorn.Server,
+                 loop: asyncio.AbstractEventLoop, thread: threading.Thread, port: int):
+        self.settings = settings
+        self.port = port
+        self.base_url = f"http://{settings.host}:{port}"
+        self._core = core
+        self._server = server
+        self._loop = loop
+        self._thread = thread
+        self._closed = False
+
+    def _run(self, coro: Coroutine, timeout_s: float | None = None) -> Any:
+        if self._closed:
+            coro.close()
+            raise RuntimeError("the router is closed")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
+
+    def register_run(self, spec: RunSpec) -> RunEndpoints:
+        """Register one cell's routing setup; returns the run-scoped base URLs for its agent.
+        Raises router.errors.ConfigError with one clear message on a bad spec."""
+        return self._run(self._core.register(spec))
+
+    def finish_run(self, run_id: str, timeout_s: float = 10) -> RunTotals:
+        """Wait (up to timeout_s) until the run's in-flight calls are recorded, then unregister it."""
+        return self._run(self._core.finish(run_id, timeout_s), timeout_s + 5)
+
+    @property
+    def fatal_error(self) -> str | None:
+        """Set once an upstream rejected an API key (401/403): the session should stop."""
+        return self._core.fatal_error
+
+    @property
+    def session_cost_usd(self) -> float:
+        return self._core.session_spent_usd
+
+    @property
+    def ledger_path(self) -> Path | None:
+        return self._core.ledger.path
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self._run(self._core.aclose(), 10)
+        finally:
+            self._closed = True
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._core.ledger.close()
+
+    def __enter__(self) -> "RouterHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _probe_health(host: str, port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=1)
+        conn.request("GET", "/healthz")
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    except OSError:
+        return False
+
+
+def start_router(settings: RouterSettings | None = None) -> RouterHandle:
+    """Start the router on its own thread and event loop; returns once /healthz answers."""
+    settings = settings or RouterSettings()
+    ledger = Ledger(settings.ledger_path)
+    core = RouterCore(
+        CoreSettings(session_budget_usd=settings.session_budget_usd, routing_headers=settings.routing_headers,
+                     unscoped_run_id=settings.unscoped_run_id),
+        ledger, load_pricing(settings.pricing_path), backend_settings=settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    port = sock.getsockname()[1]
+    core.base_url = f"http://{settings.host}:{port}"
+    config = uvicorn.Config(build_app(core), host=settings.host, port=port, http=_HTTP_IMPL, lifespan="off",
+                            log_level="warning", access_log=False, timeout_keep_alive=75, backlog=2048)
+    server = uvicorn.Server(config)
+    loop = _uvloop.new_event_loop() if _uvloop is not None else asyncio.new_event_loop()
+    failure: list[BaseException] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to start_router's caller below
+            failure.append(exc)
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            sock.close()
+
+    thread = threading.Thread(target=serve, name=f"arena-router-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while not (server.started and _probe_health(settings.host, port)):
+        if failure or not thread.is_alive():
+            ledger.close()
+            raise RuntimeError(f"pytest-arena: the router failed to start on {settings.host}:{port}: "
+                               f"{failure[0] if failure else 'thread exited'}")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            ledger.close()
+            raise RuntimeError(f"pytest-arena: the router did not answer /healthz on port {port} "
+                               f"within {_START_TIMEOUT_S:g} s")
+        time.sleep(0.01)
+    return RouterHandle(settings, core, server, loop, thread, port)
