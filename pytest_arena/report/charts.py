@@ -1,0 +1,141 @@
+"""Charts (matplotlib, an optional extra): pareto.png and heatmap.png.
+
+pareto.png: one panel per group; x = mean cost per task (USD), y = pass rate, both with their
+95% CI bars; the Pareto frontier joined by a line. heatmap.png: task x cell pass rate.
+Harness checks carry the label in their panel titles and column names.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .tables import HARNESS_LABEL
+
+if TYPE_CHECKING:
+    from ..analyze import Analysis
+
+MAX_PANELS = 24
+MAX_ANNOTATED_CELLS = 900
+
+
+def matplotlib_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")  # files only: never open a window, also on CI without a display
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _error(point: float, lower: float | None, upper: float | None) -> tuple[float, float]:
+    if lower is None or upper is None:
+        return 0.0, 0.0
+    return max(0.0, point - lower), max(0.0, upper - point)
+
+
+def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
+    groups = [g for g, s in analysis.groups.items()
+              if any(c.pass_rate.point is not None and c.cost_mean.point is not None for c in s.values())]
+    if not groups:
+        return None
+    plt = _pyplot()
+    shown = groups[:MAX_PANELS]
+    columns = min(2, len(shown))
+    rows = math.ceil(len(shown) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 5.2 * rows), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, group in zip(axes.flat, shown):
+        strategies = analysis.groups[group]
+        harness = any(c.harness_check for c in strategies.values())
+        metrics = analysis.metrics[group]
+        frontier = []
+        for i, (name, stats) in enumerate(strategies.items()):
+            rate, cost = stats.pass_rate, stats.cost_mean
+            if rate.point is None or cost.point is None:
+                continue
+            colour = "0.5" if harness else colours(i % 10)
+            ax.errorbar(cost.point, 100 * rate.point,
+                        xerr=[[v] for v in _error(cost.point, cost.lower, cost.upper)],
+                        yerr=[[100 * v] for v in _error(rate.point, rate.lower, rate.upper)],
+                        fmt="o", color=colour, ecolor=colour, elinewidth=1.2, capsize=4, markersize=7,
+                        label=f"{name} (n={stats.n_counted})")
+            ax.annotate(name, (cost.point, 100 * rate.point), textcoords="offset points", xytext=(6, 6),
+                        fontsize=8, color=colour)
+            if metrics[name].on_frontier:
+                frontier.append((cost.point, 100 * rate.point))
+        if len(frontier) > 1:
+            xs, ys = zip(*sorted(frontier))
+            ax.plot(xs, ys, "--", color="0.35", linewidth=1, label="Pareto frontier")
+        title = group.title.replace(" · local", "\nlocal")
+        ax.set_title(f"[{HARNESS_LABEL}] {title}" if harness else title, fontsize=10,
+                     color="0.4" if harness else "black")
+        ax.set_xlabel("mean cost per task (USD)")
+        ax.set_ylabel("pass rate (%)")
+        ax.set_ylim(-5, 105)
+        highest = max((c.cost_mean.upper if c.cost_mean.upper is not None else c.cost_mean.point or 0.0)
+                      for c in strategies.values())
+        right = 1.15 * highest if highest > 0 else 0.01  # all-local groups cost nothing: keep 0 at the left
+        ax.set_xlim(-0.04 * right, right)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    note = "bars: 95% CI (task-clustered bootstrap; Wilson where it degenerates)"
+    if len(groups) > len(shown):
+        note += f"; first {len(shown)} of {len(groups)} groups shown"
+    fig.suptitle(f"Cost vs pass rate per strategy   ({note})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def heatmap_chart(analysis: "Analysis", path: Path) -> Path | None:
+    cells = [s for s in analysis.cells if s.per_task]
+    if not cells:
+        return None
+    import numpy as np
+    plt = _pyplot()
+    tasks = sorted({t for s in cells for t in s.per_task})
+    several_groups = len({s.cell.group for s in cells}) > 1
+    labels = []
+    for s in cells:
+        label = s.cell.strategy
+        if several_groups:
+            label = f"{s.cell.task_class}/{s.cell.agent}/{s.cell.local_model}\n{s.cell.strategy}"
+        labels.append(f"{label}\n({HARNESS_LABEL})" if s.harness_check else label)
+    values = np.full((len(tasks), len(cells)), np.nan)
+    for j, s in enumerate(cells):
+        for i, task in enumerate(tasks):
+            tally = s.per_task.get(task)
+            if tally and tally.runs:
+                values[i, j] = tally.passes / tally.runs
+    width = min(30.0, 3.0 + 0.9 * len(cells))
+    height = min(40.0, 2.0 + 0.32 * len(tasks))
+    fig, ax = plt.subplots(figsize=(width, height))
+    cmap = plt.get_cmap("RdYlGn").copy()
+    cmap.set_bad("0.85")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(cells)), labels, rotation=45 if several_groups else 30, ha="right", fontsize=7)
+    ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
+    if values.size <= MAX_ANNOTATED_CELLS:
+        for j, s in enumerate(cells):
+            for i, task in enumerate(tasks):
+                tally = s.per_task.get(task)
+                if tally and tally.runs:
+                    dark = not 0.2 <= values[i, j] <= 0.85  # white on the deep red and deep green ends
+                    ax.text(j, i, f"{tally.passes}/{tally.runs}", ha="center", va="center", fontsize=7,
+                            color="white" if dark else "black")
+    fig.colorbar(image, ax=ax, label="pass rate (passes / runs over seeds; grey: not run)", shrink=0.8)
+    ax.set_title("Pass rate per task and strategy")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,160 @@
+"""Machine-readable outputs: aggregate.json, bootstrap_cis.json, comparisons.json,
+cost_by_scenario.csv and (legacy mode) bootstrap_cis_legacy.json. Schemas: SCHEMA.md here."""
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import __version__
+from ..stats.cells import CellStats
+from .tables import HARNESS_LABEL
+
+if TYPE_CHECKING:
+    from ..analyze import Analysis
+
+SCHEMA_VERSION = 1
+CI_METHOD = ("task-clustered percentile bootstrap (tasks resampled with replacement, all seeds of a drawn "
+             "task carried along); Wilson score interval with n = tasks where every resample is equal")
+
+
+def _header(analysis: "Analysis", schema: str) -> dict:
+    return {
+        "schema": f"pytest-arena/{schema}", "schema_version": SCHEMA_VERSION,
+        "generated_at": datetime.now(timezone.utc).isoformat(), "harness_version": __version__,
+    }
+
+
+def _cell_identity(stats: CellStats) -> dict:
+    return {**stats.cell.as_dict(), "harness_check": stats.harness_check,
+            "label": HARNESS_LABEL if stats.harness_check else "model result"}
+
+
+def aggregate(analysis: "Analysis") -> dict:
+    cells = {}
+    for stats in analysis.cells:
+        group = stats.cell.group
+        metric = analysis.metrics[group][stats.cell.strategy]
+        cells[stats.cell.key] = {
+            **_cell_identity(stats),
+            "n_rows": stats.n_rows, "n_counted": stats.n_counted, "n_tasks": stats.n_tasks,
+            "n_seeds": stats.n_seeds, "seeds": stats.seeds, "outcomes": stats.outcomes,
+            "passes": stats.passes, "as_expected": stats.as_expected, "pass_rate": stats.pass_rate.point,
+            "cost_usd": {"median": stats.cost_median, "mean": stats.cost_mean.point, "total": stats.cost_total,
+                         "per_solved": stats.cost_per_solved.point, "source": stats.cost_source},
+            "cloud_fraction": {"tokens": stats.cloud_fraction_tokens, "calls": stats.cloud_fraction_calls},
+            "wall_ms_median": stats.wall_ms_median,
+            "gap_recovered": metric.gap_recovered, "cost_relative_to_cloud": metric.cost_relative_to_cloud,
+            "on_pareto_frontier": metric.on_frontier,
+            "recommended": analysis.recommendations[group].strategy == stats.cell.strategy,
+            "per_task": {t: {"runs": v.runs, "passes": v.passes, "cost_usd": v.cost}
+                         for t, v in sorted(stats.per_task.items())},
+        }
+    groups = {}
+    for group, strategies in analysis.groups.items():
+        rec = analysis.recommendations[group]
+        groups[group.key] = {**group.as_dict(), "harness_check": rec.harness_check,
+                             "strategies": list(strategies), "recommended": rec.strategy, "best": rec.best,
+                             "overlapping_best": rec.candidates, "reason": rec.reason}
+    observed = analysis.observations
+    return {
+        **_header(analysis, "aggregate"),
+        "rows": {"kept": len(observed.observations), "superseded": len(observed.superseded),
+                 "original_format": sum(o.original_format for o in observed.observations)},
+        "warnings": analysis.warnings,
+        "pricing": {"path": analysis.pricing.path, "sha256": analysis.pricing.sha256,
+                    "primary_scenario": analysis.options.primary_scenario, "scenarios": analysis.scenarios},
+        "cells": cells, "groups": groups,
+    }
+
+
+def bootstrap_cis(analysis: "Analysis") -> dict:
+    return {
+        **_header(analysis, "bootstrap_cis"),
+        "method": CI_METHOD, "unit": "task", "confidence": 0.95,
+        "resamples": analysis.options.resamples, "seed": analysis.options.seed,
+        "primary_scenario": analysis.options.primary_scenario,
+        "cells": {
+            stats.cell.key: {
+                **_cell_identity(stats),
+                "n_tasks": stats.n_tasks, "n_seeds": stats.n_seeds, "n_rows": stats.n_rows,
+                "n_counted": stats.n_counted,
+                "pass_rate": stats.pass_rate.as_dict(),
+                "cost_mean_usd": stats.cost_mean.as_dict(),
+                "cost_per_solved_usd": stats.cost_per_solved.as_dict(),
+            } for stats in analysis.cells
+        },
+    }
+
+
+def comparisons(analysis: "Analysis") -> dict:
+    router_metrics = []
+    for group, metrics in analysis.metrics.items():
+        harness = any(s.harness_check for s in analysis.groups[group].values())
+        for name, metric in metrics.items():
+            router_metrics.append({**group.as_dict(), "strategy": name, "harness_check": harness,
+                                   "gap_recovered": metric.gap_recovered,
+                                   "cost_relative_to_cloud": metric.cost_relative_to_cloud,
+                                   "on_pareto_frontier": metric.on_frontier})
+    return {
+        **_header(analysis, "comparisons"),
+        "method": "paired task-clustered percentile bootstrap over matched (task, seed) pairs; "
+                  "delta = strategy minus baseline",
+        "resamples": analysis.options.resamples, "seed": analysis.options.seed,
+        "cost": f"ledger cost where recorded, else re-priced as {analysis.options.primary_scenario}",
+        "paired": [c.as_dict() for c in analysis.comparisons],
+        "router_metrics": router_metrics,
+    }
+
+
+def counted_rows_by_cell(analysis: "Analysis") -> dict:
+    """Cell -> positions of its counted rows in ``analysis.scenario_costs``."""
+    index = defaultdict(list)
+    for i, obs in enumerate(analysis.observations.observations):
+        if obs.counted:
+            index[obs.cell].append(i)
+    return index
+
+
+COST_COLUMNS = ["class", "agent", "strategy", "local_model", "cloud_model", "harness_check", "scenario",
+                "model_key", "runs", "passes", "cost_median_usd", "cost_mean_usd", "cost_total_usd",
+                "cost_per_solved_usd"]
+
+
+def cost_by_scenario_rows(analysis: "Analysis") -> list[dict]:
+    """One row per (cell, scenario): every counted run re-priced from its tokens."""
+    index = counted_rows_by_cell(analysis)
+    out = []
+    for stats in analysis.cells:
+        rows = index.get(stats.cell, [])
+        for j, scenario in enumerate(analysis.scenarios):
+            costs = analysis.scenario_costs[rows, j] if rows else np.zeros(0)
+            total = float(costs.sum())
+            out.append({
+                **stats.cell.as_dict(), "harness_check": stats.harness_check, "scenario": scenario,
+                "model_key": analysis.pricing.normalise(analysis.pricing.scenario_model(scenario)) or "",
+                "runs": len(rows), "passes": stats.passes,
+                "cost_median_usd": f"{np.median(costs):.6f}" if rows else "",
+                "cost_mean_usd": f"{total / len(rows):.6f}" if rows else "",
+                "cost_total_usd": f"{total:.6f}",
+                "cost_per_solved_usd": f"{total / stats.passes:.6f}" if stats.passes else "",
+            })
+    return out
+
+
+def write_json(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def write_cost_by_scenario(path: Path, analysis: "Analysis") -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(cost_by_scenario_rows(analysis))
+    return path

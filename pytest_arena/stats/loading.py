@@ -1,0 +1,53 @@
+"""Reading raw.jsonl files: every line is a row or a warning naming file:line, never a crash."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RAW_FILE_NAME = "raw.jsonl"
+SOURCE_KEY = "_source"  # added to each loaded row: "file:line", for warnings further down
+
+
+def find_row_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files as given, folders searched recursively for raw.jsonl (sorted, so order is stable)."""
+    files: list[Path] = []
+    warnings: list[str] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found = sorted(path.rglob(RAW_FILE_NAME))
+            if not found:
+                warnings.append(f"{path}: no {RAW_FILE_NAME} in this folder or below")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            warnings.append(f"{path}: no such file or folder")
+    return files, warnings
+
+
+def load_rows(paths: list[Path]) -> tuple[list[dict], list[str]]:
+    """Rows from raw.jsonl files or folders, in file order; bad lines become warnings."""
+    files, warnings = find_row_files(paths)
+    rows: list[dict] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            warnings.append(f"{file}: cannot read: {exc.strerror or exc}")
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{file}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                warnings.append(f"{where}: skipped line: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(row, dict):
+                warnings.append(f"{where}: skipped line: a row must be a JSON object, got {type(row).__name__}")
+                continue
+            row[SOURCE_KEY] = where
+            rows.append(row)
+    return rows, warnings

@@ -1,0 +1,41 @@
+"""Cost of a row under any pricing scenario, from its token counts (prices as data, in
+``router/data/pricing.json``; the formula lives once, in ``router/pricing.py``).
+
+Row rule (the original's ``compute_row_cost``, ORIGINAL.md 6.2): price the cloud prompt and
+completion tokens at the scenario's rates, whichever cloud model actually served the row; local
+tokens cost 0; cached tokens count against the cloud prompt only; a row with no
+local/cloud split at all is treated as cloud.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from router.pricing import PricingTable
+
+from .observations import Tokens
+
+
+def cloud_tokens_for_pricing(tokens: Tokens) -> tuple[int, int, int]:
+    """(prompt, completion, cached) that a scenario prices for one row."""
+    prompt, completion = tokens.cloud_prompt, tokens.cloud_completion
+    if prompt == completion == tokens.local_prompt == tokens.local_completion == 0:
+        prompt, completion = tokens.prompt, tokens.completion
+    return prompt, completion, min(tokens.cached, prompt)
+
+
+def row_cost(table: PricingTable, scenario: str, tokens: Tokens) -> float:
+    prompt, completion, cached = cloud_tokens_for_pricing(tokens)
+    return table.cost(table.scenario_model(scenario), prompt, completion, cached)
+
+
+def scenario_costs(table: PricingTable, scenarios: list[str], tokens: list[Tokens]) -> np.ndarray:
+    """Cost of every row under every scenario: an array (rows x scenarios), priced once per row."""
+    costs = np.zeros((len(tokens), len(scenarios)))
+    for j, scenario in enumerate(scenarios):
+        costs[:, j] = [row_cost(table, scenario, t) for t in tokens]
+    return costs
+
+
+def unknown_scenarios(table: PricingTable, scenarios: list[str]) -> list[str]:
+    """Scenarios whose model the table cannot price (they would silently cost 0)."""
+    return [s for s in scenarios if table.rate_for(table.scenario_model(s)) is None]
