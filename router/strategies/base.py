@@ -26,7 +26,8 @@ class StrategyContext:
     params: dict[str, Any]  # validate_params(name, spec.strategy_params): merged over DEFAULT_PARAMS
     # The classifier model call; the router records and prices it in the ledger (purpose "classifier").
     complete: Complete | None = None
-    # The embedding call; the router records and prices it (purpose "embedding"). None: offline fallback.
+    # The embedding call; the router records and prices it (purpose "embedding").
+    # None: embedding-knn uses its offline fallback.
     embed: Embed | None = None
     classifier_timeout_s: float = 10.0
     embed_timeout_s: float = 10.0  # per query embedding; the corpus is embedded once by warm_up

@@ -159,6 +159,7 @@ async def decide(req: CanonicalRequest, ctx: StrategyContext) -> Decision:
     if decision is not None:
         return decision
     decision = vote(fallback_embed(query_text), _fallback_corpus_vectors(), labels, k)
-    decision.reason = f"embedding-knn[offline fallback {FALLBACK_EMBEDDER}: {why_not}]: " + decision.reason
+    prefix = f"embedding-knn[offline fallback {FALLBACK_EMBEDDER}: {why_not}]: "
+    decision.reason = prefix + decision.reason
     decision.meta |= {"embedder": FALLBACK_EMBEDDER, "fallback_reason": why_not}
     return decision

@@ -30,7 +30,8 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     "heuristic.threshold": ParamSpec(
         12, "number", None, "agent-heuristic score at or above which an agent call goes cloud"),
     "heuristic.agent_markers": ParamSpec(
-        [], "str-list", None, "extra system-prompt phrases that mark an agent call (whole words, any case)"),
+        [], "str-list", None,
+        "extra system-prompt phrases that mark an agent call (whole words, any case)"),
     "classifier.max_chars": ParamSpec(
         4000, "int", 1, "characters of the last user message the classifier sees"),
     "classifier.max_tokens": ParamSpec(
@@ -68,7 +69,8 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {name: _defaults_for(name) for name 
 
 def check_strategy_name(name: str) -> None:
     if name not in STRATEGY_PARAM_GROUPS:
-        raise ValueError(f"unknown routing strategy {name!r}; choose one of: {', '.join(STRATEGY_NAMES)}")
+        raise ValueError(
+            f"unknown routing strategy {name!r}; choose one of: {', '.join(STRATEGY_NAMES)}")
 
 
 def _check_value(key: str, value: Any, spec: ParamSpec) -> Any:
@@ -90,7 +92,8 @@ def _check_value(key: str, value: Any, spec: ParamSpec) -> Any:
 def validate_params(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Merge ``params`` over the strategy's defaults; raise ValueError naming a bad key or value."""
     check_strategy_name(name)
-    merged = dict(DEFAULT_PARAMS[name])
+    # Copy list defaults so a caller mutating its merged params cannot change the defaults.
+    merged = {k: list(v) if isinstance(v, list) else v for k, v in DEFAULT_PARAMS[name].items()}
     for key, value in (params or {}).items():
         spec = PARAM_SPECS.get(key)
         if spec is None:
