@@ -25,13 +25,14 @@ def _arguments_object(arguments: str) -> Any:
 
 def messages_json(messages: list[Message]) -> list[dict]:
     out = []
+    names = {c.id: c.name for m in messages for c in m.tool_calls}  # OpenAI tool results carry only the id
     for m in messages:
         msg: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
             msg["tool_calls"] = [{"function": {"name": c.name, "arguments": _arguments_object(c.arguments)}}
                                  for c in m.tool_calls]
-        if m.role == "tool" and m.name:
-            msg["tool_name"] = m.name
+        if m.role == "tool" and (m.name or m.tool_call_id in names):
+            msg["tool_name"] = m.name or names[m.tool_call_id]
         out.append(msg)
     return out
 
