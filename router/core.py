@@ -334,7 +334,7 @@ class RoutedCall:
             guards = None
             if decision.choice == "cloud":
                 if core.fatal_error is not None:
-                    raise UpstreamAuthError(core.fatal_error)
+                    raise UpstreamAuthError(core.fatal_error, upstream_status=401)
                 core.check_budget(run)
             else:
                 guards = spec.guards

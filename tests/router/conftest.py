@@ -28,7 +28,7 @@ def router(tmp_path_factory):
 
 
 def backend(upstream, kind: str, model: str, **kw) -> BackendSpec:
-    return BackendSpec(kind=kind, model=model, label=f"{kind}/{model}", base_url=upstream.base_url, **kw)
+    return BackendSpec(kind=kind, model=model, label=f"{kind}/{model}", **{"base_url": upstream.base_url, **kw})
 
 
 @pytest.fixture

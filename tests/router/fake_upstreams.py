@@ -166,6 +166,8 @@ class FakeUpstream:
         if tool:
             msg["tool_calls"] = [{"function": {"name": tool, "arguments": args}}]
         if body.get("stream") is False:
+            if model.startswith("hang"):
+                await asyncio.sleep(3600)
             return JSONResponse({**final, "message": msg})
 
         async def gen():
