@@ -1,12 +1,70 @@
-"""claude-code (placeholder run; filled in below)."""
+"""claude-code (npm ``@anthropic-ai/claude-code``): Anthropic Messages only (SSE, 24 tools).
+
+``CLAUDE_CONFIG_DIR`` and HOME point into the cell's home, so ``~/.claude`` and ``~/.claude.json``
+of the user are never read or written. ``IS_SANDBOX=1`` lets ``--dangerously-skip-permissions``
+run as root (it is refused otherwise). ``--output-format json`` prints one result object with
+claude-code's own usage, cost and turn count.
+"""
 from __future__ import annotations
 
-from .installers import InstalledAgent, PinnedPackage
+import json
+
+from .base import AgentRunContext
+from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from .process import ProcessResult, base_env
+
+
+def parse_claude_result(stdout: str) -> tuple[dict | None, str | None]:
+    result = None
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            candidate = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(candidate, dict) and candidate.get("type") == "result":
+            result = candidate
+            break
+    if result is None:
+        return None, "claude-code printed no result object"
+    usage = result.get("usage") or {}
+    cached = int(usage.get("cache_read_input_tokens") or 0)
+    report = {
+        "prompt_tokens": int(usage.get("input_tokens") or 0) + cached
+        + int(usage.get("cache_creation_input_tokens") or 0),
+        "completion_tokens": int(usage.get("output_tokens") or 0),
+        "cached_tokens": cached,
+        "cost_usd": float(result.get("total_cost_usd") or 0.0),  # claude-code's own price table
+        "calls": int(result.get("num_turns") or 0),  # one model reply per turn
+        "subtype": result.get("subtype"),
+    }
+    crash = None
+    if result.get("is_error"):
+        status = result.get("api_error_status")
+        crash = "claude-code reported an error" + (f" (HTTP {status})" if status else "")
+        if result.get("result"):
+            crash += f": {str(result['result'])[:300]}"
+    elif result.get("subtype") != "success":
+        crash = f"claude-code ended with {result.get('subtype')!r} ({result.get('terminal_reason') or 'no reason'})"
+    return report, crash
 
 
 class ClaudeCodeAgent(InstalledAgent):
     name = "claude-code"
     pinned = PinnedPackage("npm", "@anthropic-ai/claude-code", "2.1.197", "claude")
 
-    def run(self, ctx):
-        raise NotImplementedError
+    def prepare(self, ctx: AgentRunContext) -> list[Invocation]:
+        endpoints = cell_endpoints(ctx)
+        env = base_env(ctx.home, {
+            "ANTHROPIC_BASE_URL": endpoints.anthropic_base,
+            "ANTHROPIC_API_KEY": ROUTER_API_KEY,
+            "CLAUDE_CONFIG_DIR": str(ctx.home / ".claude"),
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "IS_SANDBOX": "1",
+        })
+        argv = [self.executable(ctx.install_root), "-p", ctx.prompt, "--model", endpoints.model,
+                "--dangerously-skip-permissions", "--output-format", "json"]
+        return [Invocation(self.name, argv, env)]
+
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+        return parse_claude_result(proc.stdout_path.read_text("utf-8", "replace"))

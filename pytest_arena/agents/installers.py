@@ -1,13 +1,17 @@
-"""Pinned, isolated installs of the real agents: one venv (pip) or npm prefix per agent under
-``install_root/<agent>/``, with a marker file that records what was installed.
+"""Pinned, isolated installs of the real agents, and the run loop they share.
 
-The marker is written last, so a half-finished install is never taken for a finished one; a
-re-run with the same pin skips; a different pin (or a missing binary) wipes the folder first.
-``InstalledAgent`` gives the six real adapters their ``version`` / ``install`` /
-``install_command`` from one ``PinnedPackage``; each adapter only writes ``run``.
+Each agent lives in one venv (pip) or npm prefix under ``install_root/<agent>/`` with a marker
+file that records what was installed. The marker is written last, so a half-finished install is
+never taken for a finished one; a re-run with the same pin skips; a different pin (or a missing
+binary) wipes the folder first.
+
+``InstalledAgent`` gives the six real adapters ``version`` / ``install`` / ``install_command``
+from one ``PinnedPackage`` and a ``run`` that executes the adapter's ``prepare`` steps with
+``run_process`` and reads the agent's own report with ``read_report``.
 """
 from __future__ import annotations
 
+import abc
 import json
 import os
 import shutil
@@ -18,9 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ClassVar, Literal
 
-from .base import AgentAdapter
+from router.contracts import RunEndpoints
+
+from ..errors import AgentNotInstalled
+from .base import AgentAdapter, AgentResult, AgentRunContext
+from .process import ProcessResult, agent_result, run_process
 
 MARKER_NAME = ".arena-install.json"
+# The router does not check keys; agents refuse to start without one.
+ROUTER_API_KEY = "sk-arena-router"
 INSTALL_STEP_TIMEOUT_S = 1800.0
 
 
@@ -138,10 +148,59 @@ def install_pinned(name: str, pinned: PinnedPackage, install_root: Path, log: Ca
     return marker
 
 
+def cell_endpoints(ctx: AgentRunContext) -> RunEndpoints:
+    if ctx.endpoints is None:
+        raise ValueError("an LLM agent needs run-scoped router endpoints (ctx.endpoints is None)")
+    return ctx.endpoints
+
+
+@dataclass
+class Invocation:
+    """One process an adapter runs for a cell; the last one of a cell is the agent itself."""
+
+    name: str  # log file stem: <log_dir>/<name>.stdout.log
+    argv: list[str]
+    env: dict[str, str]
+    timeout_s: float | None = None  # None: whatever is left of the cell's timeout
+
+
 class InstalledAgent(AgentAdapter):
     """An agent that runs from its own pinned install under ``install_root/<name>``."""
 
     pinned: ClassVar[PinnedPackage]
+
+    @abc.abstractmethod
+    def prepare(self, ctx: AgentRunContext) -> list[Invocation]:
+        """Write the cell's config files (inside ctx.home / ctx.log_dir only) and return the
+        processes to run, in order."""
+
+    @abc.abstractmethod
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+        """The agent's own usage report (or None) and a crash signature (or None)."""
+
+    def run(self, ctx: AgentRunContext) -> AgentResult:
+        steps = self.prepare(ctx)
+        start = time.monotonic()
+        for step in steps:
+            left = ctx.timeout_s - (time.monotonic() - start)
+            timeout = left if step.timeout_s is None else min(step.timeout_s, left)
+            proc = run_process(step.argv, cwd=ctx.workspace, env=step.env, timeout_s=max(timeout, 0.1),
+                               log_dir=ctx.log_dir, name=step.name)
+            if step is not steps[-1] and (proc.timed_out or proc.exit_code != 0):
+                result = agent_result(proc, timeout_s=timeout)
+                result.reason = f"{step.name}: {result.reason}"
+                result.duration_s = time.monotonic() - start
+                return result
+        try:
+            reported, crash = self.read_report(ctx, proc)
+            problem = None
+        except Exception as exc:  # noqa: BLE001 - a report we cannot read is not a failed run
+            reported, crash, problem = None, None, f"{type(exc).__name__}: {exc}"
+        result = agent_result(proc, timeout_s=ctx.timeout_s, reported=reported, crash=crash)
+        if problem:
+            result.extra["report_error"] = problem
+        result.duration_s = time.monotonic() - start
+        return result
 
     def agent_dir(self, install_root: Path) -> Path:
         return install_root / self.name
@@ -164,3 +223,12 @@ class InstalledAgent(AgentAdapter):
 
     def install(self, install_root: Path, log) -> None:
         install_pinned(self.name, self.pinned, install_root, log)
+
+    def executable(self, install_root: Path) -> str:
+        """The agent's binary; a missing install raises one message with the fix."""
+        if self.version(install_root) is None:
+            raise AgentNotInstalled(
+                f"{self.name} is not installed in {install_root}. Install it with: "
+                f"{self.install_command(install_root)}"
+            )
+        return str(self.binary(install_root))

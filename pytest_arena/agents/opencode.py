@@ -1,12 +1,98 @@
-"""opencode (placeholder run; filled in below)."""
+"""opencode (npm ``opencode-ai``): a custom ``@ai-sdk/openai-compatible`` provider over OpenAI
+chat completions (SSE, 10 tools, plus one tool-less title call per session).
+
+The provider config travels in ``OPENCODE_CONFIG_CONTENT`` (a copy is kept in the cell's log dir
+for reading), so nothing is written into the workspace or the user's ``~/.config/opencode``.
+``--auto`` approves the tools' permission prompts, which a headless run cannot answer.
+``--format json`` prints one event per line; each ``step_finish`` carries that step's tokens and cost.
+"""
 from __future__ import annotations
 
-from .installers import InstalledAgent, PinnedPackage
+import json
+
+from .base import AgentRunContext
+from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from .process import ProcessResult, base_env
+
+PROVIDER_ID = "arena"
+
+
+def opencode_config(base_url: str, model: str, seed: int) -> dict:
+    return {
+        "$schema": "https://opencode.ai/config.json",
+        "provider": {
+            PROVIDER_ID: {
+                "npm": "@ai-sdk/openai-compatible",  # bundled: nothing is installed at run time
+                "name": "pytest-arena router",
+                "options": {"baseURL": base_url, "apiKey": ROUTER_API_KEY},
+                # options are sent in the request body: the seed reaches the router
+                "models": {model: {"name": model, "tool_call": True, "options": {"seed": seed}}},
+            }
+        },
+        "model": f"{PROVIDER_ID}/{model}",
+        "autoupdate": False,
+        "share": "disabled",
+    }
+
+
+def parse_opencode_events(stdout: str) -> tuple[dict | None, str | None]:
+    steps = 0
+    prompt = completion = cached = reasoning = 0
+    cost = 0.0
+    errors: list[str] = []
+    for line in stdout.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        part = event.get("part") or {}
+        if event.get("type") == "step_finish":
+            tokens = part.get("tokens") or {}
+            cache = tokens.get("cache") or {}
+            steps += 1
+            cached += int(cache.get("read") or 0)
+            prompt += int(tokens.get("input") or 0) + int(cache.get("read") or 0) + int(cache.get("write") or 0)
+            completion += int(tokens.get("output") or 0)
+            reasoning += int(tokens.get("reasoning") or 0)
+            cost += float(part.get("cost") or 0.0)
+        elif event.get("type") == "error":
+            error = event.get("error") or {}
+            message = (error.get("data") or {}).get("message") if isinstance(error, dict) else None
+            errors.append(str(message or (error.get("name") if isinstance(error, dict) else error) or event))
+    if not steps and not errors:
+        return None, "opencode printed no step_finish event"
+    report = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "cached_tokens": cached,
+        "reasoning_tokens": reasoning,
+        "cost_usd": cost,
+        "calls": steps,  # agent steps; the tool-less title call is not reported by opencode
+    }
+    crash = f"opencode error: {errors[-1][:300]}" if errors else None
+    return report, crash
 
 
 class OpencodeAgent(InstalledAgent):
     name = "opencode"
     pinned = PinnedPackage("npm", "opencode-ai", "1.18.33", "opencode")
 
-    def run(self, ctx):
-        raise NotImplementedError
+    def prepare(self, ctx: AgentRunContext) -> list[Invocation]:
+        endpoints = cell_endpoints(ctx)
+        config = json.dumps(opencode_config(endpoints.openai_base, endpoints.model, int(ctx.seed)))
+        ctx.log_dir.mkdir(parents=True, exist_ok=True)
+        (ctx.log_dir / "opencode.config.json").write_text(config, "utf-8")
+        env = base_env(ctx.home, {
+            "OPENCODE_CONFIG_CONTENT": config,
+            "OPENCODE_DISABLE_MODELS_FETCH": "1",  # models.dev is not reachable and not needed
+            "OPENCODE_DISABLE_AUTOUPDATE": "1",
+        })
+        argv = [self.executable(ctx.install_root), "run", "-m", f"{PROVIDER_ID}/{endpoints.model}",
+                "--format", "json", "--auto", ctx.prompt]
+        return [Invocation(self.name, argv, env)]
+
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+        return parse_opencode_events(proc.stdout_path.read_text("utf-8", "replace"))

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .base import AgentResult
+
 
 @dataclass
 class ProcessResult:
@@ -109,3 +111,47 @@ def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def crash_reason(text: str, limit: int = 300) -> str:
+    """The most telling line of an agent's stderr: the last one that mentions an error, else the
+    last non-empty one."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    errors = [line for line in lines if "error" in line.lower() or "exception" in line.lower()]
+    return (errors or lines)[-1][:limit]
+
+
+def agent_result(
+    proc: ProcessResult,
+    *,
+    timeout_s: float,
+    reported: dict | None = None,
+    crash: str | None = None,
+    extra: dict | None = None,
+) -> AgentResult:
+    """Turn a finished agent process into an ``AgentResult``.
+
+    ``crash`` is an adapter-detected failure signature (e.g. the agent's own report says it
+    errored) that counts as ``agent_crash`` even when the exit code is 0.
+    """
+    result = AgentResult(
+        exit_code=proc.exit_code, duration_s=proc.duration_s, reported=reported, extra=dict(extra or {})
+    )
+    if proc.timed_out:
+        result.failure = "timeout"
+        result.reason = f"no exit within {timeout_s:g}s; its process group was killed"
+    elif proc.exit_code != 0:
+        result.failure = "agent_crash"
+        code = proc.exit_code
+        if code is not None and code < 0:
+            what = f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"signal {-code}"
+        else:
+            what = f"exit {code}"
+        detail = crash or crash_reason(proc.tail("stderr")) or crash_reason(proc.tail("stdout"))
+        result.reason = f"{what}: {detail}" if detail else what
+    elif crash:
+        result.failure = "agent_crash"
+        result.reason = crash
+    return result
