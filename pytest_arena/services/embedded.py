@@ -192,3 +192,28 @@ def _wait_healthy(url: str, timeout_s: float, model: str) -> None:
                 last = type(exc).__name__
             time.sleep(0.05)
     raise EmbeddedUnavailable(f"the embedded model {model!r} at {url} was not healthy within {timeout_s:.0f} s ({last})")
+
+
+def measure(runs: int = 5, max_tokens: int = 64) -> dict[str, float]:
+    """Median load time and generation speed on this machine (``python -m
+    pytest_arena.services.embedded``). Figures only: nothing asserts on them."""
+    import statistics
+
+    loads, speeds, prompt_speeds = [], [], []
+    for _ in range(runs):
+        with start_embedded() as server:
+            loads.append(server.load_s)
+            reply = httpx.post(f"{server.base_url}/chat/completions", timeout=120, json={
+                "messages": [{"role": "user", "content": "Write a Python function that reverses a string."}],
+                "max_tokens": max_tokens, "temperature": 0}).json()
+            timings = reply["timings"]  # llama.cpp's own per-request timings
+            speeds.append(timings["predicted_per_second"])
+            prompt_speeds.append(timings["prompt_per_second"])
+    return {"load_s": statistics.median(loads), "generate_tok_s": statistics.median(speeds),
+            "prompt_tok_s": statistics.median(prompt_speeds), "runs": runs}
+
+
+if __name__ == "__main__":
+    figures = measure()
+    print(f"embedded {DEFAULT_MODEL}: load {figures['load_s']:.2f} s, generation {figures['generate_tok_s']:.0f} tok/s, "
+          f"prompt {figures['prompt_tok_s']:.0f} tok/s (medians of {figures['runs']} runs)")

@@ -64,7 +64,7 @@ def probe(base_url: str, timeout_s: float = 1.0) -> str | None:
     try:
         resp = httpx.get(f"{normalize_base_url(base_url)}/api/version", timeout=timeout_s)
         version = resp.json().get("version") if resp.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, AttributeError):
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError):
         return None
     return version if isinstance(version, str) and version else None
 
@@ -98,7 +98,8 @@ def missing_models(wanted: list[str], pulled: list[str]) -> list[str]:
 
 def _start_serve(binary: str, base_url: str) -> tuple[subprocess.Popen, Path]:
     parts = urlsplit(base_url)
-    host = f"{parts.hostname}:{parts.port or 11434}"
+    hostname = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    host = f"{hostname}:{parts.port or 11434}"
     log_path = Path(tempfile.gettempdir()) / f"pytest-arena-ollama-{parts.port or 11434}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -125,12 +126,16 @@ def ensure_ollama(base_url: str | None, models: list[str], *, start_if_missing: 
     one message otherwise.
     """
     url = normalize_base_url(base_url)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OllamaUnavailable(f"models.local_base_url {url!r} is not an http(s) URL of an Ollama server "
+                                f"(the default is {DEFAULT_BASE_URL})")
     version = probe(url)
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
     if version is None:
         binary = shutil.which("ollama")
-        is_local = (urlsplit(url).hostname or "") in _LOCAL_HOSTS
+        is_local = parts.hostname in _LOCAL_HOSTS
         if binary is None or not start_if_missing or not is_local:
             why = ("no `ollama` binary was found" if binary is None
                    else "starting it was turned off" if not start_if_missing

@@ -125,3 +125,8 @@ def test_start_if_missing_false_does_not_start(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     with pytest.raises(OllamaUnavailable, match="starting it was turned off"):
         ensure_ollama(f"http://127.0.0.1:{free_port()}", [], start_if_missing=False)
+
+
+def test_a_url_that_is_not_http_is_named_in_the_message():
+    with pytest.raises(OllamaUnavailable, match=r"models.local_base_url '127.0.0.1:11434' is not an http\(s\) URL"):
+        ensure_ollama("127.0.0.1:11434", ["qwen3:8b"])
