@@ -34,6 +34,8 @@ _NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 # Our pytest configuration: xunit1 puts file= and line= on each testcase, so ids are exact.
 _PYTEST_INI = "[pytest]\njunit_family = xunit1\n"
 _REASON_DETAIL_CHARS = 300
+# What a refused fork() looks like in Python output (EAGAIN).
+_PROCESS_CAP_SIGNS = r"BlockingIOError|Resource temporarily unavailable"
 
 
 @dataclass
@@ -229,7 +231,7 @@ def _cause(case: _Case, limits: Limits) -> str:
         return f"collection error: {error_line}"
     if "MemoryError" in detail:
         return f"memory limit {limits.memory_mb} MB exceeded ({error_line})"
-    if re.search(r"BlockingIOError|Resource temporarily unavailable", detail) and "fork" in detail:
+    if re.search(_PROCESS_CAP_SIGNS, detail) and "fork" in detail.lower():
         return f"process limit {limits.max_procs} reached ({error_line})"
     if not limits.network and re.search(
         r"ConnectionRefusedError|gaierror|Network is unreachable|name resolution", detail
@@ -239,10 +241,17 @@ def _cause(case: _Case, limits: Limits) -> str:
 
 
 def _error_line(detail: str) -> str:
-    """The exception line pytest marks with 'E   ', else the message."""
-    marked = [line[1:].strip() for line in detail.splitlines() if line.startswith("E ")]
-    if marked:
-        return _shorten(marked[-1])
+    """The first line of the last block pytest marks with 'E   ' (the exception that ended the
+    test, before its '+ where' explanations), else the message."""
+    block_start = None
+    previous_marked = False
+    for line in detail.splitlines():
+        marked = line.startswith("E ")
+        if marked and not previous_marked:
+            block_start = line[1:].strip()
+        previous_marked = marked
+    if block_start:
+        return _shorten(block_start)
     return _shorten(detail.strip().splitlines()[0] if detail.strip() else "no message")
 
 
@@ -250,6 +259,8 @@ def _no_report_reason(exit_code: int | None, killed_reason: str | None, output: 
                       limits: Limits) -> str:
     if "MemoryError" in output:
         return f"killed: memory limit {limits.memory_mb} MB exceeded (no JUnit report)"
+    if re.search(_PROCESS_CAP_SIGNS, output):
+        return f"process limit {limits.max_procs} reached (no JUnit report)"
     if killed_reason:
         return f"pytest {killed_reason} before writing its JUnit report"
     return f"pytest exited with code {exit_code} without a JUnit report: {_last_line(output)}"

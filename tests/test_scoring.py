@@ -1,0 +1,335 @@
+"""Scoring: real pytest runs in the real sandbox against tiny tasks built in tmp_path."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_arena import sandbox
+from pytest_arena.sandbox import Limits, sandbox_kind
+from pytest_arena.scoring import prepare_scoring_dir, score
+from pytest_arena.tasks import Task, load_task
+
+STUB = textwrap.dedent("""
+    def add(a, b):
+        raise NotImplementedError
+
+    def mul(a, b):
+        raise NotImplementedError
+""")
+SOLUTION = textwrap.dedent("""
+    def add(a, b):
+        return a + b
+
+    def mul(a, b):
+        return a * b
+""")
+WRONG_MUL = SOLUTION.replace("return a * b", "return -1 if a == 2 else a * b")
+ACCEPTANCE_TESTS = textwrap.dedent("""
+    from calc import add, mul
+
+    def test_add():
+        assert add(2, 3) == 5
+
+    class TestMul:
+        def test_small(self):
+            assert mul(2, 3) == 6
+
+        def test_zero(self):
+            assert mul(7, 0) == 0
+""")
+ALL_IDS = ["test_calc.py::test_add", "test_calc.py::TestMul::test_small",
+           "test_calc.py::TestMul::test_zero"]
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def make_task(tmp_path: Path, tests: dict[str, str], *, workspace: dict[str, str] | None = None,
+              reference: dict[str, str] | None = None, timeout_s: int = 60) -> Task:
+    folder = tmp_path / "tasks" / "puzzles" / "calc"
+    for part in ("workspace", "tests", "reference"):
+        (folder / part).mkdir(parents=True)
+    (folder / "task.yaml").write_text(textwrap.dedent(f"""
+        id: puzzles/calc
+        class: puzzles
+        shape: puzzle
+        title: add and multiply
+        timeout_s: 600
+        scoring_timeout_s: {timeout_s}
+        tests_visible: true
+        source: pytest-arena tests
+        license: MIT
+        stresses: nothing
+        prompt: Implement add and mul in calc.py.
+    """))
+    write_tree(folder / "workspace", {"calc.py": STUB} if workspace is None else workspace)
+    write_tree(folder / "tests", tests)
+    write_tree(folder / "reference", {"calc.py": SOLUTION} if reference is None else reference)
+    return load_task(folder)
+
+
+def agent_workspace(tmp_path: Path, task: Task, changes: dict[str, str] | None = None) -> Path:
+    """What an agent leaves behind: the public files (tests visible) plus its changes."""
+    workspace = tmp_path / "agent"
+    for part in ("workspace", "tests"):
+        write_tree(workspace, {rel: c.decode() for rel, c in task.files(part).items()})
+    write_tree(workspace, changes or {})
+    return workspace
+
+
+def bare_pytest_exit_code(workspace: Path) -> int:
+    """How a naive scorer sees the workspace: plain ``python -m pytest`` run inside it."""
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                          cwd=workspace, env=env, capture_output=True).returncode
+
+
+@pytest.fixture
+def calc(tmp_path) -> Task:
+    return make_task(tmp_path, {"test_calc.py": ACCEPTANCE_TESTS})
+
+
+def test_a_correct_solution_passes(tmp_path, calc):
+    result = score(calc, agent_workspace(tmp_path, calc, {"calc.py": SOLUTION}), tmp_path / "s")
+    assert result.status == "pass", result.reason
+    assert (result.tests_passed, result.tests_total) == (3, 3)
+    assert result.failures == []
+    assert result.reason == "all 3 tests passed"
+    assert result.sandbox == sandbox_kind()
+    assert result.junit_path is not None and result.junit_path.is_file()
+    assert tmp_path / "s" not in result.junit_path.parents  # outside what the code may write
+
+
+def test_a_wrong_solution_fails_naming_the_failing_tests(tmp_path, calc):
+    result = score(calc, agent_workspace(tmp_path, calc, {"calc.py": WRONG_MUL}), tmp_path / "s")
+    assert result.status == "fail"
+    assert (result.tests_passed, result.tests_total) == (2, 3)
+    assert result.failures == ["test_calc.py::TestMul::test_small"]
+    assert result.reason == "2/3 tests passed; test_calc.py::TestMul::test_small: assert -1 == 6"
+
+
+def test_an_untouched_stub_fails_every_test(tmp_path, calc):
+    result = score(calc, agent_workspace(tmp_path, calc), tmp_path / "s")
+    assert (result.status, result.tests_passed, result.tests_total) == ("fail", 0, 3)
+    assert result.failures == ALL_IDS
+    assert "NotImplementedError" in result.reason
+
+
+FLIP_TO_PASSED = textwrap.dedent("""
+    import pytest
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(item, call):
+        report = (yield).get_result()
+        report.outcome, report.longrepr = "passed", None
+""")
+# Each cheat leaves the stub unsolved; a bare pytest run in the workspace is fooled by all but
+# the deletion, score() by none.
+CHEATS = {
+    "tests rewritten to assert True": {
+        "test_calc.py": "def test_add():\n    assert True\n\nclass TestMul:\n"
+                        "    def test_small(self):\n        assert True\n\n"
+                        "    def test_zero(self):\n        assert True\n",
+    },
+    "conftest flips failures to passes": {"conftest.py": FLIP_TO_PASSED},
+    "pytest.py shadows pytest": {"pytest.py": "print('3 passed')\nraise SystemExit(0)\n"},
+    "_pytest package shadows pytest internals": {"_pytest/__init__.py": "raise SystemExit(0)\n"},
+    "pytest.ini loads a flipping plugin": {"pytest.ini": "[pytest]\naddopts = -p flipper\n",
+                                           "flipper.py": FLIP_TO_PASSED},
+    "pyproject.toml loads a flipping plugin": {
+        "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-p flipper"\n',
+        "flipper.py": FLIP_TO_PASSED,
+    },
+}
+
+
+@pytest.mark.parametrize("cheat", CHEATS)
+def test_a_cheating_workspace_scores_as_the_honest_result(tmp_path, calc, cheat):
+    workspace = agent_workspace(tmp_path, calc, CHEATS[cheat])
+    assert bare_pytest_exit_code(workspace) == 0, "the cheat should fool a naive scorer"
+    result = score(calc, workspace, tmp_path / "s")
+    assert (result.status, result.tests_passed, result.tests_total) == ("fail", 0, 3)
+    assert result.failures == ALL_IDS
+
+
+def test_deleted_tests_are_restored(tmp_path, calc):
+    workspace = agent_workspace(tmp_path, calc)
+    (workspace / "test_calc.py").unlink()
+    result = score(calc, workspace, tmp_path / "s")
+    assert (result.status, result.tests_total, result.failures) == ("fail", 3, ALL_IDS)
+
+
+def test_a_test_file_replaced_by_a_symlink_is_restored_without_writing_through_it(tmp_path, calc):
+    workspace = agent_workspace(tmp_path, calc)
+    decoy = tmp_path / "decoy.py"
+    decoy.write_text("def test_fine():\n    assert True\n")
+    (workspace / "test_calc.py").unlink()
+    (workspace / "test_calc.py").symlink_to(decoy)
+    result = score(calc, workspace, tmp_path / "s")
+    assert (result.status, result.failures) == ("fail", ALL_IDS)
+    assert decoy.read_text() == "def test_fine():\n    assert True\n"
+
+
+def test_pytest_files_the_task_ships_are_kept_and_restored(tmp_path):
+    fixture_conftest = "import pytest\n\n@pytest.fixture\ndef expected():\n    return 5\n"
+    task = make_task(tmp_path, {
+        "conftest.py": fixture_conftest,
+        "test_calc.py": "from calc import add\n\ndef test_add(expected):\n"
+                        "    assert add(2, 3) == expected\n",
+    })
+    honest = score(task, agent_workspace(tmp_path, task, {"calc.py": SOLUTION}), tmp_path / "a")
+    assert honest.status == "pass", honest.reason
+    cheat_dir = tmp_path / "cheat"
+    cheat_dir.mkdir()
+    cheater = agent_workspace(cheat_dir, task, {"conftest.py": fixture_conftest + FLIP_TO_PASSED})
+    assert score(task, cheater, tmp_path / "b").failures == ["test_calc.py::test_add"]
+
+
+def test_prepare_scoring_dir_copies_the_solution_and_drops_agent_debris(tmp_path, calc):
+    workspace = agent_workspace(tmp_path, calc, {
+        "calc.py": SOLUTION, "notes/plan.md": "keep me", "sitecustomize.py": "import os\n",
+        "notes/conftest.py": FLIP_TO_PASSED, "pytest/__init__.py": "",
+        "test_calc.py": "def test_add():\n    assert True\n",
+        "__pycache__/test_calc.cpython-311-pytest-9.0.2.pyc": "stale",
+    })
+    prepare_scoring_dir(calc, workspace, tmp_path / "s")
+    scored = {p.relative_to(tmp_path / "s").as_posix() for p in (tmp_path / "s").rglob("*")
+              if p.is_file()}
+    assert scored == {"calc.py", "notes/plan.md", "test_calc.py"}
+    assert (tmp_path / "s" / "test_calc.py").read_text() == ACCEPTANCE_TESTS
+    with pytest.raises(ValueError, match="not empty"):
+        prepare_scoring_dir(calc, workspace, tmp_path / "s")
+
+
+def test_a_missing_solution_module_is_a_collection_error(tmp_path, calc):
+    workspace = agent_workspace(tmp_path, calc)
+    (workspace / "calc.py").unlink()
+    result = score(calc, workspace, tmp_path / "s")
+    assert result.status == "fail"
+    assert result.reason == ("0/1 tests passed; test_calc.py: collection error: "
+                             "ModuleNotFoundError: No module named 'calc'")
+
+
+def test_a_skipped_test_is_not_a_pass(tmp_path):
+    task = make_task(tmp_path, {"test_calc.py": ACCEPTANCE_TESTS + textwrap.dedent("""
+        import pytest
+
+        def test_later():
+            pytest.skip("not today")
+    """)})
+    result = score(task, agent_workspace(tmp_path, task, {"calc.py": SOLUTION}), tmp_path / "s")
+    assert (result.status, result.tests_passed, result.tests_total) == ("fail", 3, 4)
+    assert result.failures == ["test_calc.py::test_later"]
+    assert "a skip is not a pass" in result.reason
+
+
+def test_a_sandbox_that_cannot_start_is_an_infra_error(tmp_path, calc, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bwrap").write_text("#!/bin/sh\necho 'bwrap: setting up uid map: denied' >&2\n"
+                                   "exit 1\n")
+    (bin_dir / "bwrap").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(sandbox, "sandbox_kind", lambda: "bwrap")  # as if it had worked before
+    result = score(calc, agent_workspace(tmp_path, calc, {"calc.py": SOLUTION}), tmp_path / "s")
+    assert result.status == "infra_error"
+    assert "setting up uid map: denied" in result.reason
+
+
+# --- hostile acceptance tests: each contained, each a fail with a reason -----------------------
+
+def hostile_task(tmp_path: Path, body: str) -> Task:
+    return make_task(tmp_path, {"test_hostile.py": textwrap.dedent(body)},
+                     workspace={}, reference={"placeholder.py": "X = 1\n"})
+
+
+def left_running(scoring_dir: Path) -> list[int]:
+    """Processes still running from a scoring dir (their command line names it)."""
+    marker = f"--rootdir={scoring_dir}".encode()
+    alive = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes():
+                alive.append(int(entry.name))
+        except OSError:
+            pass
+    return alive
+
+
+def test_a_memory_hog_is_capped(tmp_path):
+    task = hostile_task(tmp_path, """
+        def test_hog():
+            chunks = []
+            while len(chunks) < 80:  # 4 GB
+                chunks.append(bytearray(50 * 2**20))
+    """)
+    result = score(task, tmp_path / "tasks/puzzles/calc/workspace", tmp_path / "s",
+                   limits=Limits(wall_s=60, memory_mb=256))
+    assert result.status == "fail"
+    assert "memory limit 256 MB exceeded" in result.reason
+
+
+def test_a_fork_bomb_is_capped(tmp_path):
+    if os.geteuid() == 0 and sandbox._pids_cgroup_parent() is None:
+        pytest.skip("root without a writable pids cgroup: the kernel ignores RLIMIT_NPROC")
+    task = hostile_task(tmp_path, """
+        import os, time
+
+        def test_fork_bomb():
+            for _ in range(2000):
+                if os.fork() == 0:
+                    time.sleep(120)
+                    os._exit(0)
+    """)
+    scoring_dir = tmp_path / "s"
+    result = score(task, tmp_path / "tasks/puzzles/calc/workspace", scoring_dir,
+                   limits=Limits(wall_s=60, max_procs=64))
+    assert result.status == "fail"
+    assert result.failures == ["test_hostile.py::test_fork_bomb"]
+    assert "process limit 64 reached" in result.reason
+    assert left_running(scoring_dir) == []
+
+
+def test_an_infinite_loop_is_stopped_at_the_wall_time(tmp_path):
+    task = hostile_task(tmp_path, """
+        def test_forever():
+            while True:
+                pass
+    """)
+    scoring_dir = tmp_path / "s"
+    result = score(task, tmp_path / "tasks/puzzles/calc/workspace", scoring_dir,
+                   limits=Limits(wall_s=2))
+    assert (result.status, result.reason) == ("fail", "wall time 2 s exceeded")
+    assert left_running(scoring_dir) == []
+
+
+@pytest.mark.skipif(sandbox_kind() == "subprocess", reason="no network isolation available")
+@pytest.mark.parametrize("target", ["listening port on this host", "DNS name"])
+def test_a_network_call_is_blocked(tmp_path, target):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.setblocking(False)
+        address = (("127.0.0.1", server.getsockname()[1]) if target.startswith("listening")
+                   else ("pypi.org", 443))
+        task = hostile_task(tmp_path, f"""
+            import socket
+
+            def test_call_home():
+                socket.create_connection({address!r}, timeout=5).close()
+        """)
+        result = score(task, tmp_path / "tasks/puzzles/calc/workspace", tmp_path / "s")
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nothing reached the host
+    assert result.status == "fail"
+    assert result.failures == ["test_hostile.py::test_call_home"]
+    assert "network call failed: the sandbox has no network" in result.reason
