@@ -1,2 +1,2 @@
-# Root conftest: the project's own tests use pytester to run the plugin in temp dirs.
-pytest_plugins = ["pytester"]
+# Root conftest, kept minimal: the project's own tests use the `pytester` fixture (enabled with
+# `-p pytester` in pyproject.toml) to run the plugin in temporary directories.

@@ -9,7 +9,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from .agents.registry import known_agents
+from .agents.registry import get_agent, known_agents
 from .config import ArenaConfig
 from .errors import ConfigError
 from .tasks import TaskRegistry
@@ -87,7 +87,7 @@ def expand_cells(config: ArenaConfig, registry: TaskRegistry, source: str) -> li
     for task_id in task_ids:
         task_class = registry.get(task_id).task_class
         for agent in config.benchmark.agents:
-            llm = agent not in ("oracle", "null")
+            llm = get_agent(agent).uses_llm
             for local in locals_ if llm else locals_[:1]:
                 for cloud in clouds:
                     for strategy in strategies if llm else [NON_LLM_STRATEGY]:

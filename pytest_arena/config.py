@@ -98,6 +98,16 @@ class BenchmarkConfig(_Strict):
     timeout_s: int | None = Field(default=None, gt=0, description="agent wall-time limit for every cell (default: each task's timeout_s)")
     tasks_dir: str = Field(default="tasks", description="folder of task folders, relative to the config's project root")
 
+    @field_validator("agents", "expect", mode="before")
+    @classmethod
+    def _yaml_null_is_the_null_agent(cls, value):
+        # In YAML, `agents: [oracle, null]` and `expect: {null: fail}` read the bare word as None.
+        if isinstance(value, list):
+            return ["null" if v is None else v for v in value]
+        if isinstance(value, dict):
+            return {("null" if k is None else k): v for k, v in value.items()}
+        return value
+
     @field_validator("seeds", "agents")
     @classmethod
     def _non_empty_list(cls, value):

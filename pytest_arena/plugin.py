@@ -58,14 +58,22 @@ def pytest_configure(config: pytest.Config) -> None:
                                     config.rootpath, out_dir=config.getoption("arena_out"))
         if config.getoption("arena_resume"):
             session.config.resume = True
-        if not hasattr(config, "workerinput"):
+        if not hasattr(config, "workerinput") and not config.getoption("collectonly"):
             session.store.merge_shards()  # rows a crashed run left in worker shards
             from .validation import validate_references
 
-            validate_references(session, config.cache)
+            validate_references(session, getattr(config, "cache", None))
     except ArenaError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
+    # A task folder's acceptance tests import a solution that only exists in a cell's workspace:
+    # they are never the project's own tests.
+    if (collection_path / "task.yaml").is_file():
+        return True
+    return None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):

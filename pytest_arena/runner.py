@@ -41,12 +41,7 @@ def _now() -> str:
 
 def populate_workspace(task: Task, workspace: Path) -> None:
     """The agent's workspace: the task's public files only. reference/ never enters it."""
-    parts = ["workspace", "tests"] if task.spec.tests_visible else ["workspace"]
-    for part in parts:
-        for rel, content in task.files(part).items():
-            target = workspace / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+    task.materialise(("workspace", "tests") if task.spec.tests_visible else ("workspace",), workspace)
 
 
 def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals: RunTotals | None,

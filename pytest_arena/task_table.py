@@ -33,11 +33,7 @@ def count_tests(task: Task) -> int:
     """How many test items pytest collects for the task, with the reference solution in place."""
     with tempfile.TemporaryDirectory(prefix="arena-count-") as scratch:
         root = Path(scratch)
-        for part in ("workspace", "reference", "tests"):
-            for rel, content in task.files(part).items():
-                target = root / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
+        task.materialise(("workspace", "reference", "tests"), root)
         proc = _collect(task, root)
     node_ids = [line for line in proc.stdout.splitlines() if _is_node_id(line)]
     if proc.returncode != 0 or not node_ids:

@@ -81,6 +81,15 @@ class Task:
                 out[path.relative_to(base).as_posix()] = path.read_bytes()
         return out
 
+    def materialise(self, parts: tuple[str, ...], dest: Path) -> None:
+        """Write the given parts, in order, onto one root (later parts overwrite earlier ones)."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for part in parts:
+            for rel, content in self.files(part).items():  # type: ignore[arg-type]
+                target = dest / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+
     @cached_property
     def test_files(self) -> tuple[str, ...]:
         return tuple(self.files("tests"))

@@ -28,12 +28,7 @@ def check_reference(task: Task) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="arena-refcheck-"))
     try:
         workspace = scratch / "workspace"
-        for part in ("workspace", "reference"):
-            for rel, content in task.files(part).items():
-                target = workspace / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-        workspace.mkdir(exist_ok=True)
+        task.materialise(("workspace", "reference"), workspace)
         result = score(task, workspace, scratch / "scoring", limits=Limits(wall_s=task.spec.scoring_timeout_s))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,176 @@
+"""The sweep config: the original layout loads unchanged, overrides are typed by the schema, and
+every bad config ends in one message naming the file, the field and the fix."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_arena.cells import expand_cells
+from pytest_arena.config import ArenaConfig, backend_spec, load_config
+from pytest_arena.errors import ConfigError
+from pytest_arena.tasks import discover_tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MINIMAL = """\
+variant_tag: t
+out_dir: results/t
+models: {cloud: scripted, local: embedded/smollm2-135m}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_original_v15_config_loads_unchanged_with_its_values():
+    config = load_config(ROOT / "configs" / "v1.5-hard-qwen3.6.yaml")
+    assert config.models.local == "qwen3.6:35b"
+    assert config.router.strategy == "cascade"
+    assert config.benchmark.seeds == [42, 7, 13]
+    assert config.strategies == ["always-cloud", "always-local", "cascade"]
+    assert config.resume is True
+
+
+@pytest.mark.parametrize(
+    ("name", "cells"),
+    [("v1.5-hard-qwen3.6", 36), ("v1.5-hard-gemma4", 24), ("v1.4-canonical-gemma4", 468),
+     ("v1.4-canonical-qwen3.6", 468), ("v1.4-opencode-fairness", 48), ("v1.4-strategy-sweep", 192),
+     ("v1.4-smoke", 1), ("v1.5-hard-smoke", 1)],
+)
+def test_ported_configs_expand_to_the_originals_row_counts(name, cells):
+    config = load_config(ROOT / "configs" / f"{name}.yaml")
+    registry = discover_tasks(ROOT / "tasks")
+    assert len(expand_cells(config, registry, name)) == cells
+
+
+def test_real_prs_config_stops_with_one_clear_message():
+    with pytest.raises(ConfigError, match="real-prs.*Docker"):
+        load_config(ROOT / "configs" / "v1.4-real-prs.yaml")
+
+
+def test_schema_json_is_in_sync_with_the_model():
+    on_disk = json.loads((ROOT / "configs" / "schema.json").read_text())
+    assert on_disk == json.loads(json.dumps(ArenaConfig.model_json_schema())), (
+        "configs/schema.json is stale: run `python -m pytest_arena schema`")
+
+
+def test_sha_is_stable_and_changes_with_an_override(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    assert load_config(path).sha256() == load_config(path).sha256()
+    assert load_config(path).sha256() != load_config(path, ["benchmark.seeds=7"]).sha256()
+
+
+@pytest.mark.parametrize(
+    ("override", "check"),
+    [
+        ("benchmark.agents=cline", lambda c: c.benchmark.agents == ["cline"]),  # one item stays a list
+        ("benchmark.seeds=42,7,13", lambda c: c.benchmark.seeds == [42, 7, 13]),
+        ("benchmark.seeds=5", lambda c: c.benchmark.seeds == [5]),
+        ("variant_tag=1.5", lambda c: c.variant_tag == "1.5"),  # numeric-looking string stays a string
+        ("router.heuristic_threshold=9.5", lambda c: c.router.heuristic_threshold == 9.5),
+        ("resume=yes", lambda c: c.resume is True),
+        ("models.local=qwen3:0.6b", lambda c: c.models.local == "qwen3:0.6b"),
+        ("models.local=qwen3:0.6b,embedded/smollm2-135m", lambda c: c.models.locals == ["qwen3:0.6b", "embedded/smollm2-135m"]),
+        ("router.params.cascade.threshold=20", lambda c: c.router.params == {"cascade": {"threshold": 20}}),
+        ("budget.cell_usd=0.5", lambda c: c.budget.cell_usd == 0.5),
+        ("models.cloud_fallback=null", lambda c: c.models.cloud_fallback is None),
+        ("benchmark.strategies=always-cloud", lambda c: c.strategies == ["always-cloud"]),
+    ],
+)
+def test_arena_set_is_typed_by_the_schema(tmp_path, override, check):
+    assert check(load_config(write(tmp_path, MINIMAL), [override]))
+
+
+BROKEN = [
+    # (config text or None for MINIMAL, overrides, expected fragments of the one message)
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nbenchmark: {agnts: [aider]}\n", [],
+     ["benchmark.agnts", "unknown field", "did you mean 'agents'"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nrouter: {strategy: fastest}\n", [],
+     ["router.strategy", "'fastest'"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nrouter: {port: eighty}\n", [],
+     ["router.port", "valid integer"]),
+    ("variant_tag: t\nout_dir: r\n", [], ["field 'models'", "required field is missing"]),
+    ("variant_tag: t\nmodels: {cloud: a, local: b}\n", [], ["field 'out_dir'", "missing"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a}\n", [], ["models.local", "missing"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nbenchmark: {seeds: []}\n", [],
+     ["benchmark.seeds", "must not be empty"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nbenchmark: {seeds: [x]}\n", [],
+     ["benchmark.seeds", "valid integer"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nbenchmark: {task_classes: [puzles]}\n", [],
+     ["benchmark.task_classes", "'puzles'"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nscoring: {skip: true}\n", [],
+     ["scoring.skip", "every cell is scored"]),
+    ("variant_tag: 'bad tag!'\nout_dir: r\nmodels: {cloud: a, local: b}\n", [], ["variant_tag", "letters, digits"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: []}\n", [], ["models.local", "empty"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nbudget: {cell_usd: -1}\n", [],
+     ["budget.cell_usd", "greater than 0"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nbenchmark: {expect: {null: maybe}}\n", [],
+     ["benchmark.expect.null", "'maybe'"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nrouter: {local_guards: {wall_timeout: 3}}\n", [],
+     ["router.local_guards.wall_timeout", "did you mean 'wall_timeout_s'"]),
+    ("variant_tag: t\nout_dir: r\nmodels: {cloud: a, local: b}\nbenchmark:\n  agents: [aider\n", [],
+     ["YAML syntax error", "line"]),
+    ("- just\n- a list\n", [], ["top level must be a mapping"]),
+    ("", [], ["config is empty"]),
+    ("variant_tag: t\nout_dir: ${ENV:ARENA_TEST_SURELY_UNSET}\nmodels: {cloud: a, local: b}\n", [],
+     ["out_dir", "ARENA_TEST_SURELY_UNSET is not set"]),
+    (None, ["benchmark.agentz=aider"], ["--arena-set", "benchmark.agentz", "did you mean 'benchmark.agents'"]),
+    (None, ["no-equals-sign"], ["--arena-set", "KEY=VALUE"]),
+    (None, ["router.strategy.name=x"], ["--arena-set", "not a section"]),
+    (None, ["router.port=abc"], ["router.port", "valid integer"]),
+]
+
+
+@pytest.mark.parametrize(("text", "overrides", "fragments"), BROKEN, ids=[f"broken-{i}" for i in range(len(BROKEN))])
+def test_broken_config_gives_one_clear_message(tmp_path, text, overrides, fragments):
+    path = write(tmp_path, MINIMAL if text is None else text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, overrides)
+    message = str(info.value)
+    assert "\n" not in message.strip()
+    for fragment in fragments:
+        assert fragment in message, message
+    if text is not None:
+        assert str(path) in message
+
+
+def test_missing_config_file_names_the_path(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_non_utf8_config_is_named(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"variant_tag: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "model"),
+    [("qwen3.6:35b", "ollama", "qwen3.6:35b"), ("ollama/nomic-embed-text", "ollama", "nomic-embed-text"),
+     ("embedded/smollm2-135m", "embedded", "smollm2-135m"), ("scripted", "scripted", "scripted"),
+     ("gpt-5.5", "openai", "gpt-5.5"), ("claude-sonnet-4-6", "anthropic", "claude-sonnet-4-6"),
+     ("openai/local-vllm-model", "openai", "local-vllm-model")],
+)
+def test_model_names_resolve_to_backends(tmp_path, name, kind, model):
+    config = load_config(write(tmp_path, MINIMAL))
+    spec = backend_spec(name, config.models, "cloud", concurrency=2)
+    assert (spec.kind, spec.model) == (kind, model)
+    if kind == "ollama":
+        assert spec.base_url == "http://127.0.0.1:11434"  # native API, /v1 stripped
+
+
+def test_unknown_agent_and_task_id_are_named(tmp_path):
+    registry = discover_tasks(ROOT / "tasks")
+    config = load_config(write(tmp_path, MINIMAL), ["benchmark.agents=clien"])
+    with pytest.raises(ConfigError, match="unknown agent 'clien'; did you mean 'cline'"):
+        expand_cells(config, registry, "c.yaml")
+    config = load_config(write(tmp_path, MINIMAL), ["benchmark.agents=oracle", "benchmark.task_ids=exercism-python/grepp"])
+    with pytest.raises(ConfigError, match="unknown task id 'exercism-python/grepp'; did you mean 'exercism-python/grep'"):
+        expand_cells(config, registry, "c.yaml")
