@@ -120,8 +120,7 @@ def heatmap_chart(analysis: "Analysis", path: Path) -> Path | None:
     width = min(30.0, 3.0 + 0.9 * len(cells))
     height = min(40.0, 2.0 + 0.32 * len(tasks))
     fig, ax = plt.subplots(figsize=(width, height))
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="0.85")  # grey: task not run in this cell
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(cells)), labels, rotation=45 if several_groups else 30, ha="right", fontsize=7)
     ax.set_yticks(range(len(tasks)), tasks, fontsize=7)

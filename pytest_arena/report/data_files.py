@@ -13,14 +13,16 @@ import numpy as np
 
 from .. import __version__
 from ..stats.cells import CellStats
+from ..stats.intervals import expanded_tail
 from .tables import HARNESS_LABEL
 
 if TYPE_CHECKING:
     from ..analyze import Analysis
 
 SCHEMA_VERSION = 1
-CI_METHOD = ("task-clustered percentile bootstrap (tasks resampled with replacement, all seeds of a drawn "
-             "task carried along); Wilson score interval with n = tasks where every resample is equal")
+CI_METHOD = ("task-clustered bootstrap, expanded percentile interval (tasks resampled with replacement, all "
+             "seeds of a drawn task carried along; quantiles read at Phi(-sqrt(T/(T-1)) t_{0.975,T-1}) for T "
+             "tasks); Wilson score interval with n = tasks where every resample is equal")
 
 
 def _header(analysis: "Analysis", schema: str) -> dict:
@@ -73,10 +75,18 @@ def aggregate(analysis: "Analysis") -> dict:
     }
 
 
+def _levels(n_tasks: int) -> list[float] | None:
+    if not n_tasks:
+        return None
+    tail = expanded_tail(n_tasks)
+    return [tail, 1 - tail]
+
+
 def bootstrap_cis(analysis: "Analysis") -> dict:
     return {
         **_header(analysis, "bootstrap_cis"),
         "method": CI_METHOD, "unit": "task", "confidence": 0.95,
+        "fallback": "wilson",
         "resamples": analysis.options.resamples, "seed": analysis.options.seed,
         "primary_scenario": analysis.options.primary_scenario,
         "cells": {
@@ -84,6 +94,7 @@ def bootstrap_cis(analysis: "Analysis") -> dict:
                 **_cell_identity(stats),
                 "n_tasks": stats.n_tasks, "n_seeds": stats.n_seeds, "n_rows": stats.n_rows,
                 "n_counted": stats.n_counted,
+                "quantile_levels": _levels(stats.n_tasks),
                 "pass_rate": stats.pass_rate.as_dict(),
                 "cost_mean_usd": stats.cost_mean.as_dict(),
                 "cost_per_solved_usd": stats.cost_per_solved.as_dict(),
@@ -103,7 +114,7 @@ def comparisons(analysis: "Analysis") -> dict:
                                    "on_pareto_frontier": metric.on_frontier})
     return {
         **_header(analysis, "comparisons"),
-        "method": "paired task-clustered percentile bootstrap over matched (task, seed) pairs; "
+        "method": "paired task-clustered bootstrap (expanded percentile) over matched (task, seed) pairs; "
                   "delta = strategy minus baseline",
         "resamples": analysis.options.resamples, "seed": analysis.options.seed,
         "cost": f"ledger cost where recorded, else re-priced as {analysis.options.primary_scenario}",

@@ -81,8 +81,8 @@ def cell_statistics(cell: CellId, observations: list[Observation], resamples: in
         cost_t = np.array([tallies[t].cost for t in tasks], dtype=float)
         counts = resample_counts(len(tasks), resamples, cell_rng(seed, cell.key))
         pass_rate = pass_rate_interval(passes / n, len(tasks), ratio_replicates(counts, passes_t, runs_t))
-        cost_mean = ratio_interval(cost_total / n, ratio_replicates(counts, cost_t, runs_t))
-        cost_per_solved = ratio_interval(cost_total / passes if passes else None,
+        cost_mean = ratio_interval(cost_total / n, len(tasks), ratio_replicates(counts, cost_t, runs_t))
+        cost_per_solved = ratio_interval(cost_total / passes if passes else None, len(tasks),
                                          ratio_replicates(counts, cost_t, passes_t))
     else:
         pass_rate = cost_mean = cost_per_solved = NO_INTERVAL

@@ -4,6 +4,13 @@ The unit of resampling is the task. Each resample draws tasks with replacement a
 seed of a drawn task along, so seeds of one task never count as independent evidence. Statistics
 are ratio estimators over per-task sums (e.g. passes / runs), so a resample is one matrix product:
 ``counts (B x T) @ per_task_sums (T x k)``.
+
+The interval is the *expanded* percentile interval (Hesterberg 2015, "What teachers should know
+about the bootstrap"): the percentile interval read at the tail level
+alpha'/2 = Phi(-sqrt(T/(T-1)) * t_{1-alpha/2, T-1}) instead of alpha/2, for T tasks. The plain
+percentile interval is too narrow with few clusters: measured on simulated cells here
+(tests/stats/test_coverage.py, benchmarks/stats_bootstrap.py) it covers 86% at 8 tasks, 91% at 10
+and 93% at 20-30; the expanded one 92%, 94% and 95%. With many tasks both agree.
 """
 from __future__ import annotations
 
@@ -52,6 +59,52 @@ def wilson_interval(proportion: float, n: float, confidence: float = CONFIDENCE)
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def student_t_quantile(probability: float, dof: int) -> float:
+    """Quantile of Student's t with an integer number of degrees of freedom (exact closed-form
+    CDF for integer dof, Abramowitz & Stegun 26.7.3-4, inverted by bisection)."""
+    if dof < 1:
+        raise ValueError("Student's t needs at least 1 degree of freedom")
+    if probability < 0.5:
+        return -student_t_quantile(1 - probability, dof)
+
+    def central_mass(t: float) -> float:  # P(|T| < t)
+        theta = math.atan(t / math.sqrt(dof))
+        cos2 = math.cos(theta) ** 2
+        if dof % 2:
+            term, total = math.cos(theta), 0.0
+            for k in range(1, (dof - 1) // 2 + 1):
+                total += term
+                term *= cos2 * (2 * k) / (2 * k + 1)
+            return 2 / math.pi * (theta + math.sin(theta) * total)
+        term, total = 1.0, 0.0
+        for k in range(1, dof // 2 + 1):
+            total += term
+            term *= cos2 * (2 * k - 1) / (2 * k)
+        return math.sin(theta) * total
+
+    target = 2 * probability - 1
+    low, high = 0.0, 1.0
+    while central_mass(high) < target:
+        high *= 2
+    for _ in range(200):
+        mid = (low + high) / 2
+        if central_mass(mid) < target:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def expanded_tail(n_clusters: int, confidence: float = CONFIDENCE) -> float:
+    """Tail probability at which to read the bootstrap distribution for T = n_clusters tasks
+    (Hesterberg's expanded percentile); alpha/2 when there is a single task."""
+    alpha_half = (1 - confidence) / 2
+    if n_clusters < 2:
+        return alpha_half
+    t = student_t_quantile(1 - alpha_half, n_clusters - 1)
+    return NormalDist().cdf(-math.sqrt(n_clusters / (n_clusters - 1)) * t)
+
+
 def cell_rng(seed: int, label: str) -> np.random.Generator:
     """A generator per cell, derived from the run seed and the cell's name: adding or removing
     another cell never changes this cell's interval."""
@@ -65,13 +118,15 @@ def resample_counts(n_tasks: int, resamples: int, rng: np.random.Generator) -> n
     return np.bincount(flat.ravel(), minlength=resamples * n_tasks).reshape(resamples, n_tasks)
 
 
-def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """Percentile interval (linear interpolation) of the finite values; None if there are none."""
+def percentile_interval(values: np.ndarray, n_clusters: int,
+                        confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Expanded percentile interval (linear interpolation) of the finite bootstrap values for
+    n_clusters resampled tasks; None if there are no finite values."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return None
-    tail = (1 - confidence) / 2 * 100
-    lower, upper = np.percentile(finite, [tail, 100 - tail])
+    tail = expanded_tail(n_clusters, confidence)
+    lower, upper = np.quantile(finite, [tail, 1 - tail])
     return float(lower), float(upper)
 
 
@@ -84,10 +139,11 @@ def ratio_replicates(counts: np.ndarray, numerators: np.ndarray, denominators: n
         return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1), np.nan)
 
 
-def ratio_interval(point: float | None, replicates: np.ndarray, confidence: float = CONFIDENCE) -> Interval:
+def ratio_interval(point: float | None, n_tasks: int, replicates: np.ndarray,
+                   confidence: float = CONFIDENCE) -> Interval:
     if point is None:
         return NO_INTERVAL
-    bounds = percentile_interval(replicates, confidence)
+    bounds = percentile_interval(replicates, n_tasks, confidence)
     if bounds is None:
         return Interval(point, None, None, "none")
     return Interval(point, bounds[0], bounds[1], "cluster-bootstrap")
@@ -100,7 +156,7 @@ def pass_rate_interval(point: float | None, n_tasks: int, replicates: np.ndarray
     number of tasks, the resampling unit."""
     if point is None or n_tasks == 0:
         return NO_INTERVAL
-    bounds = percentile_interval(replicates, confidence)
+    bounds = percentile_interval(replicates, n_tasks, confidence)
     if bounds is None or bounds[0] == bounds[1]:
         lower, upper = wilson_interval(point, n_tasks, confidence)
         return Interval(point, lower, upper, "wilson")

@@ -43,8 +43,8 @@ class PairedComparison:
         }
 
 
-def _delta_interval(point: float, replicates: np.ndarray) -> Interval:
-    bounds = percentile_interval(replicates)
+def _delta_interval(point: float, n_tasks: int, replicates: np.ndarray) -> Interval:
+    bounds = percentile_interval(replicates, n_tasks)
     if bounds is None:
         return Interval(point, None, None, "none")
     method = "paired-cluster-bootstrap" if bounds[0] != bounds[1] else "degenerate: every resample equal"
@@ -73,8 +73,8 @@ def compare(strategy_rows: list[Observation], baseline_rows: list[Observation], 
         table = np.array([per_task[t] for t in sorted(per_task)])
         label = f"{group.key}::{strategy}-vs-{baseline}"
         counts = resample_counts(len(table), resamples, cell_rng(seed, label))
-        delta_pass = _delta_interval(table[:, 1].sum() / len(keys), ratio_replicates(counts, table[:, 1], table[:, 0]))
-        delta_cost = _delta_interval(table[:, 2].sum() / len(keys), ratio_replicates(counts, table[:, 2], table[:, 0]))
+        delta_pass = _delta_interval(table[:, 1].sum() / len(keys), len(table), ratio_replicates(counts, table[:, 1], table[:, 0]))
+        delta_cost = _delta_interval(table[:, 2].sum() / len(keys), len(table), ratio_replicates(counts, table[:, 2], table[:, 0]))
     else:
         delta_pass = delta_cost = NO_INTERVAL
     return PairedComparison(
