@@ -11,7 +11,7 @@ Behaviour is chosen by the upstream model name the router sends (BackendSpec.mod
   hang-*           streams one text piece, then never finishes
   cut-*            streams two text pieces, then drops the connection
   long-*           answers with finish/done reason "length" and completion tokens = requested cap
-  classifier-*     answers "COMPLEX"
+  (any model)      a system prompt asking for "SIMPLE or COMPLEX" (the classifier) gets "COMPLEX"
 Every request is appended to ``FakeUpstream.requests`` as (path, headers, json body).
 """
 from __future__ import annotations
@@ -54,7 +54,8 @@ class FakeUpstream:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="error", lifespan="off"))
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="critical", lifespan="off",
+                                                        timeout_graceful_shutdown=0.5))
         self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve(sockets=[sock])), daemon=True)
         self.thread.start()
         while not self.server.started:
@@ -88,7 +89,7 @@ class FakeUpstream:
     @staticmethod
     def _reply(body: dict, tools: list[str], has_result: bool) -> tuple[str, str | None, dict]:
         """(text, tool name or None, tool arguments)."""
-        if body.get("model", "").startswith("classifier"):
+        if "SIMPLE or COMPLEX" in json.dumps(body.get("messages") or body.get("system") or ""):
             return "COMPLEX", None, {}
         if tools and not has_result:
             return "", tools[0], {"path": "hello.txt", "content": "hi"}

@@ -1,0 +1,86 @@
+"""Run the router standalone, for debugging an agent by hand.
+
+  python -m router --strategy heuristic --local ollama:qwen3:8b --cloud openai:gpt-5.5 --port 8787
+  python -m router --config configs/my.yaml
+
+One run, ``default``, is registered and served both under ``/run/default/...`` and without the
+prefix (``/v1/chat/completions``, ``/v1/messages``, ``/api/chat``...).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from .contracts import BackendSpec, RunSpec
+from .errors import ConfigError
+from .service import RouterSettings, start_router
+
+RUN_ID = "default"
+_API_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+def parse_backend(text: str, flag: str) -> BackendSpec:
+    """``KIND:MODEL[@BASE_URL]``, e.g. ``ollama:qwen3:8b`` or ``openai:gpt-5.5@https://api.openai.com/v1``."""
+    kind, sep, rest = text.partition(":")
+    if not sep or not rest:
+        raise SystemExit(f"{flag} {text!r}: expected KIND:MODEL[@BASE_URL], e.g. ollama:qwen3:8b")
+    model, _, base_url = rest.partition("@")
+    return BackendSpec(kind=kind, model=model, label=f"{kind}/{model}", base_url=base_url or None,
+                       api_key_env=_API_KEY_ENV.get(kind) if not base_url or "127.0.0.1" not in base_url else None)
+
+
+def run_spec_from_args(args: argparse.Namespace) -> RunSpec:
+    if args.config:
+        try:
+            from pytest_arena.config import standalone_run_spec
+        except ImportError as exc:
+            raise SystemExit(f"--config needs pytest_arena.config.standalone_run_spec, which is not available "
+                             f"({exc}); use --strategy/--local/--cloud instead") from None
+        spec = standalone_run_spec(args.config)
+        spec.run_id = RUN_ID
+        return spec
+    if not (args.local and args.cloud):
+        raise SystemExit("give --local and --cloud (KIND:MODEL[@BASE_URL]) or --config X.yaml")
+    return RunSpec(run_id=RUN_ID, strategy=args.strategy, local=parse_backend(args.local, "--local"),
+                   cloud=parse_backend(args.cloud, "--cloud"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m router", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=8787, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--strategy", default="heuristic", help="routing strategy (default: heuristic)")
+    parser.add_argument("--local", help="local backend, KIND:MODEL[@BASE_URL]")
+    parser.add_argument("--cloud", help="cloud backend, KIND:MODEL[@BASE_URL]")
+    parser.add_argument("--ledger", help="append ledger records (JSONL) to this file")
+    parser.add_argument("--config", help="an arena config YAML to take the run from")
+    parser.add_argument("--env-file", default=".env", help="a .env file with API keys (default: .env)")
+    parser.add_argument("--session-budget-usd", type=float, help="cloud spending cap")
+    args = parser.parse_args(argv)
+    spec = run_spec_from_args(args)
+    router = start_router(RouterSettings(port=args.port, ledger_path=args.ledger, env_file=args.env_file,
+                                         session_budget_usd=args.session_budget_usd, unscoped_run_id=RUN_ID))
+    try:
+        endpoints = router.register_run(spec)
+    except ConfigError as err:
+        router.close()
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"pytest-arena router on {router.base_url} (strategy {spec.strategy}; "
+          f"local {spec.local.label}, cloud {spec.cloud.label})")
+    print(f"  OpenAI base:    {router.base_url}/v1   (or {endpoints.openai_base})")
+    print(f"  Anthropic base: {router.base_url}      (or {endpoints.anthropic_base})")
+    print(f"  Ollama host:    {router.base_url}      (or {endpoints.ollama_base})")
+    print(f"  ledger:         {args.ledger or 'memory only'}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        router.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
