@@ -46,6 +46,7 @@ class AiderAgent(InstalledAgent):
     pinned = PinnedPackage("pip", "aider-chat", "0.86.2", "aider")
 
     def prepare(self, ctx: AgentRunContext) -> list[Invocation]:
+        exe = self.executable(ctx.install_root)
         endpoints = cell_endpoints(ctx)
         model = f"openai/{endpoints.model}"
         # aider takes sampling parameters only from a model-settings file.
@@ -53,7 +54,7 @@ class AiderAgent(InstalledAgent):
         ctx.home.mkdir(parents=True, exist_ok=True)
         settings.write_text(f"- name: {model}\n  extra_params:\n    seed: {int(ctx.seed)}\n", "utf-8")
         argv = [
-            self.executable(ctx.install_root),
+            exe,
             "--model", model,
             "--openai-api-base", endpoints.openai_base,
             "--openai-api-key", ROUTER_API_KEY,

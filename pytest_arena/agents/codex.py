@@ -73,12 +73,13 @@ class CodexAgent(InstalledAgent):
     pinned = PinnedPackage("npm", "@openai/codex", "0.171.0", "codex")
 
     def prepare(self, ctx: AgentRunContext) -> list[Invocation]:
+        exe = self.executable(ctx.install_root)
         endpoints = cell_endpoints(ctx)
         codex_home = ctx.home / "codex"
         codex_home.mkdir(parents=True, exist_ok=True)
         (codex_home / "config.toml").write_text(codex_config_toml(endpoints.openai_base, endpoints.model), "utf-8")
         env = base_env(ctx.home, {"CODEX_HOME": str(codex_home), KEY_ENV: ROUTER_API_KEY})
-        argv = [self.executable(ctx.install_root), "exec", "--skip-git-repo-check",
+        argv = [exe, "exec", "--skip-git-repo-check",
                 "--dangerously-bypass-approvals-and-sandbox", "--json", ctx.prompt]
         return [Invocation(self.name, argv, env)]
 

@@ -88,7 +88,7 @@ def directory_size(path: Path) -> int:
     return total
 
 
-def _run_step(cmd: list[str], *, what: str, log: Callable[[str], None], cwd: Path) -> None:
+def run_install_step(cmd: list[str], *, what: str, log: Callable[[str], None], cwd: Path) -> None:
     start = time.monotonic()
     # npm and pip talk to their registries; keep their caches where the user keeps them.
     proc = subprocess.run(
@@ -115,8 +115,8 @@ def install_pinned(name: str, pinned: PinnedPackage, install_root: Path, log: Ca
     start = time.monotonic()
     if pinned.manager == "pip":
         venv = agent_dir / "venv"
-        _run_step([sys.executable, "-m", "venv", str(venv)], what=f"{name}: create venv", log=log, cwd=agent_dir)
-        _run_step(
+        run_install_step([sys.executable, "-m", "venv", str(venv)], what=f"{name}: create venv", log=log, cwd=agent_dir)
+        run_install_step(
             [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
              "--no-input", pinned.spec],
             what=f"{name}: pip install {pinned.spec}", log=log, cwd=agent_dir,
@@ -125,7 +125,7 @@ def install_pinned(name: str, pinned: PinnedPackage, install_root: Path, log: Ca
         npm = shutil.which("npm")
         if npm is None:
             raise InstallError(f"{name}: npm is not on PATH. Install Node.js 20+ and npm, then re-run.")
-        _run_step(
+        run_install_step(
             [npm, "install", "--prefix", str(agent_dir), "--no-audit", "--no-fund", "--save-exact",
              pinned.spec],
             what=f"{name}: npm install {pinned.spec}", log=log, cwd=agent_dir,

@@ -81,6 +81,7 @@ class OpencodeAgent(InstalledAgent):
     pinned = PinnedPackage("npm", "opencode-ai", "1.18.33", "opencode")
 
     def prepare(self, ctx: AgentRunContext) -> list[Invocation]:
+        exe = self.executable(ctx.install_root)
         endpoints = cell_endpoints(ctx)
         config = json.dumps(opencode_config(endpoints.openai_base, endpoints.model, int(ctx.seed)))
         ctx.log_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,7 @@ class OpencodeAgent(InstalledAgent):
             "OPENCODE_DISABLE_MODELS_FETCH": "1",  # models.dev is not reachable and not needed
             "OPENCODE_DISABLE_AUTOUPDATE": "1",
         })
-        argv = [self.executable(ctx.install_root), "run", "-m", f"{PROVIDER_ID}/{endpoints.model}",
+        argv = [exe, "run", "-m", f"{PROVIDER_ID}/{endpoints.model}",
                 "--format", "json", "--auto", ctx.prompt]
         return [Invocation(self.name, argv, env)]
 

@@ -29,25 +29,37 @@ class ProcessResult:
         return data.decode("utf-8", "replace")
 
 
-def kill_process_group(proc: subprocess.Popen, grace_s: float = 2.0) -> None:
-    """SIGTERM the group, then SIGKILL whatever is left after ``grace_s``."""
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to the group; False when no process is left in it."""
     try:
-        pgid = os.getpgid(proc.pid)
+        os.killpg(pgid, sig)
     except ProcessLookupError:
+        return False
+    return True
+
+
+def kill_process_group(proc: subprocess.Popen, grace_s: float = 2.0) -> None:
+    """SIGTERM the group, then SIGKILL whatever is left after ``grace_s``.
+
+    The group id is the leader's pid (``start_new_session``); it stays valid after the leader
+    has exited, so children the agent left behind are found and killed too.
+    """
+    pgid = proc.pid
+    if not _signal_group(pgid, signal.SIGTERM):
         return
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
         try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            # The leader is gone; children may linger in the group.
+            proc.wait(timeout=0.05)  # reap the leader, or it would keep the group "alive"
         except subprocess.TimeoutExpired:
             continue
+        if not _signal_group(pgid, 0):
+            return
+        time.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
     try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
+        proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
         pass
 
 

@@ -1,0 +1,119 @@
+"""run_process and agent_result with real subprocesses: hard timeout that kills the whole process
+group (even children that ignore SIGTERM), stdin closed, logs kept, failures classified."""
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from pytest_arena.agents.process import agent_result, base_env, run_process
+
+
+def pid_gone(pid: int) -> bool:
+    """Dead or a zombie waiting for init to reap it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def wait_until_gone(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pid_gone(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def spawn_script(tmp_path: Path, body: str) -> list[str]:
+    script = tmp_path / "agent.py"
+    script.write_text(textwrap.dedent(body))
+    return [sys.executable, str(script)]
+
+
+STUBBORN_CHILD = """
+    import os, signal, subprocess, sys, time
+    child = subprocess.Popen([sys.executable, "-c",
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+    open("child.pid", "w").write(str(child.pid))
+    {tail}
+"""
+
+
+def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(tmp_path):
+    cmd = spawn_script(tmp_path, STUBBORN_CHILD.format(tail="signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"))
+    result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=1.5, log_dir=tmp_path / "logs")
+    assert result.timed_out and result.exit_code is None
+    child = int((tmp_path / "child.pid").read_text())
+    assert wait_until_gone(child)
+    result_for_agent = agent_result(result, timeout_s=1.5)
+    assert result_for_agent.failure == "timeout"
+    assert "1.5s" in result_for_agent.reason
+
+
+def test_children_left_behind_after_a_clean_exit_are_killed(tmp_path):
+    # Agents leave language servers and shells behind; the cell must not leak them.
+    cmd = spawn_script(tmp_path, STUBBORN_CHILD.format(tail="sys.exit(0)"))
+    result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30, log_dir=tmp_path / "logs")
+    assert result.exit_code == 0 and not result.timed_out
+    assert wait_until_gone(int((tmp_path / "child.pid").read_text()))
+    assert agent_result(result, timeout_s=30).failure is None
+
+
+def test_stdin_is_closed_and_output_is_kept_per_cell(tmp_path):
+    cmd = spawn_script(tmp_path, """
+        import sys
+        data = sys.stdin.read()  # would block forever on an open terminal
+        print("read", len(data), "bytes")
+        print("to stderr", file=sys.stderr)
+    """)
+    result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30,
+                         log_dir=tmp_path / "logs", name="codex")
+    assert not result.timed_out
+    assert (tmp_path / "logs" / "codex.stdout.log").read_text() == "read 0 bytes\n"
+    assert (tmp_path / "logs" / "codex.stderr.log").read_text() == "to stderr\n"
+
+
+def test_a_non_zero_exit_is_an_agent_crash_with_the_telling_stderr_line(tmp_path):
+    cmd = spawn_script(tmp_path, """
+        import sys
+        print("Loading config", file=sys.stderr)
+        print("Error: provider refused the request", file=sys.stderr)
+        print("bye", file=sys.stderr)
+        sys.exit(3)
+    """)
+    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30, log_dir=tmp_path / "logs")
+    result = agent_result(proc, timeout_s=30)
+    assert result.failure == "agent_crash" and result.exit_code == 3
+    assert result.reason == "exit 3: Error: provider refused the request"
+
+
+def test_death_by_signal_is_named(tmp_path):
+    cmd = spawn_script(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30, log_dir=tmp_path / "logs")
+    result = agent_result(proc, timeout_s=30)
+    assert result.failure == "agent_crash"
+    assert result.reason.startswith("killed by SIGSEGV")
+
+
+def test_a_crash_signature_fails_a_zero_exit(tmp_path):
+    cmd = spawn_script(tmp_path, "print('ok')")
+    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30, log_dir=tmp_path / "logs")
+    result = agent_result(proc, timeout_s=30, crash="cline finished with 'error'", reported={"calls": 1})
+    assert (result.exit_code, result.failure, result.reason) == (0, "agent_crash", "cline finished with 'error'")
+    assert result.reported == {"calls": 1}
+
+
+def test_base_env_isolates_home_and_drops_the_users_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-user-secret")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-user")
+    env = base_env(tmp_path / "home")
+    assert env["HOME"] == str(tmp_path / "home")
+    assert all(Path(env[k]).is_relative_to(tmp_path / "home")
+               for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "TMPDIR"))
+    assert "sk-user-secret" not in env.values() and "sk-ant-user" not in env.values()
+    assert env["PATH"] == os.environ["PATH"]
