@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -30,7 +31,7 @@ PYTEST_CONTROL_FILES = frozenset({
 })
 PYTEST_CONTROL_DIRS = frozenset({"pytest", "_pytest"})
 # Never copied from the agent's workspace: stale bytecode could stand in for restored tests.
-_NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+_BYTECODE_AND_CACHES = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 # Our pytest configuration: xunit1 puts file= and line= on each testcase, so ids are exact.
 _PYTEST_INI = "[pytest]\njunit_family = xunit1\n"
 _REASON_DETAIL_CHARS = 300
@@ -66,7 +67,7 @@ def prepare_scoring_dir(task: Task, agent_workspace: Path, scoring_dir: Path) ->
     scoring_dir = Path(scoring_dir)
     if scoring_dir.exists() and any(scoring_dir.iterdir()):
         raise ValueError(f"scoring dir {scoring_dir} is not empty; pass a fresh folder.")
-    shutil.copytree(agent_workspace, scoring_dir, symlinks=True, ignore=_NOT_COPIED,
+    shutil.copytree(agent_workspace, scoring_dir, symlinks=True, ignore=_not_copied,
                     dirs_exist_ok=True)
     shipped = {**_control_files(task.files("workspace")), **task.files("tests")}
     _remove_control_files(scoring_dir, keep=set(shipped))
@@ -132,6 +133,17 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
                   f"{_last_line(run.stderr + run.stdout)}")
         return result("fail", passed, total, reason, junit=junit_path)
     return result("pass", passed, total, f"all {total} tests passed", junit=junit_path)
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """Bytecode, caches, and anything but files, folders and symlinks (copying a FIFO the agent
+    left behind would block forever)."""
+    skipped = set(_BYTECODE_AND_CACHES(folder, names))
+    for name in names:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skipped.add(name)
+    return skipped
 
 
 def _test_targets(task: Task) -> list[str]:

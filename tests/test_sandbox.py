@@ -8,6 +8,7 @@ import socket
 import sys
 import tempfile
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -26,16 +27,21 @@ def python(code: str) -> list[str]:
 
 
 def processes_with(marker: str) -> list[int]:
-    """Pids of live processes whose command line contains ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return [pid for pid in found if pid != os.getpid()]
+    """Pids of live processes whose command line contains ``marker``, after giving the kernel a
+    moment to finish tearing down a killed pid namespace."""
+    for _ in range(50):
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid():
+                try:
+                    if marker.encode() in (entry / "cmdline").read_bytes():
+                        found.append(int(entry.name))
+                except OSError:
+                    pass
+        if not found:
+            break
+        time.sleep(0.1)
+    return found
 
 
 @pytest.fixture
@@ -177,6 +183,21 @@ def test_no_network_even_to_a_port_listening_on_this_host(tmp_path):
         with pytest.raises(BlockingIOError):
             server.accept()  # nobody connected
     assert result.stdout.strip() == "ConnectionRefusedError"
+
+
+@needs_bwrap
+def test_network_can_be_allowed(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        result = run_sandboxed(
+            python(f"""
+                import socket
+                socket.create_connection(("127.0.0.1", {port}), timeout=5).close()
+                print("connected")
+            """),
+            workdir=tmp_path, limits=Limits(wall_s=30, network=True),
+        )
+    assert result.stdout == "connected\n", result.stderr
 
 
 def test_output_tails_are_capped_and_keep_the_end(tmp_path):

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -212,6 +213,14 @@ def test_prepare_scoring_dir_copies_the_solution_and_drops_agent_debris(tmp_path
         prepare_scoring_dir(calc, workspace, tmp_path / "s")
 
 
+def test_a_fifo_left_in_the_workspace_does_not_hang_scoring(tmp_path, calc):
+    workspace = agent_workspace(tmp_path, calc, {"calc.py": SOLUTION})
+    os.mkfifo(workspace / "pipe")
+    result = score(calc, workspace, tmp_path / "s")
+    assert result.status == "pass", result.reason
+    assert not (tmp_path / "s" / "pipe").exists()
+
+
 def test_a_missing_solution_module_is_a_collection_error(tmp_path, calc):
     workspace = agent_workspace(tmp_path, calc)
     (workspace / "calc.py").unlink()
@@ -255,15 +264,20 @@ def hostile_task(tmp_path: Path, body: str) -> Task:
 
 
 def left_running(scoring_dir: Path) -> list[int]:
-    """Processes still running from a scoring dir (their command line names it)."""
+    """Processes still running from a scoring dir (their command line names it), after giving
+    the kernel a moment to finish tearing down a killed pid namespace."""
     marker = f"--rootdir={scoring_dir}".encode()
-    alive = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes():
-                alive.append(int(entry.name))
-        except OSError:
-            pass
+    for _ in range(50):
+        alive = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes():
+                    alive.append(int(entry.name))
+            except OSError:
+                pass
+        if not alive:
+            break
+        time.sleep(0.1)
     return alive
 
 
