@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from pytest_arena import sandbox
 from pytest_arena.sandbox import Limits, sandbox_kind
 from pytest_arena.scoring import prepare_scoring_dir, score
 from pytest_arena.tasks import Task, load_task
+from test_sandbox import processes_with  # tests/ is on sys.path (no __init__.py)
 
 STUB = textwrap.dedent("""
     def add(a, b):
@@ -264,21 +264,8 @@ def hostile_task(tmp_path: Path, body: str) -> Task:
 
 
 def left_running(scoring_dir: Path) -> list[int]:
-    """Processes still running from a scoring dir (their command line names it), after giving
-    the kernel a moment to finish tearing down a killed pid namespace."""
-    marker = f"--rootdir={scoring_dir}".encode()
-    for _ in range(50):
-        alive = []
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes():
-                    alive.append(int(entry.name))
-            except OSError:
-                pass
-        if not alive:
-            break
-        time.sleep(0.1)
-    return alive
+    """Processes still running from a scoring dir (their command line names it)."""
+    return processes_with(f"--rootdir={scoring_dir}")
 
 
 def test_a_memory_hog_is_capped(tmp_path):
