@@ -1,6 +1,7 @@
 """Helpers shared by the front doors and backends for the canonical form (see contracts.py)."""
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -52,8 +53,12 @@ def flatten_content(content: Any) -> str:
     return str(content)
 
 
+_ID_BASE = os.urandom(6).hex()  # unique per process; a counter makes each id unique within it
+_id_counter = itertools.count()
+
+
 def new_id(prefix: str) -> str:
-    return prefix + os.urandom(12).hex()
+    return f"{prefix}{_ID_BASE}{next(_id_counter):08x}"
 
 
 def estimate_prompt_tokens(req: CanonicalRequest) -> int:

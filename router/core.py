@@ -161,9 +161,11 @@ class RouterCore:
             _log.warning("run %s: %d call(s) still in flight after %.1f s; totals exclude them",
                          run_id, run.inflight, timeout_s)
         del self.runs[run_id]
+        self.ledger.flush()
         return RunTotals.from_records(run_id, self.ledger.forget(run_id))
 
     async def aclose(self) -> None:
+        self.ledger.flush()
         for backend in self._backends.values():
             try:
                 await backend.aclose()

@@ -1,19 +1,21 @@
 """The ledger: one LedgerRecord per call, kept in memory per run and appended to a JSONL file.
 
-``add`` is all the request path pays: a list append and a queue put. A writer thread serialises
-and writes the lines (one write + flush per batch), so a slow disk never slows a call, and
-``close`` drains the queue, so no record is lost at shutdown.
+``add`` is all a request pays: two list appends. The records are serialised and written in
+batches by a callback the event loop runs between requests (every ``FLUSH_INTERVAL_S``), not by a
+writer thread: a second Python thread competes for the GIL, which measurably added milliseconds
+to the router's p99. ``flush`` (at run finish) and ``close`` (at shutdown) write everything
+pending, so no record is lost when the router stops.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import queue
-import threading
 from pathlib import Path
 
 from .contracts import LedgerRecord
 from .jsonfast import dumps
 
+FLUSH_INTERVAL_S = 0.05
 _FIELDS = tuple(f.name for f in dataclasses.fields(LedgerRecord))
 
 
@@ -23,21 +25,26 @@ def record_json(rec: LedgerRecord) -> bytes:
 
 
 class Ledger:
+    """Used from the router's event loop only (``close`` once that loop has stopped)."""
+
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else None
         self._by_run: dict[str, list[LedgerRecord]] = {}
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
+        self._pending: list[LedgerRecord] = []
+        self._scheduled = False
+        self._file = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "ab")
-            self._writer = threading.Thread(target=self._write_loop, name="arena-ledger", daemon=True)
-            self._writer.start()
 
     def add(self, rec: LedgerRecord) -> None:
         self._by_run.setdefault(rec.run_id, []).append(rec)
-        if self._writer is not None:
-            self._queue.put(rec)
+        if self._file is None:
+            return
+        self._pending.append(rec)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self.flush)
 
     def records(self, run_id: str) -> list[LedgerRecord]:
         return list(self._by_run.get(run_id, ()))
@@ -46,41 +53,17 @@ class Ledger:
         """Drop a finished run's in-memory index (its lines stay in the file)."""
         return self._by_run.pop(run_id, [])
 
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every record added so far is on disk."""
-        if self._writer is None:
-            return True
-        done = threading.Event()
-        self._queue.put(done)
-        return done.wait(timeout_s)
+    def flush(self) -> None:
+        """Write every pending record now."""
+        self._scheduled = False
+        if not self._pending or self._file is None:
+            return
+        pending, self._pending = self._pending, []
+        self._file.write(b"".join(record_json(rec) for rec in pending))
+        self._file.flush()
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._queue.put(None)
-            self._writer.join()
-            self._writer = None
+        self.flush()
+        if self._file is not None:
             self._file.close()
-
-    def _write_loop(self) -> None:
-        stop = False
-        while not stop:
-            items = [self._queue.get()]
-            while True:  # batch whatever else is already waiting
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            lines = []
-            markers = []
-            for item in items:
-                if item is None:
-                    stop = True
-                elif isinstance(item, threading.Event):
-                    markers.append(item)
-                else:
-                    lines.append(record_json(item))
-            if lines:
-                self._file.write(b"".join(lines))
-                self._file.flush()
-            for marker in markers:
-                marker.set()
+            self._file = None

@@ -139,7 +139,9 @@ def start_router(settings: RouterSettings | None = None) -> RouterHandle:
     port = sock.getsockname()[1]
     core.base_url = f"http://{settings.host}:{port}"
     config = uvicorn.Config(build_app(core), host=settings.host, port=port, http=_HTTP_IMPL, lifespan="off",
-                            log_level="warning", access_log=False, timeout_keep_alive=75, backlog=2048)
+                            log_level="warning", access_log=False, timeout_keep_alive=75, backlog=2048,
+                            proxy_headers=False, server_header=False, date_header=False,
+                            timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     loop = _uvloop.new_event_loop() if _uvloop is not None else asyncio.new_event_loop()
     failure: list[BaseException] = []
