@@ -90,6 +90,13 @@ class OpencodeAgent(InstalledAgent):
             "OPENCODE_CONFIG_CONTENT": config,
             "OPENCODE_DISABLE_MODELS_FETCH": "1",  # models.dev is not reachable and not needed
             "OPENCODE_DISABLE_AUTOUPDATE": "1",
+            # No provider-auth plugins (not needed for a custom provider), no language-server
+            # downloads. 1.18.33 also npm-installs @opencode-ai/plugin into every fresh config
+            # dir and has no switch for it: offline npm makes that fail at once instead of
+            # fetching from the registry in every cell (opencode carries on without it).
+            "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+            "npm_config_offline": "true",
         })
         argv = [exe, "run", "-m", f"{PROVIDER_ID}/{endpoints.model}",
                 "--format", "json", "--auto", ctx.prompt]

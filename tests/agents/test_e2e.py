@@ -81,6 +81,7 @@ def test_agent_writes_the_file_through_the_router_urls(agent, task, tmp_path, fa
         expected_calls = len([c for c in calls if c.body.get("tools")]) if agent == "opencode" else len(calls)
         assert report["calls"] == expected_calls
 
+    assert not (ctx.home / ".npm").exists(), "the agent fetched npm packages at run time"
     assert list(sentinel_home.iterdir()) == [], "the agent wrote into the user's HOME"
     assert real_home_agent_dirs() == before, "the agent created a config folder in the real home"
 
