@@ -73,15 +73,19 @@ class SandboxStartError(RuntimeError):
 _LAUNCHER = r"""
 import os, resource, sys
 memory, procs, started_fd = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-uid, running = os.getuid(), 0
-for name in os.listdir("/proc"):
-    if name.isdigit():
-        try:
-            running += os.stat("/proc/" + name).st_uid == uid
-        except OSError:
-            pass
-for which, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_NPROC, running + procs),
-                     (resource.RLIMIT_CORE, 0)):
+limits = [(resource.RLIMIT_AS, memory), (resource.RLIMIT_CORE, 0)]
+try:
+    uid, running = os.getuid(), 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                running += os.stat("/proc/" + name).st_uid == uid
+            except OSError:
+                pass
+    limits.append((resource.RLIMIT_NPROC, running + procs))
+except OSError:  # no /proc (not Linux): cannot count, so no process cap
+    pass
+for which, value in limits:
     hard = resource.getrlimit(which)[1]
     value = value if hard == resource.RLIM_INFINITY else min(value, hard)
     resource.setrlimit(which, (value, value))
@@ -128,7 +132,8 @@ def run_sandboxed(
     """Run ``cmd`` in ``workdir`` inside the best available sandbox.
 
     ``env`` adds to a minimal environment (PATH, HOME=workdir, LANG, TMPDIR); nothing else of
-    ours leaks in. ``writable`` paths stay writable (bwrap only: elsewhere everything is).
+    ours leaks in. ``writable`` folders (which must exist) stay writable (this matters for bwrap
+    only: the other kinds leave the whole filesystem writable).
     ``hidden`` paths appear empty inside bwrap (e.g. the task folder holding the reference
     solution). Raises SandboxStartError when the sandbox itself cannot start.
     """
@@ -139,15 +144,18 @@ def run_sandboxed(
 def _run(kind: str, cmd: list[str], *, workdir: Path, limits: Limits, env: dict[str, str] | None,
          writable: tuple[Path, ...], hidden: tuple[Path, ...]) -> SandboxResult:
     workdir = workdir.resolve()
+    prefix = _prefix(kind, workdir, limits, writable, hidden)
     started_read, started_write = os.pipe()
-    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(limits.memory_mb * 1024 * 1024),
-                str(limits.max_procs), str(started_write)]
-    argv = _prefix(kind, workdir, limits, writable, hidden) + launcher + list(cmd)
-    cgroup = _PidsCgroup.create(limits.max_procs)
-    if cgroup:
-        argv = cgroup.joining(argv)
+    cgroup = None
     start = time.monotonic()
     try:
+        argv = prefix + [
+            sys.executable, "-I", "-S", "-c", _LAUNCHER, str(limits.memory_mb * 1024 * 1024),
+            str(limits.max_procs), str(started_write), *cmd,
+        ]
+        cgroup = _PidsCgroup.create(limits.max_procs)
+        if cgroup:
+            argv = cgroup.joining(argv)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 proc = subprocess.Popen(
@@ -179,7 +187,7 @@ def _run(kind: str, cmd: list[str], *, workdir: Path, limits: Limits, env: dict[
     if timed_out:
         killed_reason = f"wall time {limits.wall_s:g} s exceeded"
     elif exit_code is not None and exit_code < 0:
-        killed_reason = f"killed by {signal.Signals(-exit_code).name}"
+        killed_reason = f"killed by {_signal_name(-exit_code)}"
     else:
         killed_reason = None
     return SandboxResult(exit_code=exit_code, timed_out=timed_out, killed_reason=killed_reason,
@@ -194,7 +202,7 @@ def _prefix(kind: str, workdir: Path, limits: Limits, writable: tuple[Path, ...]
         exposed = [workdir, *(Path(p).resolve() for p in writable)]
         for path in (Path(p).resolve() for p in hidden):
             # Hiding a folder that holds the workdir would hide the workdir too.
-            if not any(path == e or path in e.parents for e in exposed):
+            if path.is_dir() and not any(path == e or path in e.parents for e in exposed):
                 argv += ["--tmpfs", str(path)]
         for path in exposed:
             argv += ["--bind", str(path), str(path)]
@@ -222,6 +230,13 @@ def _environment(workdir: Path, extra: dict[str, str] | None) -> dict[str, str]:
     }
     env.update(extra or {})
     return env
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _normalised_exit_code(kind: str, returncode: int | None) -> int | None:
