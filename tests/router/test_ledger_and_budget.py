@@ -136,6 +136,27 @@ def test_200_concurrent_streams_zero_errors_each_recorded_once(make_run, router)
     totals = router.finish_run(spec.run_id)
     assert totals.calls == 200 and totals.statuses == {"ok": 200}
     assert sorted(r.seq for r in totals.records) == list(range(200))
+    lines = [json.loads(line) for line in router.ledger_path.read_text().splitlines()]
+    assert sorted(line["seq"] for line in lines if line["run_id"] == spec.run_id) == list(range(200))
+
+
+def test_scripted_backend_through_the_router_and_headers_off(upstream, tmp_path):
+    from router.contracts import ScriptedPlan
+
+    with start_router(RouterSettings(routing_headers=False)) as router:
+        scripted = BackendSpec(kind="scripted", model="scripted", label="scripted")
+        ep = router.register_run(RunSpec(run_id="s", strategy="always-local", local=scripted, cloud=scripted,
+                                         scripted=ScriptedPlan(files={"hello.txt": "hi\n"}, workspace=str(tmp_path))))
+        tool = {"type": "function", "function": {"name": "write_file", "parameters": {
+            "type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}}}}}
+        raw = openai.OpenAI(base_url=ep.openai_base, api_key="x").chat.completions.with_raw_response.create(
+            model=ep.model, messages=[{"role": "user", "content": "write hello.txt"}], tools=[tool])
+        call = raw.parse().choices[0].message.tool_calls[0]
+        assert call.function.name == "write_file"
+        assert json.loads(call.function.arguments) == {"path": str(tmp_path / "hello.txt"), "content": "hi\n"}
+        assert not any(name.startswith("x-arena") for name in raw.headers)
+        totals = router.finish_run("s")
+    assert totals.statuses == {"ok": 1} and totals.records[0].backend == "scripted"
 
 
 def test_python_m_router_serves_the_default_run_unprefixed(upstream, tmp_path):
