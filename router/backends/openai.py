@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..contracts import CanonicalRequest, Event, Finish, Message, TextDelta, ToolCallDelta, Usage
+from ..contracts import CanonicalRequest, Event, Finish, LocalGuards, Message, TextDelta, ToolCallDelta, Usage
 from ..jsonfast import dumps, loads
 from .base import CallContext
 from .http import HttpBackend, api_base
@@ -57,7 +57,7 @@ class OpenAIBackend(HttpBackend):
         if self.api_key:
             self.headers["Authorization"] = f"Bearer {self.api_key}"
 
-    def build_body(self, req: CanonicalRequest, model: str) -> bytes:
+    def build_body(self, req: CanonicalRequest, model: str, guards: LocalGuards | None = None) -> bytes:
         body: dict[str, Any] = dict(req.extra.get("openai_params") or ()) if req.protocol == "openai-chat" else {}
         body["model"] = model
         body["messages"] = messages_json(req.messages)
@@ -80,11 +80,13 @@ class OpenAIBackend(HttpBackend):
             body["seed"] = req.seed
         if req.stop:
             body["stop"] = req.stop
+        if guards is not None and guards.repeat_penalty is not None and self.spec.kind == "embedded":
+            body["repeat_penalty"] = guards.repeat_penalty  # llama.cpp's server extension; not OpenAI's API
         return dumps(body)
 
     async def stream(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[Event]:
         resp, model = await self.post_with_fallback(
-            self.base + "/chat/completions", lambda m: self.build_body(req, m), self.headers,
+            self.base + "/chat/completions", lambda m: self.build_body(req, m, call.guards), self.headers,
             self.read_timeout(call.side == "cloud"))
         async with resp:
             if not req.stream:

@@ -177,3 +177,14 @@ def test_one_megabyte_prompt_passes_through(make_run, router, upstream):
     assert resp.status_code == 200
     assert upstream.bodies("gpt-5-mini")[-1]["messages"][0]["content"] == big
     assert _only_record(router, spec.run_id).status == "ok"
+
+
+def test_embedded_llama_cpp_gets_the_guards_as_openai_fields(make_run, router, upstream):
+    guards = LocalGuards(max_output_tokens=64, repeat_penalty=1.2)
+    spec, ep = make_run("always-local", local=("embedded", "long-e"), guards=guards)
+    list(openai.OpenAI(base_url=ep.openai_base, api_key="x").chat.completions.create(
+        model=ep.model, messages=HI, stream=True, max_tokens=32000))
+    sent = upstream.bodies("long-e")[-1]
+    assert (sent["max_tokens"], sent["repeat_penalty"], sent["stream_options"]) == (64, 1.2, {"include_usage": True})
+    rec = _only_record(router, spec.run_id)
+    assert rec.status == "truncated" and rec.completion_tokens == 64 and rec.stream
