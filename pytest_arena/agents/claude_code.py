@@ -7,23 +7,14 @@ claude-code's own usage, cost and turn count.
 """
 from __future__ import annotations
 
-import json
-
 from .base import AgentRunContext
 from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
-from .process import ProcessResult, base_env
+from .process import ProcessResult, base_env, json_lines
 
 
 def parse_claude_result(stdout: str) -> tuple[dict | None, str | None]:
-    result = None
-    for line in reversed(stdout.strip().splitlines()):
-        try:
-            candidate = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(candidate, dict) and candidate.get("type") == "result":
-            result = candidate
-            break
+    results = [obj for obj in json_lines(stdout) if obj.get("type") == "result"]
+    result = results[-1] if results else None
     if result is None:
         return None, "claude-code printed no result object"
     usage = result.get("usage") or {}

@@ -13,7 +13,7 @@ import math
 
 from .base import AgentRunContext
 from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
-from .process import ProcessResult, base_env
+from .process import ProcessResult, base_env, json_lines
 
 AUTH_TIMEOUT_S = 60.0
 
@@ -22,14 +22,7 @@ def parse_cline_events(stdout: str) -> tuple[dict | None, str | None]:
     """cline's ``run_result`` event -> (usage report, crash signature)."""
     run_result = None
     calls = 0
-    for line in stdout.splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
+    for event in json_lines(stdout):
         if event.get("type") == "run_result":
             run_result = event
         elif event.get("type") == "agent_event" and (event.get("event") or {}).get("type") == "usage":

@@ -11,7 +11,7 @@ import json
 
 from .base import AgentRunContext
 from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
-from .process import ProcessResult, base_env
+from .process import ProcessResult, base_env, json_lines
 
 PROVIDER_ID = "arena"
 KEY_ENV = "ARENA_ROUTER_API_KEY"
@@ -36,14 +36,7 @@ def parse_codex_events(stdout: str) -> tuple[dict | None, str | None]:
     turns = 0
     prompt = completion = cached = reasoning = 0
     failure = None
-    for line in stdout.splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
+    for event in json_lines(stdout):
         kind = event.get("type")
         if kind == "turn.completed":
             usage = event.get("usage") or {}

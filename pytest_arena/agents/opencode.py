@@ -12,7 +12,7 @@ import json
 
 from .base import AgentRunContext
 from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
-from .process import ProcessResult, base_env
+from .process import ProcessResult, base_env, json_lines
 
 PROVIDER_ID = "arena"
 
@@ -40,14 +40,7 @@ def parse_opencode_events(stdout: str) -> tuple[dict | None, str | None]:
     prompt = completion = cached = reasoning = 0
     cost = 0.0
     errors: list[str] = []
-    for line in stdout.splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
+    for event in json_lines(stdout):
         part = event.get("part") or {}
         if event.get("type") == "step_finish":
             tokens = part.get("tokens") or {}

@@ -2,12 +2,14 @@
 whole group, stdout/stderr kept in files."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .base import AgentResult
 
@@ -123,6 +125,20 @@ def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def json_lines(text: str) -> Iterator[dict]:
+    """The JSON objects in an agent's line-oriented output (NDJSON / JSONL), skipping other lines."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            yield obj
 
 
 def crash_reason(text: str, limit: int = 300) -> str:
