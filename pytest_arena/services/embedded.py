@@ -139,13 +139,17 @@ class EmbeddedServer:
         self.stop()
 
 
-def start_embedded(model: str = DEFAULT_MODEL, *, n_ctx: int = 8192, threads: int = 2, parallel: int = 1,
+def start_embedded(model: str = DEFAULT_MODEL, *, n_ctx: int = 8192, threads: int = 1, parallel: int = 1,
                    health_timeout_s: float = 60.0) -> EmbeddedServer:
     """Start the embedded model on 127.0.0.1 (ephemeral port) and wait until /health answers.
 
     ``n_ctx`` is the context of one request: llama.cpp splits its total context across the
-    ``parallel`` slots, so the total is ``n_ctx * parallel``. ``threads`` is CPU threads per
-    request batch; the model is small, so 2 is plenty and leaves cores for the agents.
+    ``parallel`` slots, so the total is ``n_ctx * parallel``.
+
+    ``threads`` defaults to 1: llama.cpp's worker threads wait on each other every step, so when
+    agents and tests share the cores they stall. Measured on the 2-core dev machine under load
+    (load average ~9): 1 thread ~100 tok/s, 2 threads 1-7 tok/s. On an idle machine 2 threads
+    can be faster; ``python -m pytest_arena.services.embedded`` measures both.
     """
     spec = _model(model)
     try:
@@ -194,14 +198,13 @@ def _wait_healthy(url: str, timeout_s: float, model: str) -> None:
     raise EmbeddedUnavailable(f"the embedded model {model!r} at {url} was not healthy within {timeout_s:.0f} s ({last})")
 
 
-def measure(runs: int = 5, max_tokens: int = 64) -> dict[str, float]:
-    """Median load time and generation speed on this machine (``python -m
-    pytest_arena.services.embedded``). Figures only: nothing asserts on them."""
+def measure(runs: int = 3, max_tokens: int = 64, threads: int = 1) -> dict[str, float]:
+    """Median load time and generation speed on this machine. Figures only: nothing asserts on them."""
     import statistics
 
     loads, speeds, prompt_speeds = [], [], []
     for _ in range(runs):
-        with start_embedded() as server:
+        with start_embedded(threads=threads) as server:
             loads.append(server.load_s)
             reply = httpx.post(f"{server.base_url}/chat/completions", timeout=120, json={
                 "messages": [{"role": "user", "content": "Write a Python function that reverses a string."}],
@@ -210,10 +213,14 @@ def measure(runs: int = 5, max_tokens: int = 64) -> dict[str, float]:
             speeds.append(timings["predicted_per_second"])
             prompt_speeds.append(timings["prompt_per_second"])
     return {"load_s": statistics.median(loads), "generate_tok_s": statistics.median(speeds),
-            "prompt_tok_s": statistics.median(prompt_speeds), "runs": runs}
+            "prompt_tok_s": statistics.median(prompt_speeds)}
 
 
 if __name__ == "__main__":
-    figures = measure()
-    print(f"embedded {DEFAULT_MODEL}: load {figures['load_s']:.2f} s, generation {figures['generate_tok_s']:.0f} tok/s, "
-          f"prompt {figures['prompt_tok_s']:.0f} tok/s (medians of {figures['runs']} runs)")
+    import os
+
+    for n_threads in (1, 2):
+        figures = measure(threads=n_threads)
+        print(f"embedded {DEFAULT_MODEL}, {n_threads} thread(s): load {figures['load_s']:.2f} s, generation "
+              f"{figures['generate_tok_s']:.0f} tok/s, prompt {figures['prompt_tok_s']:.0f} tok/s "
+              f"(medians of 3 runs; load average {os.getloadavg()[0]:.1f})", flush=True)
