@@ -92,7 +92,3 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     log("done")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -183,3 +183,19 @@ def agent_result(
         result.failure = "agent_crash"
         result.reason = crash
     return result
+
+
+def report_mismatch(agent: str, reported: dict | None, ledger_prompt: int, ledger_completion: int,
+                    *, tolerance: float = 0.25, slack_tokens: int = 500) -> str | None:
+    """One line when the agent's own token report and the router's ledger disagree by more than
+    ``tolerance`` (and ``slack_tokens``), else None. Agents count differently (aider estimates
+    prompt tokens itself, opencode leaves its title call out), hence the slack; a large gap
+    means calls bypassed the router or were lost."""
+    if not reported:
+        return None
+    gaps = []
+    for kind, ledger in (("prompt", ledger_prompt), ("completion", ledger_completion)):
+        own = int(reported.get(f"{kind}_tokens") or 0)
+        if abs(own - ledger) > max(tolerance * ledger, slack_tokens):
+            gaps.append(f"{own:,} {kind} tokens vs {ledger:,} in the router ledger")
+    return f"{agent} reports {'; '.join(gaps)}" if gaps else None

@@ -117,3 +117,14 @@ def test_base_env_isolates_home_and_drops_the_users_keys(tmp_path, monkeypatch):
                for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "TMPDIR"))
     assert "sk-user-secret" not in env.values() and "sk-ant-user" not in env.values()
     assert env["PATH"] == os.environ["PATH"]
+
+
+def test_report_mismatch_flags_only_a_large_gap():
+    from pytest_arena.agents.process import report_mismatch
+
+    close = {"prompt_tokens": 10_400, "completion_tokens": 900}
+    assert report_mismatch("aider", close, 10_000, 1_000) is None
+    bypassed = {"prompt_tokens": 40_000, "completion_tokens": 1_000}
+    assert report_mismatch("cline", bypassed, 10_000, 1_000) == (
+        "cline reports 40,000 prompt tokens vs 10,000 in the router ledger")
+    assert report_mismatch("codex", None, 10_000, 1_000) is None

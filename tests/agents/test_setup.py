@@ -61,8 +61,8 @@ def test_setup_fails_with_exit_1_when_an_install_fails(tmp_path, monkeypatch, ca
 @pytest.mark.skipif(not all(installed(a) for a in REAL_AGENTS),
                     reason=f"not every agent is installed in {INSTALL_ROOT}")
 def test_setup_all_again_is_a_quick_no_op_that_reports_versions_and_sizes():
-    # A real subprocess, as a user runs it (python -m pytest_arena.setup until __main__ dispatches).
-    proc = subprocess.run([sys.executable, "-m", "pytest_arena.setup", "--agents", "all", "--root", str(INSTALL_ROOT)],
+    # A real subprocess, as a user runs it.
+    proc = subprocess.run([sys.executable, "-m", "pytest_arena", "setup", "--agents", "all", "--root", str(INSTALL_ROOT)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     for agent in REAL_AGENTS:
