@@ -17,11 +17,12 @@ import numpy as np
 from router.pricing import PricingTable, load_pricing
 
 from .stats.cells import CellStats, cell_statistics, group_by_cell
+from .stats.intervals import TaskResampler
 from .stats.legacy import legacy_bootstrap
 from .stats.loading import load_rows
-from .stats.observations import GroupId, ObservationSet, observe_all
+from .stats.observations import CellId, GroupId, ObservationSet, observe_all
 from .stats.paired import PairedComparison, paired_comparisons
-from .stats.repricing import scenario_costs, unknown_scenarios
+from .stats.repricing import row_cost, scenario_totals, unknown_scenarios
 from .stats.router_metrics import Recommendation, StrategyMetrics, group_cells, recommend, strategy_metrics
 
 __all__ = ["AnalysisOptions", "Analysis", "load_rows", "run_analysis", "main"]
@@ -44,7 +45,7 @@ class Analysis:
     observations: ObservationSet
     pricing: PricingTable
     scenarios: list[str]
-    scenario_costs: np.ndarray  # (kept rows x scenarios), USD
+    scenario_totals: dict[CellId, np.ndarray]  # cell -> USD spent on its runs under each scenario
     cells: list[CellStats]
     groups: dict[GroupId, dict[str, CellStats]]
     metrics: dict[GroupId, dict[str, StrategyMetrics]]
@@ -81,25 +82,27 @@ def run_analysis(rows: list[dict], out_dir: Path, options: AnalysisOptions,
     for scenario in unknown_scenarios(pricing, scenarios):
         warnings.append(f"pricing scenario {scenario!r} has no price in {pricing.path}: its costs show as $0; "
                         f"use a scenario name from the table's 'scenarios' or a model key from its 'models'")
-    costs = scenario_costs(pricing, scenarios, [o.tokens for o in observed.observations])
-    primary = scenarios.index(options.primary_scenario)
-    for i, obs in enumerate(observed.observations):
-        obs.cost_usd = obs.ledger_cost_usd if obs.ledger_cost_usd is not None else float(costs[i, primary])
+    for obs in observed.observations:
+        obs.cost_usd = obs.ledger_cost_usd if obs.ledger_cost_usd is not None else \
+            row_cost(pricing, options.primary_scenario, obs.tokens)
 
     by_cell = group_by_cell(observed.observations)
-    cells = [cell_statistics(cell, members, options.resamples, options.seed, options.primary_scenario)
-             for cell, members in by_cell.items()]
+    totals = {cell: scenario_totals(pricing, scenarios, [o.tokens for o in members if o.counted])
+              for cell, members in by_cell.items()}
+    resampler = TaskResampler(options.resamples, options.seed)
+    cells = [cell_statistics(cell, members, resampler, options.primary_scenario) for cell, members in by_cell.items()]
     groups = group_cells(cells)
     legacy = None
     if options.legacy:
-        legacy = legacy_bootstrap(observed.observations, [float(c) for c in costs[:, primary]],
+        legacy = legacy_bootstrap(observed.observations,
+                                  [row_cost(pricing, options.primary_scenario, o.tokens) for o in observed.observations],
                                   options.primary_scenario)
     analysis = Analysis(
-        options=options, observations=observed, pricing=pricing, scenarios=scenarios, scenario_costs=costs,
+        options=options, observations=observed, pricing=pricing, scenarios=scenarios, scenario_totals=totals,
         cells=cells, groups=groups,
         metrics={g: strategy_metrics(s) for g, s in groups.items()},
         recommendations={g: recommend(g, s) for g, s in groups.items()},
-        comparisons=paired_comparisons(by_cell, options.resamples, options.seed),
+        comparisons=paired_comparisons(by_cell, resampler),
         legacy=legacy, warnings=warnings,
     )
     analysis.outputs = write_reports(analysis, Path(out_dir))

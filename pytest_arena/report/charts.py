@@ -15,7 +15,7 @@ from .tables import HARNESS_LABEL
 if TYPE_CHECKING:
     from ..analyze import Analysis
 
-MAX_PANELS = 24
+MAX_PANELS = 12  # beyond this a page of panels is unreadable (and slow to draw); tables have all groups
 MAX_ANNOTATED_CELLS = 900
 
 
@@ -43,13 +43,14 @@ def _error(point: float, lower: float | None, upper: float | None) -> tuple[floa
 def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
     groups = [g for g, s in analysis.groups.items()
               if any(c.pass_rate.point is not None and c.cost_mean.point is not None for c in s.values())]
+    groups.sort(key=lambda g: any(c.harness_check for c in analysis.groups[g].values()))  # model results first
     if not groups:
         return None
     plt = _pyplot()
     shown = groups[:MAX_PANELS]
-    columns = min(2, len(shown))
+    columns = min(3 if len(shown) > 4 else 2, len(shown))
     rows = math.ceil(len(shown) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 5.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 4.6 * rows), squeeze=False)
     colours = plt.get_cmap("tab10")
     for ax, group in zip(axes.flat, shown):
         strategies = analysis.groups[group]
@@ -89,9 +90,9 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
         ax.axis("off")
     note = "bars: 95% CI (task-clustered bootstrap; Wilson where it degenerates)"
     if len(groups) > len(shown):
-        note += f"; first {len(shown)} of {len(groups)} groups shown"
+        note += f"; {len(shown)} of {len(groups)} groups shown, all are in decision_matrix.md"
     fig.suptitle(f"Cost vs pass rate per strategy   ({note})", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # keep a strip for the suptitle
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -105,12 +106,16 @@ def heatmap_chart(analysis: "Analysis", path: Path) -> Path | None:
     plt = _pyplot()
     tasks = sorted({t for s in cells for t in s.per_task})
     several_groups = len({s.cell.group for s in cells}) > 1
+    several_classes = len({s.cell.task_class for s in cells}) > 1
+    crowded = len(cells) > 24  # one-line labels standing upright, or they overlap
     labels = []
     for s in cells:
-        label = s.cell.strategy
-        if several_groups:
-            label = f"{s.cell.task_class}/{s.cell.agent}/{s.cell.local_model}\n{s.cell.strategy}"
-        labels.append(f"{label}\n({HARNESS_LABEL})" if s.harness_check else label)
+        parts = [s.cell.task_class] if several_classes else []
+        parts += [s.cell.agent, s.cell.local_model] if several_groups else []
+        label = "/".join(parts + [s.cell.strategy])
+        if s.harness_check:
+            label += f" ({HARNESS_LABEL})"
+        labels.append(label if crowded else label.replace("/" + s.cell.strategy, "\n" + s.cell.strategy))
     values = np.full((len(tasks), len(cells)), np.nan)
     for j, s in enumerate(cells):
         for i, task in enumerate(tasks):
@@ -122,7 +127,8 @@ def heatmap_chart(analysis: "Analysis", path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(width, height))
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="0.85")  # grey: task not run in this cell
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(cells)), labels, rotation=45 if several_groups else 30, ha="right", fontsize=7)
+    ax.set_xticks(range(len(cells)), labels, rotation=90 if crowded else 30, ha="center" if crowded else "right",
+                  fontsize=6 if crowded else 7)
     ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
     if values.size <= MAX_ANNOTATED_CELLS:
         for j, s in enumerate(cells):

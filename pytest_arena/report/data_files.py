@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from .. import __version__
 from ..stats.cells import CellStats
@@ -123,35 +120,21 @@ def comparisons(analysis: "Analysis") -> dict:
     }
 
 
-def counted_rows_by_cell(analysis: "Analysis") -> dict:
-    """Cell -> positions of its counted rows in ``analysis.scenario_costs``."""
-    index = defaultdict(list)
-    for i, obs in enumerate(analysis.observations.observations):
-        if obs.counted:
-            index[obs.cell].append(i)
-    return index
-
-
 COST_COLUMNS = ["class", "agent", "strategy", "local_model", "cloud_model", "harness_check", "scenario",
-                "model_key", "runs", "passes", "cost_median_usd", "cost_mean_usd", "cost_total_usd",
-                "cost_per_solved_usd"]
+                "model_key", "runs", "passes", "cost_mean_usd", "cost_total_usd", "cost_per_solved_usd"]
 
 
 def cost_by_scenario_rows(analysis: "Analysis") -> list[dict]:
     """One row per (cell, scenario): every counted run re-priced from its tokens."""
-    index = counted_rows_by_cell(analysis)
     out = []
     for stats in analysis.cells:
-        rows = index.get(stats.cell, [])
-        for j, scenario in enumerate(analysis.scenarios):
-            costs = analysis.scenario_costs[rows, j] if rows else np.zeros(0)
-            total = float(costs.sum())
+        totals = analysis.scenario_totals[stats.cell]
+        for scenario, total in zip(analysis.scenarios, totals):
             out.append({
                 **stats.cell.as_dict(), "harness_check": stats.harness_check, "scenario": scenario,
                 "model_key": analysis.pricing.normalise(analysis.pricing.scenario_model(scenario)) or "",
-                "runs": len(rows), "passes": stats.passes,
-                "cost_median_usd": f"{np.median(costs):.6f}" if rows else "",
-                "cost_mean_usd": f"{total / len(rows):.6f}" if rows else "",
+                "runs": stats.n_counted, "passes": stats.passes,
+                "cost_mean_usd": f"{total / stats.n_counted:.6f}" if stats.n_counted else "",
                 "cost_total_usd": f"{total:.6f}",
                 "cost_per_solved_usd": f"{total / stats.passes:.6f}" if stats.passes else "",
             })

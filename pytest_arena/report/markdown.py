@@ -7,7 +7,7 @@ from tabulate import tabulate
 
 from ..stats.formatting import pass_with_ci, percent, usd
 from ..stats.intervals import Interval
-from .data_files import CI_METHOD, counted_rows_by_cell
+from .data_files import CI_METHOD
 from .tables import HARNESS_LABEL, group_title, render_group
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ def _provenance(analysis: "Analysis") -> list[str]:
     observed = analysis.observations
     originals = sum(o.original_format for o in observed.observations)
     return [
-        f"- rows: {len(observed.observations)} counted in cells ({originals} in the original project's format), "
-        f"{len(observed.superseded)} superseded by a later re-run of the same cell (the last row counts)",
+        f"- rows: {len(observed.observations)} used ({originals} in the original project's format); "
+        f"{len(observed.superseded)} more superseded by a later re-run of the same cell (the last row counts)",
         f"- intervals: {CI_METHOD}; {analysis.options.resamples} resamples, seed {analysis.options.seed}",
         "- `infra_error` runs are left out of pass rates and shown as '+N infra'; harness checks (oracle/null "
         "agents, scripted backends) are labelled and never recommended",
@@ -139,11 +139,9 @@ def decision_matrix_markdown(analysis: "Analysis") -> str:
 
 
 def scenario_table(analysis: "Analysis") -> str:
-    index = counted_rows_by_cell(analysis)
     rows = []
     for stats in analysis.cells:
-        members = index.get(stats.cell, [])
-        means = analysis.scenario_costs[members].mean(axis=0) if members else [None] * len(analysis.scenarios)
+        totals = analysis.scenario_totals[stats.cell]
         rows.append([f"{stats.cell.key}" + (f" ({HARNESS_LABEL})" if stats.harness_check else ""),
-                     *[usd(None if m is None else float(m)) for m in means]])
+                     *[usd(float(t) / stats.n_counted) if stats.n_counted else "–" for t in totals]])
     return _table(["cell", *analysis.scenarios], rows)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..outcomes import Outcome
-from .intervals import NO_INTERVAL, Interval, cell_rng, pass_rate_interval, ratio_interval, \
-    ratio_replicates, resample_counts
+from .intervals import NO_INTERVAL, Interval, TaskResampler, pass_rate_interval, ratio_interval, \
+    ratio_replicates
 from .observations import CellId, Observation
 
 OUTCOME_ORDER = [o.value for o in Outcome]
@@ -61,7 +61,7 @@ def _median(values: list[float]) -> float | None:
     return float(np.median(values)) if values else None
 
 
-def cell_statistics(cell: CellId, observations: list[Observation], resamples: int, seed: int,
+def cell_statistics(cell: CellId, observations: list[Observation], resampler: TaskResampler,
                     primary_scenario: str) -> CellStats:
     counted = [o for o in observations if o.counted]
     tallies: dict[str, TaskTally] = defaultdict(TaskTally)
@@ -79,7 +79,7 @@ def cell_statistics(cell: CellId, observations: list[Observation], resamples: in
         runs_t = np.array([tallies[t].runs for t in tasks], dtype=float)
         passes_t = np.array([tallies[t].passes for t in tasks], dtype=float)
         cost_t = np.array([tallies[t].cost for t in tasks], dtype=float)
-        counts = resample_counts(len(tasks), resamples, cell_rng(seed, cell.key))
+        counts = resampler.counts(len(tasks))
         pass_rate = pass_rate_interval(passes / n, len(tasks), ratio_replicates(counts, passes_t, runs_t))
         cost_mean = ratio_interval(cost_total / n, len(tasks), ratio_replicates(counts, cost_t, runs_t))
         cost_per_solved = ratio_interval(cost_total / passes if passes else None, len(tasks),

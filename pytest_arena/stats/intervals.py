@@ -15,8 +15,8 @@ and 93% at 20-30; the expanded one 92%, 94% and 95%. With many tasks both agree.
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
@@ -95,6 +95,7 @@ def student_t_quantile(probability: float, dof: int) -> float:
     return (low + high) / 2
 
 
+@lru_cache(maxsize=1024)
 def expanded_tail(n_clusters: int, confidence: float = CONFIDENCE) -> float:
     """Tail probability at which to read the bootstrap distribution for T = n_clusters tasks
     (Hesterberg's expanded percentile); alpha/2 when there is a single task."""
@@ -105,17 +106,34 @@ def expanded_tail(n_clusters: int, confidence: float = CONFIDENCE) -> float:
     return NormalDist().cdf(-math.sqrt(n_clusters / (n_clusters - 1)) * t)
 
 
-def cell_rng(seed: int, label: str) -> np.random.Generator:
-    """A generator per cell, derived from the run seed and the cell's name: adding or removing
-    another cell never changes this cell's interval."""
-    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(label.encode("utf-8"))]))
-
-
 def resample_counts(n_tasks: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """How often each task is drawn in each resample: an int matrix (resamples x n_tasks)."""
+    """How often each task is drawn in each resample: a matrix (resamples x n_tasks) of whole
+    numbers, as floats so each statistic is one matrix-vector product."""
     draws = rng.integers(0, n_tasks, size=(resamples, n_tasks))
     flat = draws + (np.arange(resamples) * n_tasks)[:, None]
-    return np.bincount(flat.ravel(), minlength=resamples * n_tasks).reshape(resamples, n_tasks)
+    counts = np.bincount(flat.ravel(), minlength=resamples * n_tasks).reshape(resamples, n_tasks)
+    return counts.astype(np.float64)
+
+
+class TaskResampler:
+    """Task resamples shared by every cell and comparison with the same number of tasks.
+
+    The draws for T tasks come from a generator seeded with (seed, T), so a cell's interval
+    depends only on its own rows, the seed and T: adding or removing other cells never moves it.
+    Cells over the same task set are resampled together (common random numbers), which keeps
+    their intervals consistent with each other, and the draws are made once, not once per cell.
+    """
+
+    def __init__(self, resamples: int, seed: int):
+        self.resamples = resamples
+        self.seed = seed
+        self._counts: dict[int, np.ndarray] = {}
+
+    def counts(self, n_tasks: int) -> np.ndarray:
+        if n_tasks not in self._counts:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, n_tasks]))
+            self._counts[n_tasks] = resample_counts(n_tasks, self.resamples, rng)
+        return self._counts[n_tasks]
 
 
 def percentile_interval(values: np.ndarray, n_clusters: int,

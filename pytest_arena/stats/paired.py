@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .intervals import NO_INTERVAL, Interval, cell_rng, percentile_interval, ratio_replicates, resample_counts
+from .intervals import NO_INTERVAL, Interval, TaskResampler, percentile_interval, ratio_replicates
 from .observations import CellId, GroupId, Observation
 
 BASELINES = ("always-cloud", "always-local")
@@ -52,7 +52,7 @@ def _delta_interval(point: float, n_tasks: int, replicates: np.ndarray) -> Inter
 
 
 def compare(strategy_rows: list[Observation], baseline_rows: list[Observation], group: GroupId,
-            strategy: str, baseline: str, resamples: int, seed: int) -> PairedComparison:
+            strategy: str, baseline: str, resampler: TaskResampler) -> PairedComparison:
     ours = {(o.task_id, o.seed_key): o for o in strategy_rows if o.counted}
     theirs = {(o.task_id, o.seed_key): o for o in baseline_rows if o.counted}
     keys = sorted(ours.keys() & theirs.keys())
@@ -71,8 +71,7 @@ def compare(strategy_rows: list[Observation], baseline_rows: list[Observation], 
     harness = any(o.harness_check for o in strategy_rows + baseline_rows)
     if keys:
         table = np.array([per_task[t] for t in sorted(per_task)])
-        label = f"{group.key}::{strategy}-vs-{baseline}"
-        counts = resample_counts(len(table), resamples, cell_rng(seed, label))
+        counts = resampler.counts(len(table))
         delta_pass = _delta_interval(table[:, 1].sum() / len(keys), len(table), ratio_replicates(counts, table[:, 1], table[:, 0]))
         delta_cost = _delta_interval(table[:, 2].sum() / len(keys), len(table), ratio_replicates(counts, table[:, 2], table[:, 0]))
     else:
@@ -83,7 +82,7 @@ def compare(strategy_rows: list[Observation], baseline_rows: list[Observation], 
         wins=wins, ties=ties, losses=losses, delta_pass_rate=delta_pass, delta_cost_usd=delta_cost)
 
 
-def paired_comparisons(cells: dict[CellId, list[Observation]], resamples: int, seed: int) -> list[PairedComparison]:
+def paired_comparisons(cells: dict[CellId, list[Observation]], resampler: TaskResampler) -> list[PairedComparison]:
     """Every strategy against each baseline present in its group."""
     groups: dict[GroupId, dict[str, list[Observation]]] = defaultdict(dict)
     for cell, rows in cells.items():
@@ -97,5 +96,5 @@ def paired_comparisons(cells: dict[CellId, list[Observation]], resamples: int, s
             for strategy in sorted(strategies):
                 if strategy != baseline:
                     results.append(compare(strategies[strategy], strategies[baseline], group,
-                                           strategy, baseline, resamples, seed))
+                                           strategy, baseline, resampler))
     return results

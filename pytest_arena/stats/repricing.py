@@ -28,12 +28,18 @@ def row_cost(table: PricingTable, scenario: str, tokens: Tokens) -> float:
     return table.cost(table.scenario_model(scenario), prompt, completion, cached)
 
 
-def scenario_costs(table: PricingTable, scenarios: list[str], tokens: list[Tokens]) -> np.ndarray:
-    """Cost of every row under every scenario: an array (rows x scenarios), priced once per row."""
-    costs = np.zeros((len(tokens), len(scenarios)))
-    for j, scenario in enumerate(scenarios):
-        costs[:, j] = [row_cost(table, scenario, t) for t in tokens]
-    return costs
+def scenario_totals(table: PricingTable, scenarios: list[str], tokens: list[Tokens]) -> np.ndarray:
+    """Total cost of these rows under each scenario (an array, one value per scenario).
+
+    The price is linear in the token counts and each row's cached tokens never exceed its
+    prompt, so pricing the summed counts once equals summing the per-row prices: one call to the
+    pricing table per scenario instead of one per row.
+    """
+    prompt = completion = cached = 0
+    for t in tokens:
+        p, c, k = cloud_tokens_for_pricing(t)
+        prompt, completion, cached = prompt + p, completion + c, cached + k
+    return np.array([table.cost(table.scenario_model(s), prompt, completion, cached) for s in scenarios])
 
 
 def unknown_scenarios(table: PricingTable, scenarios: list[str]) -> list[str]:

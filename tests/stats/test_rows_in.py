@@ -41,10 +41,14 @@ def test_costs_are_repriced_from_tokens_under_every_scenario(analyse):
     # Parity facts from the original (ORIGINAL.md 6.2): 5000 prompt (1000 cached) + 2000
     # completion on gpt-5.5 = $0.0805; 1000 prompt + 500 completion = $0.020.
     rows = [original_row("real-dev/a", "always-cloud", True, cloud_tokens=(5000, 2000), local_tokens=(0, 0), cached=1000),
+            original_row("real-dev/a2", "always-cloud", True, cloud_tokens=(1000, 500), local_tokens=(0, 0), cached=3000),
             original_row("real-dev/b", "always-local", True, cloud_tokens=(0, 0), local_tokens=(7000, 900)),
             original_row("real-dev/c", "cascade", True, cloud_tokens=(1000, 500), local_tokens=(9000, 100))]
     analysis = analyse(rows)
-    assert cell_by_strategy(analysis, "always-cloud").cost_median == pytest.approx(0.0805)
+    cloud = cell_by_strategy(analysis, "always-cloud")
+    assert cloud.cost_total == pytest.approx(0.0805 + (1000 * 0.5 + 500 * 30.0) / 1e6)  # cached capped at the prompt
+    assert analysis.scenario_totals[cloud.cell][analysis.scenarios.index("openai-gpt5.5")] == pytest.approx(
+        cloud.cost_total)  # pricing summed tokens equals summing per-row prices
     assert cell_by_strategy(analysis, "always-local").cost_median == 0.0
     with analysis.outputs["cost_by_scenario"].open() as handle:
         table = {(r["strategy"], r["scenario"]): r for r in csv.DictReader(handle)}
@@ -60,7 +64,8 @@ def test_our_ledger_cost_is_used_and_scenarios_still_reprice(analyse):
     analysis = analyse(rows)
     stats = cell_by_strategy(analysis, "always-cloud")
     assert (stats.cost_median, stats.cost_source) == (0.5, "ledger")
-    assert analysis.scenario_costs[0, analysis.scenarios.index("openai-gpt5.5")] == pytest.approx(0.020)
+    totals = analysis.scenario_totals[stats.cell]
+    assert totals[analysis.scenarios.index("openai-gpt5.5")] == pytest.approx(0.020)  # re-priced from tokens
 
 
 def test_last_row_of_a_cell_key_wins_and_superseded_rows_are_reported(analyse):
