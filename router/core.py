@@ -68,6 +68,7 @@ class RunState:
     seq: int = 0
     inflight: int = 0
     spent_usd: float = 0.0
+    cloud_inflight: int = 0  # admitted cloud agent calls not yet recorded
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def next_seq(self) -> int:
@@ -89,6 +90,9 @@ class RouterCore:
         self.runs: dict[str, RunState] = {}
         self.base_url = ""
         self.session_spent_usd = 0.0
+        self.session_cloud_inflight = 0
+        self.max_cloud_call_usd = 0.0  # the dearest cloud call so far: the budget's in-flight estimate
+        self._budget_changed = asyncio.Event()
         self.fatal_error: str | None = None
         self._backends: dict[tuple, Backend] = {}
         self._limits: dict[str, asyncio.Semaphore | None] = {}
@@ -182,6 +186,7 @@ class RouterCore:
         if rec.cost_usd:
             run.spent_usd += rec.cost_usd
             self.session_spent_usd += rec.cost_usd
+            self.max_cloud_call_usd = max(self.max_cloud_call_usd, rec.cost_usd)
         self.ledger.add(rec)
 
     def cost(self, side: Side, model: str, usage: Usage) -> float:
@@ -207,6 +212,36 @@ class RouterCore:
             raise BudgetExceededError(
                 f"pytest-arena: cloud budget exhausted for this session (spent ${self.session_spent_usd:.4f} "
                 f"of the ${cap:.4f} session budget); no further cloud calls are made")
+
+    async def admit_cloud(self, run: RunState) -> None:
+        """Admit one cloud agent call under the budget caps, or refuse it (BudgetExceededError).
+
+        With calls already in flight, another is admitted only if the caps can absorb all of them
+        at the dearest call's price so far (before any call is priced: one at a time); otherwise
+        it waits for an in-flight call to be recorded. So concurrent calls cannot overshoot a cap
+        by more than the one call that crossed it."""
+        cell_cap, session_cap = run.spec.cell_budget_usd, self.settings.session_budget_usd
+        while cell_cap is not None or session_cap is not None:
+            self.check_budget(run)
+            if self._fits(cell_cap, run.spent_usd, run.cloud_inflight) and \
+                    self._fits(session_cap, self.session_spent_usd, self.session_cloud_inflight):
+                break
+            changed = self._budget_changed
+            await changed.wait()
+        run.cloud_inflight += 1
+        self.session_cloud_inflight += 1
+
+    def _fits(self, cap: float | None, spent: float, inflight: int) -> bool:
+        if cap is None or inflight == 0:
+            return True
+        return self.max_cloud_call_usd > 0 and spent + (inflight + 1) * self.max_cloud_call_usd <= cap
+
+    def release_cloud(self, run: RunState) -> None:
+        run.cloud_inflight -= 1
+        self.session_cloud_inflight -= 1
+        if run.spec.cell_budget_usd is not None or self.settings.session_budget_usd is not None:
+            changed, self._budget_changed = self._budget_changed, asyncio.Event()
+            changed.set()  # wakes calls waiting in admit_cloud
 
     # ------------------------------------------------------------------ router's own calls
     async def classify(self, run: RunState, req: CanonicalRequest) -> CanonicalResponse:
@@ -280,7 +315,7 @@ class RoutedCall:
     before any output become proper HTTP errors); ``events()`` then yields all events. The ledger
     record is written exactly once, when the pipeline ends for any reason."""
 
-    __slots__ = ("core", "run", "req", "arrived", "seq", "side", "backend", "_gen", "_first")
+    __slots__ = ("core", "run", "req", "arrived", "seq", "side", "backend", "admitted", "_gen", "_first")
 
     def __init__(self, core: RouterCore, run: RunState, req: CanonicalRequest, arrived: float):
         self.core = core
@@ -290,6 +325,7 @@ class RoutedCall:
         self.seq = run.next_seq()  # arrival order, before any classifier call this call causes
         self.side: Side | None = None
         self.backend: Backend | None = None
+        self.admitted = False  # holds a cloud budget admission until recorded
         run.inflight += 1
         run.idle.clear()
         self._gen = self._pipeline()
@@ -337,7 +373,8 @@ class RoutedCall:
             if decision.choice == "cloud":
                 if core.fatal_error is not None:
                     raise UpstreamAuthError(core.fatal_error, upstream_status=401)
-                core.check_budget(run)
+                await core.admit_cloud(run)
+                self.admitted = True
             else:
                 guards = spec.guards
                 cap = guards.max_output_tokens
@@ -424,6 +461,8 @@ class RoutedCall:
             decide_ms=decide_s * 1e3, upstream_ms=upstream_s * 1e3,
             overhead_ms=max(0.0, total_s - decide_s - upstream_s) * 1e3,
             stream=req.stream, status=status, error=error, forced=req.force))
+        if self.admitted:
+            core.release_cloud(run)
         run.inflight -= 1
         if run.inflight == 0:
             run.idle.set()

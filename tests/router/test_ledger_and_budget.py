@@ -174,3 +174,17 @@ def test_python_m_router_serves_the_default_run_unprefixed(upstream, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_concurrent_cloud_calls_overshoot_the_cap_by_at_most_one_call(make_run, router):
+    spec, ep = make_run("always-cloud", cell_budget_usd=GPT_CALL_COST * 2.5)
+
+    async def main():
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await asyncio.gather(*(client.post(ep.openai_base + "/chat/completions", json={"messages": HI})
+                                          for _ in range(8)))
+
+    codes = sorted(r.status_code for r in asyncio.run(main()))
+    totals = router.finish_run(spec.run_id)
+    assert codes == [200, 200, 200] + [402] * 5
+    assert totals.cost_usd == pytest.approx(3 * GPT_CALL_COST)  # crossed the cap with exactly one call
