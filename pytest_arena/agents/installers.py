@@ -24,7 +24,7 @@ from typing import Callable, ClassVar, Literal
 
 from router.contracts import RunEndpoints
 
-from ..errors import AgentNotInstalled
+from ..errors import AgentNotInstalled, ArenaError
 from .base import AgentAdapter, AgentResult, AgentRunContext
 from .process import ProcessResult, agent_result, run_process
 
@@ -34,7 +34,7 @@ ROUTER_API_KEY = "sk-arena-router"
 INSTALL_STEP_TIMEOUT_S = 1800.0
 
 
-class InstallError(RuntimeError):
+class InstallError(ArenaError):
     """An install step failed; the message says which step and shows the tail of its output."""
 
 
@@ -90,11 +90,17 @@ def directory_size(path: Path) -> int:
 
 def run_install_step(cmd: list[str], *, what: str, log: Callable[[str], None], cwd: Path) -> None:
     start = time.monotonic()
-    # npm and pip talk to their registries; keep their caches where the user keeps them.
-    proc = subprocess.run(
-        cmd, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        timeout=INSTALL_STEP_TIMEOUT_S,
-    )
+    # The user's own npm/pip configuration applies (registry mirror, proxy, cache).
+    try:
+        proc = subprocess.run(
+            cmd, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=INSTALL_STEP_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise InstallError(
+            f"{what} did not finish within {INSTALL_STEP_TIMEOUT_S:.0f}s: {' '.join(cmd)}. "
+            "Check the registry connection and re-run."
+        ) from None
     if proc.returncode != 0:
         tail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
         raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")

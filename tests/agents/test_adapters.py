@@ -3,15 +3,16 @@ without running the agent (the install root holds a stub binary)."""
 from __future__ import annotations
 
 import json
-import pwd
 import os
+import pwd
 import re
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from pytest_arena.agents.installers import InstalledAgent
+from pytest_arena.agents.installers import InstalledAgent, Invocation
 from pytest_arena.agents.registry import get_agent
 from pytest_arena.errors import AgentNotInstalled
 from router.contracts import RunEndpoints
@@ -206,3 +207,43 @@ def test_codex_gets_a_responses_provider_in_its_own_codex_home(tmp_path, task):
     assert config["model"] == "arena-model"
     assert argv[1] == "exec" and {"--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"} <= set(argv)
     assert argv[-1] == ctx.prompt
+
+
+# ---------------------------------------------------------------------------- the shared run loop
+class ScriptAgent(InstalledAgent):
+    """Runs small Python scripts as its steps, to exercise InstalledAgent.run."""
+
+    name = "script-agent"
+    pinned = None  # type: ignore[assignment]
+
+    def __init__(self, scripts: list[str], report=None):
+        self.scripts, self.report = scripts, report
+
+    def version(self, install_root):
+        return "1"
+
+    def prepare(self, ctx):
+        from pytest_arena.agents.process import base_env
+
+        return [Invocation(f"step{i}", [sys.executable, "-c", code], base_env(ctx.home))
+                for i, code in enumerate(self.scripts)]
+
+    def read_report(self, ctx, proc):
+        return self.report(proc)
+
+
+def test_a_failed_setup_step_ends_the_cell_as_a_crash_named_after_the_step(tmp_path, task):
+    ctx = make_context(tmp_path, task, endpoints=ENDPOINTS, install_root=tmp_path)
+    agent = ScriptAgent(["import sys; sys.exit('auth: bad base url')", "open('ran', 'w')"])
+    result = agent.run(ctx)
+    assert result.failure == "agent_crash"
+    assert result.reason == "step0: exit 1: auth: bad base url"
+    assert not (ctx.workspace / "ran").exists()
+
+
+def test_an_unreadable_report_is_kept_as_a_note_not_a_failure(tmp_path, task):
+    ctx = make_context(tmp_path, task, endpoints=ENDPOINTS, install_root=tmp_path)
+    agent = ScriptAgent(["print('{not json')"], report=lambda proc: json.loads(proc.tail("stdout")))
+    result = agent.run(ctx)
+    assert (result.failure, result.exit_code, result.reported) == (None, 0, None)
+    assert result.extra["report_error"].startswith("JSONDecodeError")
