@@ -93,7 +93,9 @@ def recommend(group: GroupId, strategies: dict[str, CellStats]) -> Recommendatio
     candidates = sorted(n for n in rated if rated[n].pass_rate.overlaps(rated[best].pass_rate) or n == best)
     chosen = min(candidates, key=lambda n: (cost(n), -rated[n].pass_rate.point, n))
     best_text = f"{best} {pass_with_ci(rated[best].pass_rate)} at {usd(rated[best].cost_mean.point)}/task"
-    if chosen == best:
+    if len(rated) == 1:
+        reason = f"{best} is the only strategy with counted runs in this group ({best_text})"
+    elif chosen == best:
         if len(candidates) == 1:
             reason = f"{best} has the highest pass rate and no other strategy's 95% CI overlaps it ({best_text})"
         else:
@@ -101,5 +103,5 @@ def recommend(group: GroupId, strategies: dict[str, CellStats]) -> Recommendatio
                       f"{len(candidates)} strategies whose 95% CI overlaps it ({best_text})")
     else:
         reason = (f"{chosen} ({pass_with_ci(rated[chosen].pass_rate)}, {usd(rated[chosen].cost_mean.point)}/task) is the "
-                  f"cheapest of the {len(candidates)} strategies whose 95% CI overlaps the best, {best_text}")
+                  f"cheapest of the {len(candidates)} strategies whose 95% CI overlaps the best's, {best_text}")
     return Recommendation(group, chosen, best, candidates, reason, False)

@@ -107,3 +107,11 @@ def test_the_same_rows_give_the_same_interval_and_another_seed_moves_it(analyse)
     other = cell_of(analyse(rows, resamples=2000, seed=1), "rules").pass_rate
     assert first == again
     assert (other.lower, other.upper) != (first.lower, first.upper)
+
+
+def test_other_cells_never_move_a_cells_interval(analyse):
+    ours = cell_rows([[True, False], [True, True], [False, False], [True, False]] * 2, "cascade")
+    others = cell_rows([[True], [False], [True]], "always-local") + cell_rows([[True]] * 5, "rules", agent="cline")
+    alone = cell_of(analyse(ours, resamples=2000), "cascade").pass_rate
+    together = cell_of(analyse(others + ours, resamples=2000), "cascade").pass_rate
+    assert alone == together
