@@ -278,3 +278,69 @@ def test_a_run_without_a_scripted_plan_is_a_config_error_naming_the_field():
     req = CanonicalRequest(protocol="openai-chat", model="m", messages=[Message("user", "go")])
     with pytest.raises(ConfigError, match=r"RunSpec\.scripted"):
         answer(req, None)
+
+
+# ----------------------------------------------------------------------------- through the router
+@pytest.fixture(scope="module")
+def scripted_router():
+    from router.service import RouterSettings, start_router
+
+    with start_router(RouterSettings()) as handle:
+        yield handle
+
+
+def register_scripted(router, run_id: str, plan: ScriptedPlan):
+    spec = BackendSpec(kind="scripted", model="scripted", label="scripted")
+    return router.register_run(RunSpec(run_id=run_id, strategy="always-cloud", local=spec, cloud=spec, scripted=plan))
+
+
+def openai_tools(agent: str) -> list[dict]:
+    return [{"type": "function", "function": {"name": t["name"], "description": t["description"],
+                                              "parameters": t["parameters"]}} for t in AGENTS[agent]["tools"]]
+
+
+def test_every_wire_protocol_carries_the_scripted_tool_calls_to_real_sdk_clients(scripted_router, workspace):
+    """The router's front doors render the scripted events for the official SDKs each agent uses."""
+    import anthropic
+    import ollama
+    import openai
+
+    plan = ScriptedPlan(files={"fresh.txt": TRICKY}, workspace=str(workspace))
+    target = str(workspace / "fresh.txt")
+    ep = register_scripted(scripted_router, "scripted-wire", plan)
+    user = [{"role": "user", "content": "Write fresh.txt"}]
+
+    chat = openai.OpenAI(base_url=ep.openai_base, api_key="unused")
+    stream = chat.chat.completions.create(model=ep.model, messages=user, tools=openai_tools("opencode"),
+                                          stream=True, stream_options={"include_usage": True})
+    chunks = list(stream)
+    args = "".join(tc.function.arguments or "" for c in chunks for ch in c.choices for tc in ch.delta.tool_calls or [])
+    assert json.loads(args) == {"filePath": target, "content": TRICKY}
+    assert [ch.finish_reason for c in chunks for ch in c.choices if ch.finish_reason] == ["tool_calls"]
+    assert chunks[-1].usage.prompt_tokens > 1000  # opencode's 10 tool definitions are counted
+
+    claude = anthropic.Anthropic(base_url=ep.anthropic_base, api_key="unused")
+    tools = [{"name": t["name"], "description": t["description"], "input_schema": t["parameters"]}
+             for t in AGENTS["claude-code"]["tools"]]
+    message = claude.messages.create(model=ep.model, max_tokens=1024, messages=user, tools=tools)
+    assert message.stop_reason == "tool_use"
+    assert [(b.name, b.input) for b in message.content if b.type == "tool_use"] == \
+        [("Write", {"file_path": target, "content": TRICKY})]
+
+    codex_tools = [{"type": "function", "name": t["name"], "description": t["description"],
+                    "parameters": t["parameters"]} for t in AGENTS["codex"]["tools"]]
+    response = chat.responses.create(model=ep.model, input="Write fresh.txt", tools=codex_tools)
+    call = next(item for item in response.output if item.type == "function_call")
+    assert call.name == "exec_command"
+    run_shell(json.loads(call.arguments)["cmd"], workspace, "sh")
+    assert (workspace / "fresh.txt").read_bytes() == TRICKY.encode()
+
+    local = ollama.Client(host=ep.ollama_base)
+    (workspace / "fresh.txt").unlink()
+    reply = local.chat(model=ep.model, messages=user, tools=openai_tools("cline"), stream=False)
+    assert [(tc.function.name, dict(tc.function.arguments)) for tc in reply.message.tool_calls] == \
+        [("editor", {"path": target, "new_text": TRICKY})]
+
+    totals = scripted_router.finish_run("scripted-wire")
+    assert totals.calls == 4 and totals.cloud_calls == 4 and totals.statuses == {"ok": 4}
+    assert {rec.backend for rec in totals.records} == {"scripted"} and totals.cost_usd == 0
