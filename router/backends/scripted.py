@@ -95,10 +95,8 @@ class PlannedFile:
 
 
 def planned_files(plan: ScriptedPlan) -> list[PlannedFile]:
-    return [
-        PlannedFile(rel, os.path.normpath(os.path.join(plan.workspace, rel)), content)
-        for rel, content in plan.files.items()
-    ]
+    root = os.path.abspath(plan.workspace)  # agents' write tools want absolute paths
+    return [PlannedFile(rel, os.path.normpath(os.path.join(root, rel)), content) for rel, content in plan.files.items()]
 
 
 def shell_script(files: list[PlannedFile]) -> str:
@@ -242,8 +240,7 @@ def _role_values(args: Any, keys: frozenset[str]) -> list[str]:
 
 
 def _names_file(value: str, file: PlannedFile, workspace: str) -> bool:
-    resolved = value if os.path.isabs(value) else os.path.join(workspace, value)
-    return os.path.normpath(resolved) == file.abs_path
+    return os.path.normpath(os.path.join(os.path.abspath(workspace), value)) == file.abs_path
 
 
 @dataclass(slots=True)
