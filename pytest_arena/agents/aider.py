@@ -8,6 +8,7 @@ Its chat, input and LLM histories go to the cell's log dir / home, never into th
 """
 from __future__ import annotations
 
+import json
 import re
 
 from .base import AgentRunContext
@@ -52,7 +53,8 @@ class AiderAgent(InstalledAgent):
         # aider takes sampling parameters only from a model-settings file.
         settings = ctx.home / "aider.model.settings.yml"
         ctx.home.mkdir(parents=True, exist_ok=True)
-        settings.write_text(f"- name: {model}\n  extra_params:\n    seed: {int(ctx.seed)}\n", "utf-8")
+        # A JSON string is a valid YAML scalar, whatever the model name holds (":", "!").
+        settings.write_text(f"- name: {json.dumps(model)}\n  extra_params:\n    seed: {int(ctx.seed)}\n", "utf-8")
         argv = [
             exe,
             "--model", model,

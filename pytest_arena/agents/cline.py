@@ -3,8 +3,9 @@ about 25 tools), run headless with a positional prompt (act mode, auto-approve o
 
 Two processes per cell: ``cline auth`` writes the provider (run-scoped base URL) into a data dir
 inside the cell's home, then ``cline ... --json`` runs the task and prints NDJSON events that end
-with a ``run_result`` carrying cline's own usage. Measured: cline 3.0.65 does not honour its own
-``-t`` timeout, so the harness's hard kill is what bounds a cell.
+with a ``run_result`` carrying cline's own usage. Measured on 3.0.65: cline does not honour its
+own ``-t`` timeout (the harness's hard kill bounds a cell), and it refuses a one-word prompt as
+"Unknown command or unquoted prompt" (task prompts are sentences).
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@ chat completions (SSE, 10 tools, plus one tool-less title call per session).
 
 The provider config travels in ``OPENCODE_CONFIG_CONTENT`` (a copy is kept in the cell's log dir
 for reading), so nothing is written into the workspace or the user's ``~/.config/opencode``.
-``--auto`` approves the tools' permission prompts, which a headless run cannot answer.
+``--auto`` is needed: without it a headless run rejects every tool call whose permission is
+"ask" ("The user rejected permission to use this specific tool call", measured on 1.18.33).
 ``--format json`` prints one event per line; each ``step_finish`` carries that step's tokens and cost.
 """
 from __future__ import annotations
