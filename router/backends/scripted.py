@@ -310,7 +310,7 @@ def next_reply(req: CanonicalRequest, plan: ScriptedPlan) -> ScriptedReply:
         if offered.editor is not None and not exists:
             return call(offered.editor, path=file.abs_path, content=file.content)
         if offered.shell is not None:
-            return call(offered.shell, command=shell_script(pending), workdir=plan.workspace)
+            return call(offered.shell, command=shell_script(pending), workdir=os.path.abspath(plan.workspace))
         if offered.editor is not None:
             with open(file.abs_path, encoding="utf-8", newline="") as fh:
                 current = fh.read()
@@ -319,7 +319,7 @@ def next_reply(req: CanonicalRequest, plan: ScriptedPlan) -> ScriptedReply:
         # No usable tool (aider, or an agent's side call): aider's whole-file listing.
         return ScriptedReply(text="".join(f.whole_listing for f in pending))
     if offered.shell is not None and asks_for_submit_command(req) and not progress.submitted():
-        return call(offered.shell, command=SUBMIT_COMMAND, workdir=plan.workspace)
+        return call(offered.shell, command=SUBMIT_COMMAND, workdir=os.path.abspath(plan.workspace))
     return ScriptedReply(text=plan.final_message)
 
 
