@@ -128,6 +128,7 @@ class AnthropicBackend(HttpBackend):
                     if raw.get("input_tokens") is not None:
                         usage = _merge_usage(usage, raw)
                 elif kind == "message_stop":
+                    await self.finish_body(resp)
                     break
                 elif kind == "error":
                     raise self.protocol_error(f"an error mid-stream: {ev.get('error')}")

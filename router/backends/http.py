@@ -27,6 +27,7 @@ from .base import Backend
 _MAX_ERROR_CHARS = 500
 _MAX_RETRY_AFTER_S = 30.0
 _CONNECT_TIMEOUT_S = 10.0
+_DRAIN_TIMEOUT_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,16 @@ class HttpBackend(Backend):
                 yield line
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             raise self.protocol_error(f"a stream cut mid-way ({type(exc).__name__})") from None
+
+    async def finish_body(self, resp: aiohttp.ClientResponse) -> None:
+        """Read the rest of a stream after its last event (usually just the chunked terminator):
+        aiohttp closes a connection released mid-body, and reconnecting costs the next call."""
+        if resp.content.is_eof():
+            return
+        try:
+            await asyncio.wait_for(resp.content.read(), _DRAIN_TIMEOUT_S)
+        except (asyncio.TimeoutError, aiohttp.ClientError):
+            pass  # an upstream that keeps the body open: the connection is closed, not reused
 
     async def read_body(self, resp: aiohttp.ClientResponse) -> bytes:
         try:

@@ -100,6 +100,8 @@ class OllamaBackend(HttpBackend):
                     tool_index += 1
                 if chunk.get("done"):
                     final = chunk
+                    if req.stream:
+                        await self.finish_body(resp)
                     break
         if final is None:
             raise self.protocol_error("a stream that ended before done:true")

@@ -102,6 +102,7 @@ class OpenAIBackend(HttpBackend):
                 data = line[5:].strip()
                 if data == b"[DONE]":
                     done = True
+                    await self.finish_body(resp)
                     break
                 try:
                     chunk = loads(data)
