@@ -15,7 +15,7 @@ def session_report(arena: ArenaSession) -> str:
                               charts=cfg.analysis.charts, scenarios=list(cfg.pricing.scenarios),
                               primary_scenario=cfg.pricing.primary,
                               pricing_path=None if cfg.pricing.table is None else arena.project_root / cfg.pricing.table)
-    analysis = run_analysis(rows, arena.out_dir, options)
+    analysis = run_analysis(rows, arena.out_dir, options, load_warnings=list(arena.store.warnings))
     lines = [analysis.terminal_summary(), f"{len(rows)} rows in {arena.store.raw_path}; reports in {arena.out_dir}"]
     lines.extend(f"warning: {w}" for w in arena.store.warnings)
     return "\n".join(lines)

@@ -33,6 +33,23 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+SHIPPED_TASKS = Path(__file__).resolve().parent.parent / "tasks"
+
+
+def resolve_tasks_dir(tasks_dir: str, project_root: Path, config_path: Path) -> Path:
+    """An absolute path as is; a relative one under the pytest rootdir, else beside the config,
+    else the task suite shipped with this checkout."""
+    path = Path(tasks_dir)
+    if path.is_absolute():
+        return path
+    for base in (project_root, config_path.parent):
+        if (base / path).is_dir():
+            return base / path
+    if tasks_dir == "tasks" and SHIPPED_TASKS.is_dir():
+        return SHIPPED_TASKS
+    return project_root / path
+
+
 @dataclass
 class ArenaSession:
     config: ArenaConfig
@@ -64,9 +81,7 @@ class ArenaSession:
                 raise ConfigError(
                     f"{config_path}: field 'git_sha_pin': the checkout is at {head or 'no git commit'}, "
                     f"the config pins {config.git_sha_pin}; check out that commit or remove the pin.")
-        tasks_dir = Path(config.benchmark.tasks_dir)
-        if not tasks_dir.is_absolute():
-            tasks_dir = project_root / tasks_dir
+        tasks_dir = resolve_tasks_dir(config.benchmark.tasks_dir, project_root, config_path)
         try:
             registry = discover_tasks(tasks_dir)
         except TaskError as exc:
@@ -87,10 +102,14 @@ class ArenaSession:
     def env_value(self, name: str) -> str | None:
         return os.environ.get(name) or _read_env_file(self.project_root / ".env").get(name)
 
-    def backend(self, name: str, side: str) -> BackendSpec:
+    def backend(self, name: str, side: str, *, prepare: bool = True) -> BackendSpec:
         """The ready-to-use backend for a model name, starting or checking its service once.
-        Raises ServiceUnavailable with one clear message (cached: every cell gets the same one)."""
+        Raises ServiceUnavailable with one clear message (cached: every cell gets the same one).
+        With prepare=False the spec is only resolved (for a side the cell's strategy never uses)."""
         key = f"{side}:{name}"
+        if not prepare and key not in self._resolved:
+            concurrency = self.config.router.local_concurrency if side == "local" else self.config.router.cloud_concurrency
+            return backend_spec(name, self.config.models, side, concurrency=concurrency)
         with self._lock:
             if key in self._service_errors:
                 raise ServiceUnavailable(self._service_errors[key])

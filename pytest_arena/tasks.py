@@ -159,7 +159,7 @@ def discover_tasks(root: Path) -> TaskRegistry:
     """Every task under ``root`` (folders holding a task.yaml), in sorted path order."""
     tasks: dict[str, Task] = {}
     if not root.is_dir():
-        raise TaskError(f"tasks folder {root} does not exist. Set --arena-tasks or benchmark.tasks_dir.")
+        raise TaskError(f"tasks folder {root} does not exist. Set benchmark.tasks_dir in the config.")
     for spec_path in sorted(root.glob("*/*/task.yaml")):
         task = load_task(spec_path.parent)
         if task.id in tasks:

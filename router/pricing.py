@@ -66,9 +66,9 @@ class PricingTable:
         if rate is None:
             return 0.0
         cached = max(0, min(cached, prompt))
-        return (
-            max(0, prompt - cached) * rate.input + cached * rate.cache_read + completion * rate.output
-        ) / 1e6
+        # Each term divided separately: bit-for-bit the original's arithmetic (legacy parity).
+        return (max(0, prompt - cached) * rate.input / 1e6 + cached * rate.cache_read / 1e6
+                + completion * rate.output / 1e6)
 
     def scenario_model(self, scenario: str) -> str:
         """A scenario name ("openai-gpt5.5") to its model key; an unknown name is a raw model id."""
