@@ -217,9 +217,9 @@ class InstalledAgent(AgentAdapter):
     def version(self, install_root: Path) -> str | None:
         # Called at collection for every cell: one small file read, no subprocess.
         marker = read_marker(self.agent_dir(install_root))
-        if not marker or not self.binary(install_root).exists():
+        if not marker or not marker.get("version") or not self.binary(install_root).exists():
             return None
-        return str(marker.get("version")) or None
+        return str(marker["version"])
 
     def install_command(self, install_root: Path) -> str:
         command = f"python -m pytest_arena setup --agents {self.name}"

@@ -1,5 +1,7 @@
 """Run an agent as a subprocess: own process group, stdin closed, hard timeout that kills the
-whole group, stdout/stderr kept in files."""
+whole group, stdout/stderr kept in files. Then read what it left: ``agent_result`` classifies
+the exit (timeout / agent_crash / finished), ``json_lines`` reads event output, and
+``report_mismatch`` compares the agent's own token report with the router's ledger."""
 from __future__ import annotations
 
 import json
