@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .canonical import collect, estimate_prompt_tokens
 from .core import RoutedCall, RouterCore
@@ -190,7 +190,7 @@ def _run_routes(prefix: str) -> list[Route]:
     ]
 
 
-def build_app(core: RouterCore) -> Starlette:
+def build_app(core: RouterCore) -> ASGIApp:
     routes = _run_routes("/run/{run_id}") + [
         Route("/run/{run_id}", run_root, methods=["GET", "HEAD"]),
         Route("/run/{run_id}/", run_root, methods=["GET", "HEAD"]),
@@ -204,4 +204,13 @@ def build_app(core: RouterCore) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.state.core = core
-    return app
+    router = app.router
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        # Straight to the routes, skipping Starlette's error middleware: it wraps every send in two
+        # more layers (~5% of the router's CPU per call) and is not needed here. Every path and
+        # method has a route (the catch-all answers 404), and uvicorn answers 500 on a crash.
+        scope["app"] = app
+        await router(scope, receive, send)
+
+    return serve

@@ -209,3 +209,10 @@ def test_invalid_request_is_rejected_and_recorded(make_run, router):
     assert bad.status_code == 400 and "invalid openai-chat request" in bad.json()["error"]["message"]
     totals = router.finish_run(spec.run_id)
     assert totals.statuses == {"client_error": 1}
+
+
+def test_wrong_method_and_unknown_path_get_json_404(make_run, router):
+    _, ep = make_run("always-local")
+    wrong = httpx.get(ep.openai_base + "/chat/completions")
+    assert wrong.status_code == 404 and "GET /run/" in wrong.json()["error"]["message"]
+    assert httpx.post(router.base_url + "/v2/nothing", json={}).status_code == 404
