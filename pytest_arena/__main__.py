@@ -8,7 +8,7 @@ COMMANDS = {
     "setup": ("pytest_arena.setup", "install agents (and the embedded model) pinned and isolated"),
     "analyze": ("pytest_arena.analyze", "re-compute every report from one or more raw.jsonl files or folders"),
     "tasks": ("pytest_arena.task_table", "print the task table generated from tasks/ (--check README.md)"),
-    "schema": (None, "write configs/schema.json from the config model"),
+    "schema": (None, "write configs/schema.json from the config model and the README config reference"),
 }
 
 
@@ -26,12 +26,25 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
     command, rest = argv[0], argv[1:]
     if command == "schema":
-        from .config import write_schema
+        from .config import reference_markdown, write_schema
+        from .readme_sections import sync_section
 
-        target = Path(rest[0]) if rest else Path("configs/schema.json")
-        write_schema(target)
-        print(f"wrote {target}")
-        return 0
+        check = "--check" in rest
+        write_schema_to = Path("configs/schema.json")
+        if check:
+            from .config import ArenaConfig
+            import json
+
+            stale = json.loads(write_schema_to.read_text()) != json.loads(json.dumps(ArenaConfig.model_json_schema()))
+            code = sync_section(Path("README.md"), "config-reference", reference_markdown(), write=False,
+                                fix_command="python -m pytest_arena schema")
+            if stale:
+                print(f"{write_schema_to} is out of date. Run `python -m pytest_arena schema`.", file=sys.stderr)
+            return 1 if stale or code else 0
+        write_schema(write_schema_to)
+        print(f"wrote {write_schema_to}")
+        return sync_section(Path("README.md"), "config-reference", reference_markdown(), write=True,
+                            fix_command="python -m pytest_arena schema")
     import importlib
 
     module = importlib.import_module(COMMANDS[command][0])

@@ -86,11 +86,11 @@ class RouterConfig(_Strict):
 
 
 class BenchmarkConfig(_Strict):
-    task_classes: list[TaskClass] = Field(default_factory=lambda: ["puzzles", "refactors"])
-    agents: list[str] = Field(default_factory=lambda: ["aider", "opencode", "cline"])
+    task_classes: list[TaskClass] = Field(default_factory=lambda: ["puzzles", "refactors"], description="task classes to run (real-prs is not supported)")
+    agents: list[str] = Field(default_factory=lambda: ["aider", "opencode", "cline"], description="agents: aider, mini-swe-agent, cline, opencode, claude-code, codex, oracle, null, or a registered one")
     tasks_per_class: dict[str, int] | None = Field(default=None, description="first N tasks of each class")
     task_ids: list[str] | None = Field(default=None, description="whitelist of task ids, in this order")
-    seeds: list[int] = Field(default_factory=lambda: [42])
+    seeds: list[int] = Field(default_factory=lambda: [42], description="one cell per seed; the seed reaches the router (seed/temperature fields) and the agent")
     smoke: bool = Field(default=False, description="first task of each class only")
     strategies: list[StrategyName] | None = Field(default=None, description="strategies to sweep (default: [router.strategy])")
     expect: dict[str, Literal["pass", "fail"]] = Field(
@@ -129,8 +129,8 @@ class ScoringConfig(_Strict):
     skip: bool = Field(default=False, description="must stay false: every cell is scored")
     swebench_image: str = Field(default="hybrid-eval-python:latest", description="SWE-bench image for real-prs tasks (not supported by this harness)")
     timeout_s: int | None = Field(default=None, gt=0, description="acceptance-test wall limit (default: each task's scoring_timeout_s)")
-    memory_mb: int = Field(default=1024, gt=0)
-    max_procs: int = Field(default=256, gt=0)
+    memory_mb: int = Field(default=1024, gt=0, description="memory cap of the acceptance-test run")
+    max_procs: int = Field(default=256, gt=0, description="process-count cap of the acceptance-test run")
 
     @field_validator("skip")
     @classmethod
@@ -146,15 +146,15 @@ class BudgetConfig(_Strict):
 
 
 class AnalysisConfig(_Strict):
-    resamples: int = Field(default=10_000, ge=100)
-    seed: int = 20261127
+    resamples: int = Field(default=10_000, ge=100, description="bootstrap resamples")
+    seed: int = Field(default=20261127, description="bootstrap random seed (reports are reproducible)")
     legacy: bool = Field(default=False, description="also compute the original project's i.i.d. row bootstrap")
-    charts: bool = True
+    charts: bool = Field(default=True, description="draw pareto.png and heatmap.png (needs matplotlib)")
 
 
 class ArenaConfig(_Strict):
-    variant_tag: str
-    out_dir: str
+    variant_tag: str = Field(description="names this sweep: rows, cells and run ids carry it")
+    out_dir: str = Field(description="results folder (relative to the pytest rootdir): raw.jsonl, ledger, cells, reports")
     models: Models
     router: RouterConfig = Field(default_factory=RouterConfig)
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
@@ -162,7 +162,7 @@ class ArenaConfig(_Strict):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
-    resume: bool = False
+    resume: bool = Field(default=False, description="skip cells that already have a row; infra_error cells re-run")
     git_sha_pin: str | None = Field(default=None, description="refuse to run unless the pytest-arena checkout is at this commit")
 
     @field_validator("variant_tag")
@@ -395,6 +395,28 @@ def git_head(root: Path) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _leaf_fields(model: type[BaseModel], prefix: str = ""):
+    for name, field in model.model_fields.items():
+        sub = _unwrap_model(field.annotation)
+        if sub is not None:
+            yield from _leaf_fields(sub, f"{prefix}{name}.")
+            continue
+        if field.is_required():
+            default = "required"
+        else:
+            value = field.default_factory() if field.default_factory is not None else field.default
+            default = "`" + json.dumps(value) + "`"
+        yield f"{prefix}{name}", default, field.description or ""
+
+
+def reference_markdown() -> str:
+    """The README's config reference, generated from the model (so it cannot drift)."""
+    lines = ["| field | default | meaning |", "|---|---|---|"]
+    for path, default, description in _leaf_fields(ArenaConfig):
+        lines.append(f"| `{path}` | {default} | {description.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
 
 
 def write_schema(path: Path) -> None:

@@ -11,7 +11,6 @@ and tests are copied into a temp folder and ``pytest --collect-only -q`` lists t
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import subprocess
 import sys
@@ -20,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .errors import ArenaError, TaskError
+from .readme_sections import markers, sync_section
 from .tasks import Task, discover_tasks
 
-START_MARKER = "<!-- task-table:start -->"
-END_MARKER = "<!-- task-table:end -->"
+START_MARKER, END_MARKER = markers("task-table")
 COLUMNS = ("id", "class", "shape", "tests", "stresses")
 # Collection is one pytest process per task: a few in parallel keeps `--check` quick.
 _PARALLEL_COLLECTIONS = 4
@@ -98,23 +97,6 @@ def _escape(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _split_document(path: Path) -> tuple[str, str, str]:
-    """(text up to the start marker, the current table, text from the end marker on)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TaskError(f"{path}: cannot read it ({exc.strerror}). Pass the README that holds "
-                        f"the table.") from None
-    start, end = text.find(START_MARKER), text.find(END_MARKER)
-    if start < 0 or end < start:
-        raise TaskError(
-            f"{path}: the task table markers are missing. Put the lines {START_MARKER} and "
-            f"{END_MARKER} (in that order) where the table belongs, then run "
-            f"`python -m pytest_arena tasks --write {path}`.")
-    head_end = start + len(START_MARKER)
-    return text[:head_end], text[head_end:end], text[end:]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_arena tasks",
@@ -133,23 +115,11 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(table)
             return 0
         target = args.check or args.write
-        head, current, tail = _split_document(target)
+        return sync_section(target, "task-table", table, write=args.write is not None,
+                            fix_command=f"python -m pytest_arena tasks --write {target}")
     except ArenaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.write is not None:
-        target.write_text(f"{head}\n{table}{tail}", encoding="utf-8")
-        print(f"wrote the task table into {target}")
-        return 0
-    if current.strip() == table.strip():
-        print(f"{target}: the task table is up to date")
-        return 0
-    diff = difflib.unified_diff(current.strip().splitlines(), table.strip().splitlines(),
-                                f"{target} (current)", "generated from the task folders", lineterm="")
-    print("\n".join(diff))
-    print(f"{target}: the task table is out of date. "
-          f"Run `python -m pytest_arena tasks --write {target}`.", file=sys.stderr)
-    return 1
 
 
 if __name__ == "__main__":

@@ -174,3 +174,12 @@ def test_unknown_agent_and_task_id_are_named(tmp_path):
     config = load_config(write(tmp_path, MINIMAL), ["benchmark.agents=oracle", "benchmark.task_ids=exercism-python/grepp"])
     with pytest.raises(ConfigError, match="unknown task id 'exercism-python/grepp'; did you mean 'exercism-python/grep'"):
         expand_cells(config, registry, "c.yaml")
+
+
+def test_readme_config_reference_is_generated_from_the_model():
+    from pytest_arena.config import reference_markdown
+    from pytest_arena.readme_sections import split_section
+
+    _, current, _ = split_section(ROOT / "README.md", "config-reference", "python -m pytest_arena schema")
+    assert current.strip() == reference_markdown().strip(), "run `python -m pytest_arena schema`"
+    assert "`router.local_guards.wall_timeout_s`" in current  # nested fields are listed by dotted path

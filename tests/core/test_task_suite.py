@@ -81,3 +81,12 @@ def test_cheating_agent_gains_nothing_on_any_task_class(pytester):
     for row in rows:
         assert row["outcome"] == "fail", row["task_id"]
         assert row["quality"]["tests_total"] >= 1
+
+
+def test_readme_task_table_matches_the_task_folders():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "pytest_arena", "tasks", "--check", "README.md",
+                             "--tasks-dir", "tasks"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
