@@ -67,7 +67,7 @@ class LocalGuardsConfig(_Strict):
     max_output_tokens: int | None = Field(default=4096, description="cap on a local call's output tokens (null disables)")
     wall_timeout_s: float | None = Field(default=180.0, description="wall limit of one local call, streamed body included (null disables)")
     repeat_penalty: float | None = Field(default=1.1, description="repeat penalty sent to local models")
-    num_ctx: int | None = Field(default=32768, description="Ollama context size sent explicitly with every call")
+    num_ctx: int | None = Field(default=32768, description="local context size: sent to Ollama as num_ctx with every call, and the embedded server's context")
     think: bool | None = Field(default=False, description="Ollama 'think' flag (null leaves the server default)")
 
 

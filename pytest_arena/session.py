@@ -131,7 +131,7 @@ class ArenaSession:
 
             server = self._embedded.get(spec.model)
             if server is None:
-                server = start_embedded(spec.model)
+                server = start_embedded(spec.model, n_ctx=self.config.router.local_guards.num_ctx or 8192)
                 self._embedded[spec.model] = server
             spec.base_url = server.base_url
             return spec
