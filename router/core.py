@@ -133,7 +133,7 @@ class RouterCore:
             spec=spec, endpoints=endpoints, local=self.backend(spec.local), cloud=self.backend(spec.cloud),
             classifier=self.backend(spec.classifier) if spec.classifier else None,
             embedder=self.backend(spec.embedder) if spec.embedder else None,
-            strategy_ctx=strategies.StrategyContext(params=params),
+            strategy_ctx=strategies.StrategyContext(params=params, classifier_timeout_s=spec.classifier_timeout_s),
         )
         run.idle.set()
         if run.classifier is not None:
@@ -189,10 +189,13 @@ class RouterCore:
             self.max_cloud_call_usd = max(self.max_cloud_call_usd, rec.cost_usd)
         self.ledger.add(rec)
 
-    def cost(self, side: Side, model: str, usage: Usage) -> float:
+    def cost(self, run: RunState, side: Side, model: str, usage: Usage) -> float:
+        """USD of one call: 0 for local; cached prompt tokens at the cache-read rate only when the
+        run prices prompt caching (RunSpec.prompt_cache), else as uncached input."""
         if side == "local":
             return 0.0
-        return self.pricing.cost(model, usage.prompt, usage.completion, usage.cached)
+        cached = usage.cached if run.spec.prompt_cache else 0
+        return self.pricing.cost(model, usage.prompt, usage.completion, cached)
 
     def record_rejected(self, run: RunState, protocol: str, message: str, arrived: float) -> None:
         """A request refused before routing (unparseable body): still one record."""
@@ -279,7 +282,7 @@ class RouterCore:
                 strategy=run.spec.strategy, choice=side, reason=f"classifier call of {run.spec.strategy}",
                 backend=backend.spec.label, model=model, prompt_tokens=usage.prompt or estimate_prompt_tokens(req),
                 completion_tokens=usage.completion, cached_tokens=usage.cached, reasoning_tokens=usage.reasoning,
-                cost_usd=self.cost(side, model, usage), upstream_ms=elapsed, status=status, error=error))
+                cost_usd=self.cost(run, side, model, usage), upstream_ms=elapsed, status=status, error=error))
 
     async def embed(self, run: RunState, texts: list[str]) -> list[list[float]]:
         """``StrategyContext.embed``: the embedding model, recorded with purpose "embedding"."""
@@ -302,7 +305,7 @@ class RouterCore:
                 run_id=run.spec.run_id, seq=run.next_seq(), ts=ts, protocol="embedding", purpose="embedding",
                 strategy=run.spec.strategy, choice=side, reason=f"{len(texts)} text(s) embedded for {run.spec.strategy}",
                 backend=backend.spec.label, model=backend.spec.model, prompt_tokens=usage.prompt,
-                cost_usd=self.cost(side, backend.spec.model, usage),
+                cost_usd=self.cost(run, side, backend.spec.model, usage),
                 upstream_ms=(perf_counter() - started) * 1e3, status=status, error=error))
 
     # ------------------------------------------------------------------ agent calls
@@ -457,7 +460,7 @@ class RoutedCall:
             strategy=run.spec.strategy, choice=side, reason=reason or "not routed",
             backend=self.backend.spec.label if self.backend is not None else "", model=model,
             prompt_tokens=usage.prompt, completion_tokens=usage.completion, cached_tokens=usage.cached,
-            reasoning_tokens=usage.reasoning, cost_usd=core.cost(side, model, usage),
+            reasoning_tokens=usage.reasoning, cost_usd=core.cost(run, side, model, usage),
             decide_ms=decide_s * 1e3, upstream_ms=upstream_s * 1e3,
             overhead_ms=max(0.0, total_s - decide_s - upstream_s) * 1e3,
             stream=req.stream, status=status, error=error, forced=req.force))

@@ -21,7 +21,9 @@ from router.pricing import load_pricing
 from router.service import RouterSettings, start_router
 
 HI = [{"role": "user", "content": "hi"}]
-GPT_CALL_COST = load_pricing().cost("gpt-5.5", 11, 7, 3)  # what the fake reports per call
+# what one fake call costs: 11 prompt tokens (3 of them cached, priced as uncached input unless
+# RunSpec.prompt_cache) and 7 completion tokens
+GPT_CALL_COST = load_pricing().cost("gpt-5.5", 11, 7)
 
 
 def test_cell_budget_refuses_the_next_cloud_call_in_every_protocol(make_run, router):
@@ -62,7 +64,8 @@ def test_ledger_jsonl_has_one_line_per_call_with_every_field(upstream, tmp_path)
         local = BackendSpec(kind="ollama", model="q:1", label="ollama/q", base_url=upstream.base_url)
         cloud = BackendSpec(kind="anthropic", model="claude-sonnet-4-6", label="anthropic/sonnet",
                             base_url=upstream.base_url)
-        ep = router.register_run(RunSpec(run_id="led", strategy="always-local", local=local, cloud=cloud))
+        ep = router.register_run(RunSpec(run_id="led", strategy="always-local", local=local, cloud=cloud,
+                                         prompt_cache=True))
         client = openai.OpenAI(base_url=ep.openai_base, api_key="x")
         client.chat.completions.create(model="m", messages=HI)
         list(client.chat.completions.create(model="m!cloud", messages=HI, stream=True))
@@ -88,7 +91,7 @@ def test_classifier_and_embedding_calls_are_recorded_and_priced(make_run, router
     purposes = sorted((r.purpose, r.seq) for r in totals.records)
     assert purposes == [("agent", 0), ("classifier", 1)]
     classifier = next(r for r in totals.records if r.purpose == "classifier")
-    assert classifier.choice == "cloud" and classifier.cost_usd == pytest.approx(load_pricing().cost("gpt-5-nano", 11, 7, 3))
+    assert classifier.choice == "cloud" and classifier.cost_usd == pytest.approx(load_pricing().cost("gpt-5-nano", 11, 7))
     agent = next(r for r in totals.records if r.purpose == "agent")
     assert agent.decide_ms >= classifier.upstream_ms > 0
 
