@@ -1,6 +1,7 @@
 """Run one cell end to end: workspace → agent (through the router) → scoring → row."""
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import time
@@ -13,6 +14,7 @@ from router.contracts import RunSpec, RunTotals, ScriptedPlan
 
 from . import provenance
 from .agents.base import AgentResult, AgentRunContext
+from .agents.process import report_mismatch
 from .agents.registry import get_agent
 from .cells import Cell
 from .errors import ArenaError
@@ -23,6 +25,9 @@ from .scoring import ScoreResult, score
 from .sandbox import Limits
 from .session import ArenaSession
 from .tasks import Task
+
+
+log = logging.getLogger("pytest_arena")
 
 
 class AgentNotInstalled(ArenaError):
@@ -155,6 +160,11 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         shutil.rmtree(scratch, ignore_errors=True)
 
     outcome, reason = decide_outcome(scored, agent_result, totals, infra)
+    mismatch = None
+    if agent_result is not None and totals is not None:
+        mismatch = report_mismatch(cell.agent, agent_result.reported, totals.prompt, totals.completion)
+        if mismatch:
+            log.warning("%s: %s (cell %s)", node_id, mismatch, cell_dir)
     prov = provenance.collect(sandbox_kind(), config.pricing.table)
     totals = totals or RunTotals(run_id=run_id)
     tokens = Tokens(
@@ -189,6 +199,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         shape=task.shape, agent_version=agent_version,
         agent_exit_code=agent_result.exit_code if agent_result else None,
         agent_reported=agent_result.reported if agent_result else None,
+        usage_mismatch=mismatch,
         cost_usd=round(totals.cost_usd, 8), backend_kinds=backend_kinds, provenance=prov)
     session.store.write(row)
     return CellRun(row=row, message=reason)
