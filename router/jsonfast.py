@@ -16,13 +16,20 @@ if _orjson is not None:
 
     JSONDecodeError = _orjson.JSONDecodeError
 else:  # pragma: no cover
+    import dataclasses as _dataclasses
     import json as _json
 
     def loads(data: bytes | str) -> Any:
         return _json.loads(data)
 
+    def _default(obj: Any) -> Any:
+        if _dataclasses.is_dataclass(obj):
+            return {f.name: getattr(obj, f.name) for f in _dataclasses.fields(obj)}
+        raise TypeError(f"cannot serialise {type(obj).__name__}")
+
     def dumps(obj: Any) -> bytes:
-        return _json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        """Like orjson.dumps: compact UTF-8 bytes; dataclasses become objects in field order."""
+        return _json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_default).encode()
 
     JSONDecodeError = _json.JSONDecodeError
 
