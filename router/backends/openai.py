@@ -30,8 +30,8 @@ def messages_json(messages: list[Message]) -> list[dict]:
         elif m.role == "tool":
             if m.tool_call_id:
                 out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
-            else:  # a result we could not pair with a call: keep its text visible to the model
-                out.append({"role": "user", "content": f"[tool result {m.name or ''}]\n{m.content}"})
+            else:  # a result we could not pair with a call (OpenAI rejects that): its text, as the user's
+                out.append({"role": "user", "content": m.content})
         else:
             out.append({"role": m.role, "content": m.content})
     return out

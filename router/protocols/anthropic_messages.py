@@ -29,11 +29,6 @@ STREAM_MEDIA_TYPE = "text/event-stream"
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "error": "end_turn"}
 
 
-def _tool_result_text(block: dict) -> str:
-    text = flatten_content(block.get("content"))
-    return ("[tool error] " + text) if block.get("is_error") else text
-
-
 def _parse_message(i: int, m: Any) -> list[Message]:
     if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
         raise ClientRequestError(f"messages[{i}] must be an object with role 'user' or 'assistant'")
@@ -54,7 +49,9 @@ def _parse_message(i: int, m: Any) -> list[Message]:
             calls.append(ToolCall(id=block.get("id") or new_id("toolu_"), name=block.get("name", ""),
                                   arguments=dumps(block.get("input") or {}).decode()))
         elif kind == "tool_result":
-            out.append(Message(role="tool", tool_call_id=block.get("tool_use_id"), content=_tool_result_text(block)))
+            # is_error has no canonical field; the result text (the error message) goes as it is
+            out.append(Message(role="tool", tool_call_id=block.get("tool_use_id"),
+                               content=flatten_content(block.get("content"))))
         # thinking, images and documents are not routable to an arbitrary backend
     if role == "assistant":
         return [Message(role="assistant", content="\n".join(texts), tool_calls=calls)]
