@@ -30,7 +30,7 @@ def _tool_messages_seen(upstream, model):
 
 
 # ------------------------------------------------------------------------- OpenAI chat
-def test_openai_chat_json_text_is_untouched_and_routing_goes_to_headers(make_run, router):
+def test_openai_chat_json_text_is_untouched_and_routing_goes_to_headers(make_run, router, upstream):
     spec, ep = make_run("always-local")
     client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
     raw = client.chat.completions.with_raw_response.create(model=ep.model, messages=[{"role": "user", "content": "hi"}])
@@ -42,6 +42,8 @@ def test_openai_chat_json_text_is_untouched_and_routing_goes_to_headers(make_run
     assert raw.headers["x-arena-strategy"] == "always-local"
     assert raw.headers["x-arena-backend"] == "ollama/qwen:fake"
     assert raw.headers["x-arena-run"] == spec.run_id
+    # nothing added on the way up either: no system nudge, no reminder
+    assert upstream.bodies("qwen:fake")[-1]["messages"] == [{"role": "user", "content": "hi"}]
 
 
 def test_openai_chat_stream_with_usage_and_content_arrays(make_run):
