@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,7 @@ class ArenaSession:
     _resolved: dict[str, BackendSpec] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stop_reason: str | None = None
+    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
 
     # ------------------------------------------------------------------ construction
     @classmethod

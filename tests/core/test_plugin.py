@@ -114,8 +114,11 @@ def test_timeout_crash_and_missing_agent_each_get_their_outcome(project, monkeyp
 
 def test_resume_skips_finished_cells_and_reruns_infra_errors(project):
     make_config(project.path, agents=("oracle", "missing"))
-    project.runpytest("--arena-config", "arena.yaml")
+    first = project.runpytest("--arena-config", "arena.yaml")
     assert len(rows(project.path)) == 4
+    # one line per missing piece, not one traceback per cell
+    first.stdout.fnmatch_lines(["*infrastructure problems this session*",
+                                "*2 cell(s): agent missing is not installed*python -m pytest_arena setup --agents missing*"])
     result = project.runpytest("--arena-config", "arena.yaml", "--arena-resume", "-rs")
     result.assert_outcomes(skipped=2, errors=2)  # infra_error cells count as pytest errors
     result.stdout.fnmatch_lines(["*resumed: a row with outcome pass exists*"])
