@@ -6,6 +6,7 @@ Routing facts go to ``X-Arena-*`` response headers, never into model-visible tex
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from time import perf_counter
 from types import ModuleType
@@ -25,15 +26,46 @@ from .protocols import anthropic_messages, ollama_api, openai_chat, openai_respo
 JSON = "application/json"
 
 
+class DisconnectWatch:
+    """Cancels the request's task when the client disconnects while the router waits on the
+    upstream. A killed agent then does not leave a local model generating for nobody while
+    holding its backend's only slot; the call is recorded as ``client_error``."""
+
+    __slots__ = ("task", "watcher", "done", "disconnected")
+
+    def __init__(self, receive: Receive):
+        self.task = asyncio.current_task()
+        self.done = False
+        self.disconnected = False
+        self.watcher = asyncio.ensure_future(self._watch(receive))
+
+    async def _watch(self, receive: Receive) -> None:
+        # The body is already read, so the next message is the disconnect (uvicorn also sends
+        # one once the response is complete: ``done`` tells the two apart).
+        message = await receive()
+        if message["type"] == "http.disconnect" and not self.done:
+            self.disconnected = True
+            self.task.cancel()
+
+    def stop(self) -> None:
+        self.done = True
+        self.watcher.cancel()
+
+    def absorb(self) -> None:
+        """After catching the CancelledError this watch caused: the task is not cancelled any more."""
+        self.task.uncancel()
+
+
 class EventStreamResponse(Response):
     """Streams rendered chunks; whatever happens (client gone, error), closes the call so its
     ledger record is written. Starlette's StreamingResponse leaves the iterator unclosed when the
-    client disconnects and runs a disconnect-listener task per response, which costs latency."""
+    client disconnects and runs a disconnect-listener task group per response, which costs more."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], call: RoutedCall, media_type: str,
-                 headers: dict[str, str] | None):
+    def __init__(self, chunks: AsyncIterator[bytes], call: RoutedCall, watch: DisconnectWatch | None,
+                 media_type: str, headers: dict[str, str] | None):
         self.chunks = chunks
         self.call = call
+        self.watch = watch
         self.status_code = 200
         self.media_type = media_type
         self.background = None
@@ -45,10 +77,18 @@ class EventStreamResponse(Response):
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for chunk in self.chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if self.watch is not None:
+                self.watch.stop()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the client went away; the call records it below
+        except asyncio.CancelledError:
+            if self.watch is None or not self.watch.disconnected:
+                raise
+            self.watch.absorb()
         finally:
+            if self.watch is not None:
+                self.watch.stop()
             await self.chunks.aclose()
             await self.call.aclose()
 
@@ -79,18 +119,34 @@ async def _route_call(request: Request, proto: ModuleType) -> Response:
         core.record_rejected(run, proto.PROTOCOL, message, arrived)
         return _error(proto, 400, "invalid_request_error", message)
     call = core.open_call(run, req, arrived)
+    watch: DisconnectWatch | None = None
+
+    def watch_local_call(call: RoutedCall) -> None:
+        # Only local calls: they are long and hold a scarce slot, while a watch costs ~30% of a
+        # cloud call's router CPU; an abandoned cloud call just runs to its (recorded) end.
+        nonlocal watch
+        if call.side == "local":
+            watch = DisconnectWatch(request.receive)
+
+    call.on_decided = watch_local_call
     try:
         await call.start()
+        headers = call.headers() if core.settings.routing_headers else None
+        if req.stream:
+            return EventStreamResponse(proto.render_stream(call.events(), req), call, watch, proto.STREAM_MEDIA_TYPE,
+                                       headers)
+        resp = await collect(call.events())
     except RouterError as err:
         return _error(proto, err.http_status, err.error_type, err.message,
                       call.headers() if core.settings.routing_headers else None)
-    headers = call.headers() if core.settings.routing_headers else None
-    if req.stream:
-        return EventStreamResponse(proto.render_stream(call.events(), req), call, proto.STREAM_MEDIA_TYPE, headers)
-    try:
-        resp = await collect(call.events())
-    except RouterError as err:
-        return _error(proto, err.http_status, err.error_type, err.message, headers)
+    except asyncio.CancelledError:
+        if watch is None or not watch.disconnected:
+            raise
+        watch.absorb()
+        return Response(b"", status_code=499)  # nobody is listening any more
+    finally:
+        if watch is not None and not req.stream:
+            watch.stop()
     return Response(proto.render(resp, req), media_type=JSON, headers=headers)
 
 

@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 
@@ -318,7 +318,8 @@ class RoutedCall:
     before any output become proper HTTP errors); ``events()`` then yields all events. The ledger
     record is written exactly once, when the pipeline ends for any reason."""
 
-    __slots__ = ("core", "run", "req", "arrived", "seq", "side", "backend", "admitted", "_gen", "_first")
+    __slots__ = ("core", "run", "req", "arrived", "seq", "side", "backend", "admitted", "on_decided", "_gen",
+                 "_first")
 
     def __init__(self, core: RouterCore, run: RunState, req: CanonicalRequest, arrived: float):
         self.core = core
@@ -329,6 +330,9 @@ class RoutedCall:
         self.side: Side | None = None
         self.backend: Backend | None = None
         self.admitted = False  # holds a cloud budget admission until recorded
+        # Called with the call once side and backend are chosen (the front door watches local calls
+        # for a client disconnect); set before start().
+        self.on_decided: Callable[[RoutedCall], None] | None = None
         run.inflight += 1
         run.idle.clear()
         self._gen = self._pipeline()
@@ -372,6 +376,8 @@ class RoutedCall:
             self.side, reason = decision.choice, decision.reason
             self.backend = backend = run.local if decision.choice == "local" else run.cloud
             model = backend.spec.model
+            if self.on_decided is not None:
+                self.on_decided(self)
             guards = None
             if decision.choice == "cloud":
                 if core.fatal_error is not None:

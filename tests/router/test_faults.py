@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import httpx
 import openai
@@ -188,3 +189,25 @@ def test_embedded_llama_cpp_gets_the_guards_as_openai_fields(make_run, router, u
     assert (sent["max_tokens"], sent["repeat_penalty"], sent["stream_options"]) == (64, 1.2, {"include_usage": True})
     rec = _only_record(router, spec.run_id)
     assert rec.status == "truncated" and rec.completion_tokens == 64 and rec.stream
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_client_that_goes_away_frees_the_call(make_run, router, stream):
+    """A killed agent must not leave a local model generating (holding its only slot) until the
+    wall timeout: the call ends when the client disconnects and is recorded as client_error."""
+    spec, ep = make_run("always-local", local=("ollama", f"hang-gone-{stream}:1"),
+                        local_kw={"max_concurrency": 1}, guards=LocalGuards(wall_timeout_s=60))
+    body = json.dumps({"model": "m", "messages": HI, "stream": stream}).encode()
+    path = ep.openai_base.split("://", 1)[1].split("/", 1)[1] + "/chat/completions"
+    sock = socket.create_connection(("127.0.0.1", router.port))
+    sock.sendall(b"POST /%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                 % (path.encode(), len(body), body))
+    if stream:
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # the first piece arrived
+    else:
+        time.sleep(0.3)  # the call is waiting on the upstream
+    sock.close()
+    started = time.monotonic()
+    totals = router.finish_run(spec.run_id, timeout_s=10)
+    assert time.monotonic() - started < 5
+    assert totals.statuses == {"client_error": 1}
