@@ -129,12 +129,14 @@ async def _route_call(request: Request, proto: ModuleType) -> Response:
             watch = DisconnectWatch(request.receive)
 
     call.on_decided = watch_local_call
+    streaming = None
     try:
         await call.start()
         headers = call.headers() if core.settings.routing_headers else None
-        if req.stream:
-            return EventStreamResponse(proto.render_stream(call.events(), req), call, watch, proto.STREAM_MEDIA_TYPE,
-                                       headers)
+        if req.stream:  # the response takes over the call and the watch
+            streaming = EventStreamResponse(proto.render_stream(call.events(), req), call, watch,
+                                            proto.STREAM_MEDIA_TYPE, headers)
+            return streaming
         resp = await collect(call.events())
     except RouterError as err:
         return _error(proto, err.http_status, err.error_type, err.message,
@@ -145,7 +147,7 @@ async def _route_call(request: Request, proto: ModuleType) -> Response:
         watch.absorb()
         return Response(b"", status_code=499)  # nobody is listening any more
     finally:
-        if watch is not None and not req.stream:
+        if watch is not None and streaming is None:
             watch.stop()
     return Response(proto.render(resp, req), media_type=JSON, headers=headers)
 
