@@ -96,7 +96,7 @@ class Row(_Strict):
     agent_version: str
     agent_exit_code: int | None
     agent_reported: dict | None  # the agent's own usage/cost report, where it gives one
-    usage_mismatch: str | None  # set when the agent's own token report and the ledger disagree widely
+    usage_mismatch: str | None = None  # set when the agent's own token report and the ledger disagree widely
     cost_usd: float  # from the ledger, priced with the pricing table at call time
     backend_kinds: dict[str, str]  # {"local": "embedded", "cloud": "scripted"}: harness checks are visible
     provenance: Provenance
