@@ -421,3 +421,32 @@ def reference_markdown() -> str:
 
 def write_schema(path: Path) -> None:
     path.write_text(json.dumps(ArenaConfig.model_json_schema(), indent=2, sort_keys=True) + "\n")
+
+
+_STANDALONE_SESSIONS: list = []  # keeps services started for `python -m router --config` alive
+
+
+def standalone_run_spec(path: str | Path):
+    """The run that `python -m router --config X` serves: router.strategy between the config's first
+    local model and its cloud model, with their services ready (embedded model started, Ollama
+    checked, keys present). For debugging an agent by hand against the same routing as a cell."""
+    from router.contracts import RunSpec
+
+    from .session import ArenaSession
+
+    config = load_config(path)
+    session = ArenaSession(config=config, config_path=Path(path), project_root=Path.cwd(), registry=None,
+                           cells=[], store=None, worker="standalone", install_root=Path("."))
+    _STANDALONE_SESSIONS.append(session)
+    strategy = config.router.strategy
+    return RunSpec(
+        run_id="default", strategy=strategy,
+        local=session.backend(config.models.locals[0], "local"),
+        cloud=session.backend(config.models.cloud, "cloud"),
+        strategy_params=config.strategy_params(strategy),
+        classifier=session.backend(config.models.router_classifier, "local")
+        if strategy in ("llm-classifier", "cascade") else None,
+        embedder=session.backend(config.models.embedding, "local")
+        if strategy == "embedding-knn" and config.models.embedding else None,
+        guards=config.guards(), cell_budget_usd=config.budget.cell_usd,
+        classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache)
