@@ -30,9 +30,12 @@ STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_
 
 
 def _parse_message(i: int, m: Any) -> list[Message]:
-    if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+    if not isinstance(m, dict) or m.get("role") not in ("user", "assistant", "system"):
         raise ClientRequestError(f"messages[{i}] must be an object with role 'user' or 'assistant'")
     role, content = m["role"], m.get("content")
+    if role == "system":
+        # claude-code (2.1.x) sends extra system text inside messages[]; keep it where it stands.
+        return [Message(role="system", content=flatten_content(content))]
     if isinstance(content, str):
         return [Message(role=role, content=content)]
     if not isinstance(content, list):

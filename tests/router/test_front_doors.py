@@ -218,3 +218,18 @@ def test_wrong_method_and_unknown_path_get_json_404(make_run, router):
     wrong = httpx.get(ep.openai_base + "/chat/completions")
     assert wrong.status_code == 404 and "GET /run/" in wrong.json()["error"]["message"]
     assert httpx.post(router.base_url + "/v2/nothing", json={}).status_code == 404
+
+
+@pytest.mark.parametrize("backend_name", ["openai", "anthropic"])
+def test_anthropic_system_entry_inside_messages_is_accepted(make_run, upstream, backend_name):
+    # claude-code 2.1.x sends extra system text as messages[1] with role "system".
+    _, ep = _run_for(make_run, backend_name)
+    resp = httpx.post(ep.anthropic_base + "/v1/messages?beta=true", json={
+        "model": ep.model, "max_tokens": 50, "system": "You are the agent.",
+        "messages": [{"role": "user", "content": "hi"},
+                     {"role": "system", "content": [{"type": "text", "text": "Agent types: general."}]},
+                     {"role": "user", "content": "go on"}]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["content"][0]["text"] == TEXT
+    sent = json.dumps(upstream.bodies(BACKENDS[backend_name][1])[-1])
+    assert "Agent types: general." in sent and "You are the agent." in sent
