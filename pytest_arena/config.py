@@ -199,12 +199,14 @@ class ArenaConfig(_Strict):
 
 
 # --------------------------------------------------------------------------- backends from names
-def backend_spec(name: str, models: Models, side: str, *, concurrency: int) -> BackendSpec:
-    """Resolve a model name from the config into where its calls go."""
+def backend_spec(name: str, models: Models, side: str, *, concurrency: int, price_as: str | None = None) -> BackendSpec:
+    """Resolve a model name from the config into where its calls go. ``price_as``: the model the
+    scripted stand-in's cloud traffic is priced as (the primary pricing scenario's model)."""
     raw = name.strip()
     low = raw.lower()
     if low == "scripted" or low.startswith("scripted/"):
-        return BackendSpec(kind="scripted", model="scripted", label="scripted", max_concurrency=64)
+        return BackendSpec(kind="scripted", model="scripted", label="scripted", max_concurrency=64,
+                           price_as=price_as if side == "cloud" else None)
     if low.startswith("embedded/"):
         return BackendSpec(kind="embedded", model=raw.split("/", 1)[1], label=raw, max_concurrency=concurrency)
     if low.startswith("ollama/") or (":" in raw and not low.startswith(("openai/", "anthropic/"))):

@@ -48,6 +48,7 @@ class Routing(_Strict):
     total_calls: int = 0
     local_calls: int = 0
     cloud_calls: int = 0
+    router_calls: int = 0  # the router's own classifier / embedding calls (tokens and cost included above)
     per_call_backends: list[str] = Field(default_factory=list)  # "call_<i>/<choice>/<model>"
     statuses: dict[str, int] = Field(default_factory=dict)  # ledger call status -> count
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from router.contracts import RunSpec, RunTotals, ScriptedPlan
+from router.errors import RouterError
 
 from . import provenance
 from .agents.base import AgentResult, AgentRunContext
@@ -150,7 +151,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         scoring_ms = int((time.monotonic() - s0) * 1000)
         if scored.junit_path and Path(scored.junit_path).is_file():
             shutil.copy2(scored.junit_path, cell_dir / "junit.xml")
-    except ArenaError as exc:
+    except (ArenaError, RouterError) as exc:
         infra = str(exc)
     except Exception as exc:  # a harness bug must still leave a row behind
         infra = f"harness error: {exc.__class__.__name__}: {exc}"
@@ -179,7 +180,9 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
             0.0 if scored and scored.status != "infra_error" else None))
     routing = Routing(
         total_calls=totals.calls, local_calls=totals.local_calls, cloud_calls=totals.cloud_calls,
-        per_call_backends=[f"call_{r.seq}/{r.choice}/{r.model}" for r in totals.records],
+        router_calls=totals.router_calls,
+        per_call_backends=[f"call_{r.seq}/{r.choice}/{r.model}" + ("" if r.purpose == "agent" else f"/{r.purpose}")
+                           for r in totals.records],
         statuses=dict(totals.statuses))
     row = Row(
         task_id=cell.task_id, category=cell.task_class, route=cell.agent,

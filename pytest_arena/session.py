@@ -101,6 +101,14 @@ class ArenaSession:
         return self.store.out_dir
 
     # ------------------------------------------------------------------ services
+    @property
+    def price_as(self) -> str:
+        """The primary pricing scenario's model: what scripted cloud traffic is priced as."""
+        from router.pricing import load_pricing
+
+        table = self.config.pricing.table
+        return load_pricing(self.project_root / table if table else None).scenario_model(self.config.pricing.primary)
+
     def env_value(self, name: str) -> str | None:
         return os.environ.get(name) or _read_env_file(self.project_root / ".env").get(name)
 
@@ -111,14 +119,14 @@ class ArenaSession:
         key = f"{side}:{name}"
         if not prepare and key not in self._resolved:
             concurrency = self.config.router.local_concurrency if side == "local" else self.config.router.cloud_concurrency
-            return backend_spec(name, self.config.models, side, concurrency=concurrency)
+            return backend_spec(name, self.config.models, side, concurrency=concurrency, price_as=self.price_as)
         with self._lock:
             if key in self._service_errors:
                 raise ServiceUnavailable(self._service_errors[key])
             if key in self._resolved:
                 return self._resolved[key]
             concurrency = self.config.router.local_concurrency if side == "local" else self.config.router.cloud_concurrency
-            spec = backend_spec(name, self.config.models, side, concurrency=concurrency)
+            spec = backend_spec(name, self.config.models, side, concurrency=concurrency, price_as=self.price_as)
             try:
                 spec = self._prepare(spec)
             except ArenaError as exc:

@@ -130,6 +130,9 @@ class BackendSpec:
     api_key_env: str | None = None  # name of the env var that holds the key; never the key itself
     fallback_model: str | None = None  # explicit, recorded fallback (models.cloud_fallback)
     max_concurrency: int = 8
+    # Price this side's calls as if this model had served them. Used for the scripted stand-in on the
+    # cloud side, so an offline harness check still shows what its traffic would cost.
+    price_as: str | None = None
 
 
 @dataclass(slots=True)
@@ -209,9 +212,10 @@ class LedgerRecord:
 @dataclass(slots=True)
 class RunTotals:
     run_id: str
-    calls: int = 0
+    calls: int = 0  # the agent's calls; the router's own (classifier, embedding) are router_calls
     local_calls: int = 0
     cloud_calls: int = 0
+    router_calls: int = 0
     local_prompt: int = 0
     local_completion: int = 0
     cloud_prompt: int = 0
@@ -235,18 +239,24 @@ class RunTotals:
     def from_records(cls, run_id: str, records: list[LedgerRecord]) -> "RunTotals":
         totals = cls(run_id=run_id, records=list(records))
         for rec in records:
-            totals.calls += 1
+            # Tokens and cost include the router's own calls: they were spent for this cell.
             totals.statuses[rec.status] = totals.statuses.get(rec.status, 0) + 1
             totals.cached += rec.cached_tokens
             totals.reasoning += rec.reasoning_tokens
             totals.cost_usd += rec.cost_usd
             totals.router_ms += rec.decide_ms + rec.overhead_ms
+            if rec.purpose != "agent":
+                totals.router_calls += 1
+            else:
+                totals.calls += 1
+                if rec.choice == "local":
+                    totals.local_calls += 1
+                else:
+                    totals.cloud_calls += 1
             if rec.choice == "local":
-                totals.local_calls += 1
                 totals.local_prompt += rec.prompt_tokens
                 totals.local_completion += rec.completion_tokens
             else:
-                totals.cloud_calls += 1
                 totals.cloud_prompt += rec.prompt_tokens
                 totals.cloud_completion += rec.completion_tokens
         return totals

@@ -195,7 +195,7 @@ class RouterCore:
         if side == "local":
             return 0.0
         cached = usage.cached if run.spec.prompt_cache else 0
-        return self.pricing.cost(model, usage.prompt, usage.completion, cached)
+        return self.pricing.cost(run.spec.cloud.price_as or model, usage.prompt, usage.completion, cached)
 
     def record_rejected(self, run: RunState, protocol: str, message: str, arrived: float) -> None:
         """A request refused before routing (unparseable body): still one record."""

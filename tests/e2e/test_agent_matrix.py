@@ -53,8 +53,9 @@ def test_every_installed_agent_passes_scripted_and_runs_the_real_local_model(tmp
             assert row["outcome"] == "pass", report
             assert row["routing"]["cloud_calls"] >= 1 and row["routing"]["local_calls"] == 0
             assert row["backend_kinds"] == {"local": "embedded", "cloud": "scripted"}
+            assert row["cost_usd"] > 0  # scripted traffic is priced as the primary scenario's model
         else:
             assert row["outcome"] != "infra_error", report
             assert row["agent_exit_code"] is not None, f"{row['route']} did not finish by itself\n{report}"
             assert row["tokens"]["local_prompt"] > 0 and row["tokens"]["cloud_prompt"] == 0, report
-            assert row["routing"]["cloud_calls"] == 0
+            assert row["routing"]["cloud_calls"] == 0 and row["cost_usd"] == 0
