@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..contracts import BackendSpec
-from ..errors import ConfigError
+from ..errors import ConfigError, UpstreamConnectionError
 from .base import Backend
 from .http import HttpOptions
 
@@ -16,6 +16,17 @@ def http_options(settings: Any) -> HttpOptions:
     return HttpOptions(max_retries=settings.max_retries, retry_backoff_s=settings.retry_backoff_s,
                        cloud_timeout_s=settings.cloud_timeout_s,
                        env_file=str(settings.env_file) if settings.env_file else None)
+
+
+class UnstartedBackend(Backend):
+    """A declared backend whose server was never started (the run's strategy does not route to it).
+    A call that reaches it anyway (e.g. a !local suffix) fails with a clear, recorded error."""
+
+    async def stream(self, req, call):
+        raise UpstreamConnectionError(
+            f"backend {self.spec.label!r} was not started for this run: its strategy "
+            f"({call.run.strategy}) does not route to this side")
+        yield  # pragma: no cover - makes this an async generator
 
 
 def make_backend(spec: BackendSpec, settings: Any = None) -> Backend:
@@ -30,8 +41,8 @@ def make_backend(spec: BackendSpec, settings: Any = None) -> Backend:
         return OllamaBackend(spec, http_options(settings))
     if spec.kind in ("openai", "embedded"):
         if spec.kind == "embedded" and not spec.base_url:
-            raise ConfigError(f"backend {spec.label!r}: kind 'embedded' needs base_url (the plugin fills it in "
-                              "once the embedded model server is up)")
+            # The plugin starts the embedded server only for runs whose strategy can reach it.
+            return UnstartedBackend(spec)
         from .openai import OpenAIBackend
 
         return OpenAIBackend(spec, http_options(settings))

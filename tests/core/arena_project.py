@@ -168,6 +168,16 @@ class Missing(_Builtin):
         raise AssertionError("never runs")
 
 
-for cls in (Cheater, Sleeper, Crasher, Missing):
+class Caller(_Builtin):
+    """An LLM agent that only needs its backends ready (it makes no call itself)."""
+    name = "caller"
+    uses_llm = True
+
+    def run(self, ctx):
+        assert ctx.endpoints.openai_base.endswith("/v1") and "/run/" in ctx.endpoints.openai_base
+        return AgentResult(exit_code=0, duration_s=0.0)
+
+
+for cls in (Cheater, Sleeper, Crasher, Missing, Caller):
     register_agent(cls.name, cls)
 '''

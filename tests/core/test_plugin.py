@@ -178,3 +178,39 @@ def test_kill_9_mid_run_then_resume_completes_the_matrix_exactly_once(project):
     keys = [r["cell_key"] for r in after]
     assert len(keys) == len(set(keys)) == 8
     assert {r["outcome"] for r in after} == {"pass"}
+
+
+def test_missing_ollama_ends_each_cell_with_one_grouped_message(project, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no `ollama` binary to start
+    make_config(project.path, agents=("caller",), strategies=("always-local", "cascade"))
+    cfg = project.path / "arena.yaml"
+    cfg.write_text(cfg.read_text().replace(
+        "models: {cloud: scripted, local: embedded/smollm2-135m}",
+        "models: {cloud: gpt-5.5, local: 'qwen3:0.6b', local_base_url: 'http://127.0.0.1:9/v1'}"))
+    result = project.runpytest("--arena-config", "arena.yaml")
+    result.assert_outcomes(errors=4)
+    result.stdout.fnmatch_lines(["*infrastructure problems this session*", "*4 cell(s): *Ollama*127.0.0.1:9*"])
+    assert "Traceback" not in result.stdout.str()
+    assert {r["outcome"] for r in rows(project.path)} == {"infra_error"}
+
+
+def test_missing_cloud_key_is_named_once_for_all_cells(project, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    make_config(project.path, agents=("caller",), strategies=("always-cloud",))
+    cfg = project.path / "arena.yaml"
+    cfg.write_text(cfg.read_text().replace("cloud: scripted", "cloud: gpt-5.5"))
+    result = project.runpytest("--arena-config", "arena.yaml")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*2 cell(s): *OPENAI_API_KEY is not set*"])
+
+
+def test_always_cloud_cells_need_no_local_server(project, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no Ollama anywhere
+    make_config(project.path, agents=("caller",), strategies=("always-cloud",))
+    cfg = project.path / "arena.yaml"
+    cfg.write_text(cfg.read_text().replace(
+        "local: embedded/smollm2-135m", "local: 'qwen3:0.6b', local_base_url: 'http://127.0.0.1:9/v1'"))
+    result = project.runpytest("--arena-config", "arena.yaml")
+    result.assert_outcomes(failed=2)  # the caller agent writes nothing: a plain test failure, not infra
+    assert {r["outcome"] for r in rows(project.path)} == {"fail"}
