@@ -3,6 +3,7 @@ services (router, embedded model, Ollama checks). Each xdist worker has its own.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
@@ -170,6 +171,8 @@ class ArenaSession:
                     routing_headers=self.config.router.banner,
                     env_file=env_file if env_file.is_file() else None,
                     max_retries=self.config.router.max_retries,
+                    # one queue per local server for every worker and session on this machine
+                    lock_dir=Path(tempfile.gettempdir()) / "pytest-arena-locks",
                 )
                 self._router = start_router(settings)
             return self._router

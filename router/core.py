@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from time import perf_counter
 
 from . import strategies
@@ -41,6 +42,7 @@ from .errors import (
     UpstreamProtocolError,
 )
 from .ledger import Ledger
+from .limits import BackendLimit, make_limit
 from .pricing import LOCAL_KEY, PricingTable
 
 _log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class CoreSettings:
     session_budget_usd: float | None = None
     routing_headers: bool = True
     unscoped_run_id: str | None = None
+    lock_dir: Path | None = None  # cross-process slots for shared local servers (see limits.py)
 
 
 @dataclass(slots=True, eq=False)
@@ -95,7 +98,7 @@ class RouterCore:
         self._budget_changed = asyncio.Event()
         self.fatal_error: str | None = None
         self._backends: dict[tuple, Backend] = {}
-        self._limits: dict[str, asyncio.Semaphore | None] = {}
+        self._limits: dict[str, BackendLimit | None] = {}
 
     # ------------------------------------------------------------------ runs
     def backend(self, spec: BackendSpec) -> Backend:
@@ -105,9 +108,9 @@ class RouterCore:
             backend = self._backends[key] = make_backend(spec, self.backend_settings)
         return backend
 
-    def limit(self, spec: BackendSpec) -> asyncio.Semaphore | None:
+    def limit(self, spec: BackendSpec) -> BackendLimit | None:
         if spec.label not in self._limits:
-            self._limits[spec.label] = asyncio.Semaphore(spec.max_concurrency) if spec.max_concurrency > 0 else None
+            self._limits[spec.label] = make_limit(spec, self.settings.lock_dir)
         return self._limits[spec.label]
 
     async def register(self, spec: RunSpec) -> RunEndpoints:

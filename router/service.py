@@ -52,6 +52,9 @@ class RouterSettings:
     host: str = "127.0.0.1"
     port: int = 0  # 0: an ephemeral port
     unscoped_run_id: str | None = None  # also serve this run without the /run/<id> prefix (python -m router)
+    # Slot files that make a loopback server's max_concurrency hold across processes (xdist
+    # workers, parallel sessions); None keeps limits per router. See router/limits.py.
+    lock_dir: str | Path | None = None
 
 
 class RouterHandle:
@@ -131,7 +134,8 @@ def start_router(settings: RouterSettings | None = None) -> RouterHandle:
     ledger = Ledger(settings.ledger_path)
     core = RouterCore(
         CoreSettings(session_budget_usd=settings.session_budget_usd, routing_headers=settings.routing_headers,
-                     unscoped_run_id=settings.unscoped_run_id),
+                     unscoped_run_id=settings.unscoped_run_id,
+                     lock_dir=Path(settings.lock_dir) if settings.lock_dir else None),
         ledger, load_pricing(settings.pricing_path), backend_settings=settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
