@@ -99,48 +99,58 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
 
 
 def heatmap_chart(analysis: "Analysis", path: Path) -> Path | None:
+    """Pass rate per task (rows) and cell (columns), one panel per task class, so a class's
+    tasks are never shown against another class's cells."""
     cells = [s for s in analysis.cells if s.per_task]
     if not cells:
         return None
     import numpy as np
     plt = _pyplot()
-    tasks = sorted({t for s in cells for t in s.per_task})
-    several_groups = len({s.cell.group for s in cells}) > 1
-    several_classes = len({s.cell.task_class for s in cells}) > 1
-    crowded = len(cells) > 24  # one-line labels standing upright, or they overlap
-    labels = []
-    for s in cells:
-        parts = [s.cell.task_class] if several_classes else []
-        parts += [s.cell.agent, s.cell.local_model] if several_groups else []
-        label = "/".join(parts + [s.cell.strategy])
-        if s.harness_check:
-            label += f" ({HARNESS_LABEL})"
-        labels.append(label if crowded else label.replace("/" + s.cell.strategy, "\n" + s.cell.strategy))
-    values = np.full((len(tasks), len(cells)), np.nan)
-    for j, s in enumerate(cells):
-        for i, task in enumerate(tasks):
-            tally = s.per_task.get(task)
-            if tally and tally.runs:
-                values[i, j] = tally.passes / tally.runs
-    width = min(30.0, 3.0 + 0.9 * len(cells))
-    height = min(40.0, 2.0 + 0.32 * len(tasks))
-    fig, ax = plt.subplots(figsize=(width, height))
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="0.85")  # grey: task not run in this cell
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(cells)), labels, rotation=90 if crowded else 30, ha="center" if crowded else "right",
-                  fontsize=6 if crowded else 7)
-    ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
-    if values.size <= MAX_ANNOTATED_CELLS:
-        for j, s in enumerate(cells):
+    classes = sorted({s.cell.task_class for s in cells})
+    panels = []
+    for task_class in classes:
+        members = [s for s in cells if s.cell.task_class == task_class]
+        tasks = sorted({t for s in members for t in s.per_task})
+        several_agents = len({s.cell.agent for s in members}) > 1
+        several_locals = len({(s.cell.local_model, s.cell.cloud_model) for s in members}) > 1
+        labels = []
+        for s in members:
+            parts = ([s.cell.agent] if several_agents else []) + (
+                [f"{s.cell.local_model} | {s.cell.cloud_model}"] if several_locals else [])
+            label = " / ".join(parts + [s.cell.strategy])
+            labels.append(label + (f"\n({HARNESS_LABEL})" if s.harness_check else ""))
+        values = np.full((len(tasks), len(members)), np.nan)
+        for j, s in enumerate(members):
             for i, task in enumerate(tasks):
                 tally = s.per_task.get(task)
                 if tally and tally.runs:
-                    dark = not 0.2 <= values[i, j] <= 0.85  # white on the deep red and deep green ends
-                    ax.text(j, i, f"{tally.passes}/{tally.runs}", ha="center", va="center", fontsize=7,
-                            color="white" if dark else "black")
-    fig.colorbar(image, ax=ax, label="pass rate (passes / runs over seeds; grey: not run)", shrink=0.8)
-    ax.set_title("Pass rate per task and strategy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+                    values[i, j] = tally.passes / tally.runs
+        panels.append((task_class, members, tasks, labels, values))
+    widest = max(len(p[1]) for p in panels)
+    crowded = widest > 24  # labels stand upright, or they overlap
+    width = min(30.0, 4.5 + 1.1 * widest)
+    heights = [2.2 + 0.35 * len(p[2]) for p in panels]  # room for the slanted column labels
+    fig, axes = plt.subplots(len(panels), 1, figsize=(width, min(60.0, sum(heights) + 0.8)),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False, layout="constrained")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="0.85")  # grey: task not run in this cell
+    image = None
+    for ax, (task_class, members, tasks, labels, values) in zip(axes[:, 0], panels):
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(len(members)), labels, rotation=90 if crowded else 25,
+                      ha="center" if crowded else "right", fontsize=6 if crowded else 7)
+        ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
+        agents = sorted({m.cell.agent for m in members})
+        ax.set_title(task_class + ("" if len(agents) > 1 else f" · {agents[0]}"), fontsize=9, loc="left")
+        if values.size <= MAX_ANNOTATED_CELLS:
+            for j, s in enumerate(members):
+                for i, task in enumerate(tasks):
+                    tally = s.per_task.get(task)
+                    if tally and tally.runs:
+                        dark = not 0.2 <= values[i, j] <= 0.85  # white on the deep red and deep green ends
+                        ax.text(j, i, f"{tally.passes}/{tally.runs}", ha="center", va="center", fontsize=7,
+                                color="white" if dark else "black")
+    fig.colorbar(image, ax=axes[:, 0].tolist(), label="pass rate", fraction=0.03, pad=0.01)
+    fig.suptitle("Pass rate per task and strategy (passes / runs over seeds; grey: not run)", fontsize=10)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
