@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from router.contracts import BackendSpec, LocalGuards
 
 from .errors import ConfigError
+from .yamlfile import read_yaml
 
 StrategyName = Literal[
     "always-local", "always-cloud", "rules", "heuristic",
@@ -294,15 +295,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found. Check the --arena-config path.")
-    try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text. Save the config as UTF-8.") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}. Fix the YAML.") from None
+    raw = read_yaml(path, ConfigError)
     if raw is None:
         raise ConfigError(f"{path}: the config is empty. It needs at least variant_tag, out_dir and models.")
     if not isinstance(raw, dict):

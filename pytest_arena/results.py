@@ -32,25 +32,33 @@ def append_line(path: Path, line: str) -> None:
         os.close(fd)
 
 
-def read_jsonl(path: Path) -> tuple[list[dict], list[str]]:
-    """Parsed rows and a warning per unparseable line (``file:line: reason``)."""
+def read_jsonl(path: Path, source_key: str | None = None) -> tuple[list[dict], list[str]]:
+    """Parsed rows, and a warning naming ``file:line`` per line that is not a JSON object (the line
+    stays in the file; nothing is dropped silently). With ``source_key``, each row records its
+    ``file:line`` under that key. The one reader of raw.jsonl: the store and the analysis use it."""
     rows: list[dict] = []
     problems: list[str] = []
-    if not path.is_file():
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
         return rows, problems
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                problems.append(f"{path}:{number}: not a JSON row ({exc.__class__.__name__}); kept in the file, skipped")
-                continue
-            if isinstance(obj, dict):
-                rows.append(obj)
-            else:
-                problems.append(f"{path}:{number}: not a JSON object; skipped")
+    except OSError as exc:
+        return rows, [f"{path}: cannot read: {exc.strerror or exc}"]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{where}: skipped line: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"{where}: skipped line: a row must be a JSON object, got {type(row).__name__}")
+            continue
+        if source_key:
+            row[source_key] = where
+        rows.append(row)
     return rows, problems
 
 

@@ -17,10 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import TaskError
+from .yamlfile import read_yaml
 
 TASK_CLASSES = ("puzzles", "refactors")
 SHAPES = ("puzzle", "D1", "D5", "D6")
@@ -101,12 +101,7 @@ def load_task(folder: Path) -> Task:
     where = f"task folder {folder}"
     if not spec_path.is_file():
         raise TaskError(f"{where}: task.yaml is missing. Add one (see README 'Adding a task').")
-    try:
-        raw = yaml.safe_load(spec_path.read_text("utf-8"))
-    except UnicodeDecodeError:
-        raise TaskError(f"{spec_path}: not UTF-8 text. Save it as UTF-8.") from None
-    except yaml.YAMLError as exc:
-        raise TaskError(f"{spec_path}: YAML syntax error: {exc}".replace("\n", " ")) from None
+    raw = read_yaml(spec_path, TaskError)
     if not isinstance(raw, dict):
         raise TaskError(f"{spec_path}: must be a mapping of fields (id, class, shape, ...).")
     try:

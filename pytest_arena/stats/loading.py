@@ -1,8 +1,9 @@
 """Reading raw.jsonl files: every line is a row or a warning naming file:line, never a crash."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from ..results import read_jsonl
 
 RAW_FILE_NAME = "raw.jsonl"
 SOURCE_KEY = "_source"  # added to each loaded row: "file:line", for warnings further down
@@ -31,23 +32,7 @@ def load_rows(paths: list[Path]) -> tuple[list[dict], list[str]]:
     files, warnings = find_row_files(paths)
     rows: list[dict] = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            warnings.append(f"{file}: cannot read: {exc.strerror or exc}")
-            continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{file}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                warnings.append(f"{where}: skipped line: not valid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(row, dict):
-                warnings.append(f"{where}: skipped line: a row must be a JSON object, got {type(row).__name__}")
-                continue
-            row[SOURCE_KEY] = where
-            rows.append(row)
+        more, problems = read_jsonl(file, source_key=SOURCE_KEY)
+        rows.extend(more)
+        warnings.extend(problems)
     return rows, warnings

@@ -1,0 +1,22 @@
+"""Reading the project's YAML files (sweep configs, task.yaml) with one error style."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ArenaError
+
+
+def read_yaml(path: Path, error: type[ArenaError]) -> Any:
+    """The parsed document; ``error`` naming the file (and line/column) when it cannot be read."""
+    try:
+        return yaml.safe_load(path.read_text("utf-8"))
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text. Save it as UTF-8.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{path}: YAML syntax error{where}: {problem}. Fix the YAML.") from None
