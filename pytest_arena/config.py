@@ -78,7 +78,10 @@ class RouterConfig(_Strict):
     banner: bool = Field(default=True, description="expose routing facts in X-Arena-* response headers (never in model-visible text)")
     heuristic_threshold: float | None = Field(default=None, description="shorthand for params.heuristic.threshold")
     prompt_cache: bool = Field(default=False, description="price cached prompt tokens at the cache-read rate (true) or as uncached input (false) in the router's budget checks")
-    params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="strategy parameters, e.g. {cascade: {threshold: 15}}")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="strategy parameters by dotted name, e.g. {heuristic.threshold: 10, cascade.threshold: 20}; "
+        "each strategy reads the ones it uses (defaults: the original's constants, router/strategies/params.py)")
     classifier_timeout_s: float = Field(default=10.0, gt=0, description="timeout of one classifier call")
     local_guards: LocalGuardsConfig = Field(default_factory=LocalGuardsConfig)
     local_concurrency: int = Field(default=1, ge=1, description="concurrent calls per local backend (local servers usually serve one at a time)")
@@ -174,6 +177,22 @@ class ArenaConfig(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _params_known(self):
+        from router.strategies import PARAM_SPECS, validate_params
+
+        for key in self.router.params:
+            if key not in PARAM_SPECS:
+                hint = difflib.get_close_matches(key, list(PARAM_SPECS), n=1)
+                raise ValueError(f"router.params: unknown strategy param {key!r}"
+                                 + (f"; did you mean {hint[0]!r}?" if hint else f"; known: {', '.join(sorted(PARAM_SPECS))}"))
+        for strategy in STRATEGIES:  # every strategy that reads a param checks its type and range
+            try:
+                validate_params(strategy, self.strategy_params(strategy))
+            except ValueError as exc:
+                raise ValueError(f"router.params: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
     def _classes_supported(self):
         if "real-prs" in self.benchmark.task_classes:
             raise ValueError(
@@ -186,10 +205,13 @@ class ArenaConfig(_Strict):
         return list(self.benchmark.strategies or [self.router.strategy])
 
     def strategy_params(self, strategy: str) -> dict[str, Any]:
-        params = dict(self.router.params.get(strategy, {}))
-        if self.router.heuristic_threshold is not None and strategy in ("heuristic", "cascade"):
-            params.setdefault("heuristic_threshold", self.router.heuristic_threshold)
-        return params
+        """The params this strategy reads, from router.params (and the heuristic_threshold shorthand)."""
+        from router.strategies import DEFAULT_PARAMS
+
+        params = dict(self.router.params)
+        if self.router.heuristic_threshold is not None:
+            params.setdefault("heuristic.threshold", self.router.heuristic_threshold)
+        return {k: v for k, v in params.items() if k in DEFAULT_PARAMS.get(strategy, {})}
 
     def guards(self) -> LocalGuards:
         return LocalGuards(**self.router.local_guards.model_dump())
@@ -264,6 +286,9 @@ def _format_validation_error(path: Path, exc: ValidationError) -> str:
             msg = f"{msg} (got {err.get('input')!r})"
         elif "input" in err and err["type"] not in ("value_error",):
             msg = f"{msg} (got {err['input']!r})"
+        if not loc and err["type"] == "value_error":
+            lines.append(msg.removeprefix("Value error, "))  # whole-config checks name their own field
+            continue
         lines.append(f"field '{loc or '(top level)'}': {msg}")
     return f"{path}: invalid config: " + "; ".join(lines[:5]) + ("" if len(lines) <= 5 else f"; and {len(lines) - 5} more")
 
@@ -319,9 +344,11 @@ def apply_override(raw: dict, item: str, path: Path) -> None:
     parts = key.split(".")
     model: type[BaseModel] | None = ArenaConfig
     annotation: Any = None
+    dict_key: str | None = None
     for i, part in enumerate(parts):
         if model is None:
-            annotation = Any  # inside a free-form dict (router.params.<strategy>.<key>)
+            # inside a free-form dict: the rest of the path is one key (router.params.heuristic.threshold)
+            dict_key, annotation = ".".join(parts[i:]), Any
             break
         field = model.model_fields.get(part)
         if field is None:
@@ -335,6 +362,8 @@ def apply_override(raw: dict, item: str, path: Path) -> None:
         if model is None and i < len(parts) - 1 and not _is_dict(annotation):
             raise ConfigError(f"--arena-set {item!r}: '{'.'.join(parts[: i + 1])}' is not a section.")
     value = _coerce(text, annotation)
+    if dict_key is not None:
+        parts = parts[: len(parts) - len(dict_key.split("."))] + [dict_key]
     node = raw
     for part in parts[:-1]:
         nxt = node.get(part)

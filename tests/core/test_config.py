@@ -76,7 +76,9 @@ def test_sha_is_stable_and_changes_with_an_override(tmp_path):
         ("resume=yes", lambda c: c.resume is True),
         ("models.local=qwen3:0.6b", lambda c: c.models.local == "qwen3:0.6b"),
         ("models.local=qwen3:0.6b,embedded/smollm2-135m", lambda c: c.models.locals == ["qwen3:0.6b", "embedded/smollm2-135m"]),
-        ("router.params.cascade.threshold=20", lambda c: c.router.params == {"cascade": {"threshold": 20}}),
+        ("router.params.cascade.threshold=20", lambda c: c.router.params == {"cascade.threshold": 20}),
+        ("router.params.heuristic.threshold=9", lambda c: c.strategy_params("cascade")["heuristic.threshold"] == 9
+         and c.strategy_params("rules") == {}),
         ("budget.cell_usd=0.5", lambda c: c.budget.cell_usd == 0.5),
         ("models.cloud_fallback=null", lambda c: c.models.cloud_fallback is None),
         ("benchmark.strategies=always-cloud", lambda c: c.strategies == ["always-cloud"]),
@@ -123,6 +125,8 @@ BROKEN = [
     (None, ["no-equals-sign"], ["--arena-set", "KEY=VALUE"]),
     (None, ["router.strategy.name=x"], ["--arena-set", "not a section"]),
     (None, ["router.port=abc"], ["router.port", "valid integer"]),
+    (None, ["router.params.heuristic.treshold=3"], ["router.params", "'heuristic.treshold'", "did you mean 'heuristic.threshold'"]),
+    (None, ["router.params.knn.k=0"], ["knn.k"]),
 ]
 
 
