@@ -313,6 +313,10 @@ class RouterCore:
 
     # ------------------------------------------------------------------ agent calls
     def open_call(self, run: RunState, req: CanonicalRequest, arrived: float) -> "RoutedCall":
+        if req.seed is None and run.spec.seed is not None:
+            # The cell's seed reaches every backend that takes one (OpenAI-compatible, Ollama);
+            # a sampling parameter, not text: nothing the model reads changes.
+            req.seed = run.spec.seed
         return RoutedCall(self, run, req, arrived)
 
 

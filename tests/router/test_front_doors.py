@@ -233,3 +233,18 @@ def test_anthropic_system_entry_inside_messages_is_accepted(make_run, upstream, 
     assert resp.json()["content"][0]["text"] == TEXT
     sent = json.dumps(upstream.bodies(BACKENDS[backend_name][1])[-1])
     assert "Agent types: general." in sent and "You are the agent." in sent
+
+
+@pytest.mark.parametrize("backend_name", ["ollama", "openai"])
+def test_the_cells_seed_reaches_backends_that_take_one(make_run, upstream, backend_name):
+    if backend_name == "ollama":
+        _, ep = make_run("always-local", local=BACKENDS["ollama"], seed=42)
+    else:
+        _, ep = make_run("always-cloud", cloud=BACKENDS["openai"], seed=42)
+    client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
+    client.chat.completions.create(model=ep.model, messages=[{"role": "user", "content": "hi"}])
+    body = upstream.bodies(BACKENDS[backend_name][1])[-1]
+    assert (body["options"]["seed"] if backend_name == "ollama" else body["seed"]) == 42
+    client.chat.completions.create(model=ep.model, seed=7, messages=[{"role": "user", "content": "hi"}])
+    body = upstream.bodies(BACKENDS[backend_name][1])[-1]
+    assert (body["options"]["seed"] if backend_name == "ollama" else body["seed"]) == 7  # the agent's own wins
