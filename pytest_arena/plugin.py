@@ -6,14 +6,17 @@ its node id is ``<config path>::<task id>[<agent>-<strategy>-s<seed>]``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .errors import ArenaError
 from .outcomes import TEST_STATUS, Outcome
-from .session import ArenaSession
 
-SESSION_KEY = pytest.StashKey[ArenaSession]()
+if TYPE_CHECKING:  # the config and task models load only when --arena-config is given
+    from .session import ArenaSession
+
+SESSION_KEY = pytest.StashKey["ArenaSession"]()
 SUMMARY_KEY = pytest.StashKey[str]()
 OUTCOME_PROPERTY = "arena_outcome"
 EXPECTED_PROPERTY = "arena_expected"
@@ -53,6 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config_path = Path(path)
     if not config_path.is_absolute():
         config_path = Path(config.invocation_params.dir) / config_path
+    from .session import ArenaSession
+
     try:
         session = ArenaSession.load(config_path, config.getoption("arena_set"), _worker_id(config),
                                     config.rootpath, out_dir=config.getoption("arena_out"))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from router.contracts import BackendSpec
 
+from .agents.installers import default_install_root
 from .cells import Cell, expand_cells
 from .config import ArenaConfig, backend_spec, git_head, load_config
 from .errors import ArenaError, ConfigError, TaskError
@@ -20,19 +21,6 @@ from .tasks import TaskRegistry, discover_tasks
 
 class ServiceUnavailable(ArenaError):
     """A backend a cell needs cannot be used (Ollama down, key missing, model not installed)."""
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for line in path.read_text("utf-8", "replace").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
-    return values
 
 
 SHIPPED_TASKS = Path(__file__).resolve().parent.parent / "tasks"
@@ -93,7 +81,7 @@ class ArenaSession:
         out = Path(config.out_dir)
         if not out.is_absolute():
             out = project_root / out
-        install_root = Path(os.environ.get("ARENA_AGENTS_DIR", Path.home() / ".cache" / "pytest-arena" / "agents"))
+        install_root = default_install_root()
         return cls(config=config, config_path=config_path, project_root=project_root, registry=registry,
                    cells=cells, store=ResultsStore(out, worker), worker=worker, install_root=install_root)
 
@@ -111,7 +99,9 @@ class ArenaSession:
         return load_pricing(self.project_root / table if table else None).scenario_model(self.config.pricing.primary)
 
     def env_value(self, name: str) -> str | None:
-        return os.environ.get(name) or _read_env_file(self.project_root / ".env").get(name)
+        from router.backends.http import read_env_file  # aiohttp: imported only when a key is needed
+
+        return os.environ.get(name) or read_env_file(self.project_root / ".env").get(name)
 
     def backend(self, name: str, side: str, *, prepare: bool = True) -> BackendSpec:
         """The ready-to-use backend for a model name, starting or checking its service once.

@@ -10,17 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from pytest_arena.agents.installers import default_install_root
 from pytest_arena.agents.registry import get_agent
-from pytest_arena.session import ArenaSession
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENTS = ["aider", "mini-swe-agent", "cline", "opencode", "claude-code", "codex"]
 
 
 def installed_agents() -> list[str]:
-    import os
-
-    root = Path(os.environ.get("ARENA_AGENTS_DIR", Path.home() / ".cache" / "pytest-arena" / "agents"))
+    root = default_install_root()
     return [a for a in AGENTS if get_agent(a).version(root)]
 
 
