@@ -112,10 +112,10 @@ class ArenaCell(pytest.Function):
     def reportinfo(self):
         return self.path, None, self.name
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo):
         if isinstance(excinfo.value, (CellFailed, ArenaError)):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo)
 
 
 @pytest.fixture(scope="session")

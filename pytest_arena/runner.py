@@ -103,6 +103,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
     backend_kinds: dict[str, str] = {}
     agent_ms = scoring_ms = 0
     router = None
+    interrupted: BaseException | None = None
     try:
         populate_workspace(task, workspace)
         version = adapter.version(session.install_root)
@@ -157,12 +158,17 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         infra = str(exc)
     except Exception as exc:  # a harness bug must still leave a row behind
         infra = f"harness error: {exc.__class__.__name__}: {exc}"
+    except BaseException as exc:  # Ctrl-C or pytest-timeout's --timeout: the cell still gets its row
+        interrupted = exc
+        infra = f"interrupted: {exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     finally:
         if workspace.exists():
             shutil.copytree(workspace, cell_dir / "workspace", dirs_exist_ok=True, symlinks=True)
         shutil.rmtree(scratch, ignore_errors=True)
 
     outcome, reason = decide_outcome(scored, agent_result, totals, infra)
+    if interrupted is not None and "timeout" in type(interrupted).__name__.lower() + str(interrupted).lower():
+        outcome, reason = Outcome.TIMEOUT, f"stopped by pytest's --timeout: {str(interrupted).strip()[:200]}"
     mismatch = None
     if agent_result is not None and totals is not None:
         mismatch = report_mismatch(cell.agent, agent_result.reported, totals.prompt, totals.completion)
@@ -207,4 +213,6 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         usage_mismatch=mismatch,
         cost_usd=round(totals.cost_usd, 8), backend_kinds=backend_kinds, provenance=prov)
     session.store.write(row)
+    if interrupted is not None:
+        raise interrupted
     return CellRun(row=row, message=reason)

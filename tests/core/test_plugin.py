@@ -214,3 +214,12 @@ def test_always_cloud_cells_need_no_local_server(project, monkeypatch):
     result = project.runpytest("--arena-config", "arena.yaml")
     result.assert_outcomes(failed=2)  # the caller agent writes nothing: a plain test failure, not infra
     assert {r["outcome"] for r in rows(project.path)} == {"fail"}
+
+
+def test_pytest_timeout_still_leaves_a_row(project, monkeypatch):
+    monkeypatch.setenv("SLEEPER_SECONDS", "30")
+    make_config(project.path, agents=("sleeper",))
+    result = project.runpytest_subprocess("--arena-config", "arena.yaml", "--timeout", "2", "-k", "adder")
+    result.assert_outcomes(failed=1)
+    (row,) = rows(project.path)
+    assert row["outcome"] == "timeout" and "--timeout" in row["error"]
