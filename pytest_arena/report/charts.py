@@ -57,6 +57,7 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
         harness = any(c.harness_check for c in strategies.values())
         metrics = analysis.metrics[group]
         frontier = []
+        names_at: dict[tuple[float, float], list[str]] = {}  # strategies that land on one point share a label
         for i, (name, stats) in enumerate(strategies.items()):
             rate, cost = stats.pass_rate, stats.cost_mean
             if rate.point is None or cost.point is None:
@@ -67,10 +68,12 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
                         yerr=[[100 * v] for v in _error(rate.point, rate.lower, rate.upper)],
                         fmt="o", color=colour, ecolor=colour, elinewidth=1.2, capsize=4, markersize=7,
                         label=f"{name} (n={stats.n_counted})")
-            ax.annotate(name, (cost.point, 100 * rate.point), textcoords="offset points", xytext=(6, 6),
-                        fontsize=8, color=colour)
+            names_at.setdefault((round(cost.point, 12), round(100 * rate.point, 9)), []).append((name, colour))
             if metrics[name].on_frontier:
                 frontier.append((cost.point, 100 * rate.point))
+        for (x, y), named in names_at.items():
+            ax.annotate(", ".join(n for n, _ in named), (x, y), textcoords="offset points", xytext=(6, 6),
+                        fontsize=8, color=named[0][1])
         if len(frontier) > 1:
             xs, ys = zip(*sorted(frontier))
             ax.plot(xs, ys, "--", color="0.35", linewidth=1, label="Pareto frontier")
@@ -82,7 +85,7 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
         ax.set_ylim(-5, 105)
         highest = max((c.cost_mean.upper if c.cost_mean.upper is not None else c.cost_mean.point or 0.0)
                       for c in strategies.values())
-        right = 1.15 * highest if highest > 0 else 0.01  # all-local groups cost nothing: keep 0 at the left
+        right = 1.3 * highest if highest > 0 else 0.01  # room for labels; all-local groups keep 0 at the left
         ax.set_xlim(-0.04 * right, right)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
