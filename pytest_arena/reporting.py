@@ -13,7 +13,9 @@ def infra_problems(rows: list[dict], since: str) -> list[str]:
     problems = Counter()
     for row in rows:
         if (row.get("started_at") or "") >= since and row.get("outcome") == "infra_error":
-            problems[re.sub(r"\s+", " ", row.get("error") or "unknown").strip()] += 1
+            # a cell missing several pieces names them all, joined by " AND ": count each piece
+            for piece in (row.get("error") or "unknown").split(" AND "):
+                problems[re.sub(r"\s+", " ", piece).strip()] += 1
     return [f"{count} cell(s): {message}" for message, count in problems.most_common()]
 
 

@@ -113,16 +113,8 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         agent_version = version
         endpoints = None
         if adapter.uses_llm:
-            # Start or check only the services the strategy routes to: an always-cloud sweep needs
-            # no local server (and always-local no cloud key); the other side is declared only.
-            local = session.backend(cell.local_model, "local", prepare=cell.strategy != "always-cloud")
-            cloud = session.backend(cell.cloud_model, "cloud", prepare=cell.strategy != "always-local")
+            local, cloud, classifier, embedder = session.backends_for(cell)
             backend_kinds = {"local": local.kind, "cloud": cloud.kind}
-            classifier = None
-            if cell.strategy in ("llm-classifier", "cascade"):
-                classifier = session.backend(config.models.router_classifier, "local")
-            embedder = session.backend(config.models.embedding, "local") if (
-                cell.strategy == "embedding-knn" and config.models.embedding) else None
             scripted = None
             if "scripted" in (local.kind, cloud.kind):
                 scripted = ScriptedPlan(

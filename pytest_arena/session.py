@@ -126,6 +126,32 @@ class ArenaSession:
             self._resolved[key] = spec
             return spec
 
+    def backends_for(self, cell) -> tuple[BackendSpec, BackendSpec, BackendSpec | None, BackendSpec | None]:
+        """(local, cloud, classifier, embedder) for a cell, with the services its strategy routes to
+        started or checked: an always-cloud sweep needs no local server, always-local no cloud key.
+        Every missing piece is named in one ServiceUnavailable, not just the first one met."""
+        models, strategy = self.config.models, cell.strategy
+        wanted = [
+            ("local", cell.local_model, "local", strategy != "always-cloud"),
+            ("cloud", cell.cloud_model, "cloud", strategy != "always-local"),
+            ("classifier", models.router_classifier, "local", strategy in ("llm-classifier", "cascade")),
+            ("embedder", models.embedding, "local", strategy == "embedding-knn" and bool(models.embedding)),
+        ]
+        specs: dict[str, BackendSpec | None] = {}
+        problems: list[str] = []
+        for role, name, side, needed in wanted:
+            if role in ("classifier", "embedder") and not needed:
+                specs[role] = None
+                continue
+            try:
+                specs[role] = self.backend(name, side, prepare=needed)
+            except ServiceUnavailable as exc:
+                if str(exc) not in problems:
+                    problems.append(str(exc))
+        if problems:
+            raise ServiceUnavailable(" AND ".join(problems))
+        return specs["local"], specs["cloud"], specs["classifier"], specs["embedder"]
+
     def _prepare(self, spec: BackendSpec) -> BackendSpec:
         if spec.kind == "embedded":
             from .services.embedded import start_embedded
