@@ -217,7 +217,8 @@ class ArenaConfig(_Strict):
         return LocalGuards(**self.router.local_guards.model_dump())
 
     def sha256(self) -> str:
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """Identifies the experiment: every field but ``resume`` (how a run proceeds, not what it measures)."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"resume"}), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 

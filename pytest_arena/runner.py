@@ -18,21 +18,16 @@ from .agents.base import AgentResult, AgentRunContext
 from .agents.process import report_mismatch
 from .agents.registry import get_agent
 from .cells import Cell
-from .errors import ArenaError
+from .errors import AgentNotInstalled, ArenaError
 from .outcomes import Outcome
 from .rows import Latency, Quality, Routing, Row, Tokens
-from .sandbox import sandbox_kind
+from .sandbox import Limits, sandbox_kind
 from .scoring import ScoreResult, score
-from .sandbox import Limits
 from .session import ArenaSession
 from .tasks import Task
 
 
 log = logging.getLogger("pytest_arena")
-
-
-class AgentNotInstalled(ArenaError):
-    pass
 
 
 @dataclass
@@ -197,7 +192,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         error=None if outcome is Outcome.PASS else reason,
         variant=config.variant_tag, cloud_model_id=cell.cloud_model, local_model_id=cell.local_model,
         router_classifier_model_id=config.models.router_classifier, router_strategy=cell.strategy,
-        seed=cell.seed, config_sha=config.sha256(),
+        seed=cell.seed, config_sha=session.config_sha,
         outcome=outcome, expect=cell.expect, node_id=node_id, cell_key=cell.key, run_id=run_id,
         shape=task.shape, agent_version=agent_version,
         agent_exit_code=agent_result.exit_code if agent_result else None,

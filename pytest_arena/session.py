@@ -56,6 +56,7 @@ class ArenaSession:
     _resolved: dict[str, BackendSpec] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stop_reason: str | None = None
+    _config_sha: str | None = None
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
 
     # ------------------------------------------------------------------ construction
@@ -84,6 +85,12 @@ class ArenaSession:
         install_root = default_install_root()
         return cls(config=config, config_path=config_path, project_root=project_root, registry=registry,
                    cells=cells, store=ResultsStore(out, worker), worker=worker, install_root=install_root)
+
+    @property
+    def config_sha(self) -> str:
+        if self._config_sha is None:
+            self._config_sha = self.config.sha256()
+        return self._config_sha
 
     @property
     def out_dir(self) -> Path:

@@ -63,6 +63,7 @@ def test_sha_is_stable_and_changes_with_an_override(tmp_path):
     path = write(tmp_path, MINIMAL)
     assert load_config(path).sha256() == load_config(path).sha256()
     assert load_config(path).sha256() != load_config(path, ["benchmark.seeds=7"]).sha256()
+    assert load_config(path).sha256() == load_config(path, ["resume=true"]).sha256()  # operational, not measured
 
 
 @pytest.mark.parametrize(
