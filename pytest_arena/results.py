@@ -90,12 +90,12 @@ class ResultsStore:
         if not shards:
             return 0
         existing, problems = read_jsonl(self.raw_path)
-        self.warnings.extend(problems)
+        self._note(problems)
         seen = {r.get("run_id") for r in existing}
         moved = 0
         for shard in shards:
             rows, problems = read_jsonl(shard)
-            self.warnings.extend(problems)
+            self._note(problems)
             fresh = [r for r in rows if r.get("run_id") not in seen]
             if fresh:
                 append_line(self.raw_path, "\n".join(json.dumps(r, ensure_ascii=False) for r in fresh))
@@ -114,11 +114,15 @@ class ResultsStore:
             more, more_problems = read_jsonl(shard)
             rows.extend(more)
             problems.extend(more_problems)
+        self._note(problems)
+        return rows
+
+    def _note(self, problems: list[str]) -> None:
+        """Keep each unreadable-line warning once (raw.jsonl is read at start and at end)."""
         for problem in problems:
             if problem not in self.warnings:
                 self.warnings.append(problem)
-                warnings.warn(problem, stacklevel=2)
-        return rows
+                warnings.warn(problem, stacklevel=3)
 
     def finished_cells(self) -> dict[str, str]:
         """cell_key -> outcome of the latest row, for cells whose latest row is not infra_error."""
