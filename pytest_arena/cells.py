@@ -27,7 +27,12 @@ class Cell:
     cloud_model: str
     seed: int
     expect: str  # "pass" | "fail"
-    name: str  # pytest item name, e.g. "real-dev/d6-toposort[cline-cascade-s42]"
+    param_id: str  # the pytest parametrization id, e.g. "cline-cascade-s42"
+
+    @property
+    def name(self) -> str:
+        """The pytest item name, e.g. "real-dev/d6-toposort[cline-cascade-s42]"."""
+        return f"{self.task_id}[{self.param_id}]"
 
     @property
     def key(self) -> str:
@@ -83,7 +88,7 @@ def expand_cells(config: ArenaConfig, registry: TaskRegistry, source: str) -> li
     strategies = config.strategies
     show_local = len(locals_) > 1
     cells: list[Cell] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for task_id in task_ids:
         task_class = registry.get(task_id).task_class
         for agent in config.benchmark.agents:
@@ -96,12 +101,12 @@ def expand_cells(config: ArenaConfig, registry: TaskRegistry, source: str) -> li
                             if show_local and llm:
                                 parts.append(local)
                             parts.append(f"s{seed}")
-                            name = f"{task_id}[{'-'.join(parts)}]"
-                            if name in seen:
+                            param_id = "-".join(parts)
+                            if (task_id, param_id) in seen:
                                 continue  # duplicate seeds or strategies in the config
-                            seen.add(name)
+                            seen.add((task_id, param_id))
                             cells.append(Cell(
                                 task_id=task_id, task_class=task_class, agent=agent, strategy=strategy,
                                 local_model=local, cloud_model=cloud, seed=seed,
-                                expect=config.benchmark.expect.get(agent, "pass"), name=name))
+                                expect=config.benchmark.expect.get(agent, "pass"), param_id=param_id))
     return cells

@@ -5,6 +5,7 @@ its node id is ``<config path>::<task id>[<agent>-<strategy>-s<seed>]``.
 """
 from __future__ import annotations
 
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,34 +89,36 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     return None
 
 
-class CellFailed(Exception):
-    def __init__(self, outcome: Outcome, message: str):
-        super().__init__(message)
-        self.outcome = outcome
+class ArenaConfigFile(pytest.Module):
+    """A sweep config collected as a module of parametrized tests: one test per task, one
+    parametrization (``metafunc.parametrize``, ids like ``cline-cascade-s42``) per cell. The node
+    ids, ``--lf``, ``--deselect`` and JUnit names then come from pytest's own parametrization and
+    hold on every pytest release we support, rather than from hand-built item names."""
 
-
-class ArenaConfigFile(pytest.File):
-    def collect(self):
+    def _getobj(self):
+        # The config is YAML, not Python: its "module" is built here, never imported from disk.
         session: ArenaSession = self.config.stash[SESSION_KEY]
-        fixtureinfo = None
+        cells_by_task: dict[str, list] = {}
         for cell in session.cells:
-            item = ArenaCell.from_parent(self, name=cell.name, callobj=run_cell_test, fixtureinfo=fixtureinfo,
-                                         originalname=cell.task_id)
-            fixtureinfo = item._fixtureinfo  # one fixture closure serves every cell: fast collection
-            item.cell = cell
-            yield item
+            cells_by_task.setdefault(cell.task_id, []).append(cell)
+        module = types.ModuleType(f"pytest_arena_cells_{self.path.stem}")
+        module.__file__ = str(self.path)
+        for task_id in cells_by_task:
+            setattr(module, task_id, run_cell_test)
 
+        def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+            cells = cells_by_task.get(metafunc.definition.name, [])
+            metafunc.parametrize("arena_cell", [pytest.param(cell, id=cell.param_id) for cell in cells])
 
-class ArenaCell(pytest.Function):
-    cell = None
+        module.pytest_generate_tests = pytest_generate_tests
+        self._arena_tasks = set(cells_by_task)
+        return module
 
-    def reportinfo(self):
-        return self.path, None, self.name
+    def istestfunction(self, obj: object, name: str) -> bool:
+        return obj is run_cell_test and name in getattr(self, "_arena_tasks", ())
 
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, (CellFailed, ArenaError)):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
+    def istestclass(self, obj: object, name: str) -> bool:
+        return False
 
 
 @pytest.fixture(scope="session")
@@ -132,30 +135,34 @@ def arena_finished_cells(arena_session: ArenaSession) -> dict[str, str]:
     return arena_session.store.finished_cells() if arena_session.config.resume else {}
 
 
-def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, str], request: pytest.FixtureRequest):
+def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, str], arena_cell, request: pytest.FixtureRequest):
     from .runner import run_cell
 
     item = request.node
-    cell = item.cell
+    cell = arena_cell
     done = arena_finished_cells.get(cell.key)
     if done:
         pytest.skip(f"resumed: a row with outcome {done} exists in {arena_session.store.raw_path}")
-    run = run_cell(arena_session, cell, item.nodeid)
+    try:
+        run = run_cell(arena_session, cell, item.nodeid)
+    except ArenaError as exc:
+        pytest.fail(str(exc), pytrace=False)
     outcome = run.row.outcome
     item.user_properties.append((OUTCOME_PROPERTY, outcome.value))
     item.user_properties.append((EXPECTED_PROPERTY, cell.expect))
     if arena_session.stop_reason:
         request.session.shouldstop = f"pytest-arena stopped the session: {arena_session.stop_reason}"
     folder = arena_session.out_dir / run.row.output_ref
+    # pytrace=False: a cell's failure is a measurement, told in one line, never a traceback.
     if outcome is Outcome.INFRA_ERROR:
-        raise CellFailed(outcome, f"INFRA-ERROR: {run.message}\n(cell folder: {folder})")
+        pytest.fail(f"INFRA-ERROR: {run.message}\n(cell folder: {folder})", pytrace=False)
     if cell.expect == "fail":
         if outcome is Outcome.PASS:
-            raise CellFailed(outcome, f"expected the {cell.agent} agent to fail this task, but its acceptance tests "
-                                      f"passed ({run.message}): the tests do not exercise what the workspace lacks")
+            pytest.fail(f"expected the {cell.agent} agent to fail this task, but its acceptance tests "
+                        f"passed ({run.message}): the tests do not exercise what the workspace lacks", pytrace=False)
         return
     if outcome is not Outcome.PASS:
-        raise CellFailed(outcome, f"{TEST_STATUS[outcome][2]}: {run.message}\n(cell folder: {folder})")
+        pytest.fail(f"{TEST_STATUS[outcome][2]}: {run.message}\n(cell folder: {folder})", pytrace=False)
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):

@@ -30,12 +30,14 @@ from .observations import Observation
 LEGACY_RESAMPLES = 1000
 LEGACY_SEED = 42
 LEGACY_CONFIDENCE = 0.95
+LEGACY_QUANTILES = (0.025, 0.975)  # written out: (1 - 0.95) / 2 is 0.025000000000000022
 LEGACY_STRATIFY = ("category", "route", "router_strategy")
 LEGACY_SCHEMA_VERSION = "2.0"
 
 
 def legacy_cell_key(obs: Observation) -> str:
-    return "::".join(str(v) or "none" for v in (obs.raw_category, obs.cell.agent, obs.raw_strategy))
+    """The original's key: a None field is the word ``none``; an empty string stays empty."""
+    return "::".join("none" if v is None else str(v) for v in (obs.raw_category, obs.cell.agent, obs.raw_strategy))
 
 
 def _resample_values(index: np.ndarray, columns: dict[str, np.ndarray]) -> dict[str, list[float | None]]:
@@ -61,7 +63,7 @@ def _percentile_ci(point: float | None, values: list[float | None]) -> dict:
     kept = [v for v in values if v is not None]
     if not kept:
         return {"point": point, "ci_lower": None, "ci_upper": None}
-    lower, upper = np.quantile(np.array(kept), [(1 - LEGACY_CONFIDENCE) / 2, 1 - (1 - LEGACY_CONFIDENCE) / 2])
+    lower, upper = np.quantile(np.array(kept), LEGACY_QUANTILES)
     return {"point": point, "ci_lower": float(lower), "ci_upper": float(upper)}
 
 

@@ -225,3 +225,38 @@ def test_pytest_timeout_still_leaves_a_row(project, monkeypatch):
     result.assert_outcomes(failed=1)
     (row,) = rows(project.path)
     assert row["outcome"] == "timeout" and "--timeout" in row["error"]
+
+
+def _listed(result) -> list[str]:
+    return [line for line in result.outlines if "::" in line]
+
+
+def test_every_cell_has_its_own_id_for_co_lf_deselect_junit_and_rows(project):
+    """Several cells per task: each id is listed once, --lf re-runs exactly the failed cells,
+    --deselect removes exactly one cell, JUnit names are unique and rows carry distinct node ids."""
+    make_config(project.path, seeds=(42, 7))  # oracle passes, null fails: 4 cells per task, 2 failing
+    listed = _listed(project.runpytest("--arena-config", "arena.yaml", "--co", "-q"))
+    assert len(listed) == len(set(listed)) == 8
+    assert "arena.yaml::demo/adder[null-s7]" in listed and "arena.yaml::demo/multiplier[oracle-s42]" in listed
+
+    junit = project.path / "junit.xml"
+    first = project.runpytest("--arena-config", "arena.yaml", f"--junitxml={junit}")
+    first.assert_outcomes(passed=4, failed=4)
+    first.stdout.fnmatch_lines(["*[[]100%[]]*"])
+    import xml.etree.ElementTree as ET
+    cases = [(c.get("classname"), c.get("name")) for c in ET.parse(junit).iter("testcase")]
+    assert len(cases) == len(set(cases)) == 8
+    got = rows(project.path)
+    assert len({r["node_id"] for r in got}) == len({r["cell_key"] for r in got}) == 8
+    assert sorted(r["node_id"] for r in got) == sorted(listed)
+
+    failed = _listed(project.runpytest("--arena-config", "arena.yaml", "--lf", "--co", "-q"))
+    assert sorted(failed) == sorted(i for i in listed if "[null-" in i)
+    rerun = project.runpytest("--arena-config", "arena.yaml", "--lf")
+    rerun.assert_outcomes(failed=4)
+
+    gone = "arena.yaml::demo/adder[oracle-s7]"
+    kept = _listed(project.runpytest("--arena-config", "arena.yaml", "--co", "-q", "--deselect", gone))
+    assert sorted(kept) == sorted(i for i in listed if i != gone)
+    one = _listed(project.runpytest("--arena-config", "arena.yaml", "--co", "-q", gone))
+    assert one == [gone]
