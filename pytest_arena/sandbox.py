@@ -1,30 +1,40 @@
-"""Run one command in a sandbox with no network, a read-only filesystem outside its workdir, and
-memory, process-count and wall-time caps.
+"""Run one command in a sandbox: a whitelist of read-only system paths, its workdir (and named
+paths) writable, a private /tmp and /proc, no network (or only the router, through a socket),
+and memory, process-count and wall-time caps. Agents and acceptance tests both run here.
 
 Kinds, best first (detected once per process by actually starting each one):
 
-- ``bwrap``: bubblewrap. Read-only bind of ``/``, the workdir (and ``writable`` paths) bound
-  read-write, a private ``/tmp``, new user/pid/net/ipc/uts namespaces, no capabilities, killed
-  with its parent. The pid namespace means no process outlives the run.
-- ``unshare``: ``unshare --net`` (with ``--map-root-user`` when not root): no network, nothing else.
-- ``subprocess``: a plain child process; logs a warning once.
+- ``bwrap``: bubblewrap. Nothing of the host is visible but the system (``/usr``, ``/bin``,
+  ``/lib*``, ``/sbin``, ``/etc`` without its secrets), the Python interpreter, and the paths the
+  caller names (read-only or writable), each bound at its own path after a private ``/tmp``
+  tmpfs (so paths under ``/tmp`` work too). New user/pid/net/ipc/uts/cgroup namespaces, no
+  capabilities, its own ``/proc`` (no host process is visible), killed with its parent.
+  With ``router=RouterLink(...)`` the network namespace still has no route out, but a small
+  forwarder inside listens on ``127.0.0.1:<port>`` and relays to the router's Unix socket, bound
+  into the sandbox: the command talks HTTP to the router and to nothing else.
+- ``unshare``: ``unshare --net`` (with ``--map-root-user`` when not root): no network, nothing
+  else. Only for acceptance tests, and only with a loud warning (see ``fallback_warning``).
+- ``subprocess``: a plain child process, likewise.
 
 Caps, for every kind:
 
-- memory: ``RLIMIT_AS`` (allocations beyond it fail: Python raises ``MemoryError``);
+- memory: ``RLIMIT_AS`` (allocations beyond it fail: Python raises ``MemoryError``); ``None``
+  for agents (JavaScript runtimes reserve far more address space than they use);
 - processes: ``RLIMIT_NPROC``, set *inside* the sandbox so that in bwrap's user namespace it
   counts only the sandbox's own processes. The kernel ignores it for uid 0 (even a uid mapped to
   0 from a user namespace), so when we run as root a ``pids`` cgroup caps the whole tree instead;
 - wall time: the whole process group (and cgroup) is killed with SIGKILL.
 
-The rlimits are applied by a tiny launcher (``python -I -S -c``) that runs first inside the
-sandbox and then ``exec``s the command; it also tells us, through a pipe, that the sandbox started,
-which is how a broken sandbox (infrastructure) is told apart from a failing command.
+The rlimits are applied by a tiny launcher (the base interpreter, ``-I -S``) that runs first
+inside the sandbox, starts the router forwarder when asked, then ``exec``s the command; it tells
+us through a pipe that the sandbox started, which is how a broken sandbox (infrastructure) is
+told apart from a failing command.
 """
 from __future__ import annotations
 
 import functools
 import itertools
+import json
 import logging
 import os
 import select
@@ -43,14 +53,30 @@ _log = logging.getLogger(__name__)
 SANDBOX_KINDS = ("bwrap", "unshare", "subprocess")
 TAIL_BYTES = 16 * 1024
 _TRUNCATED = "[...truncated...]\n"
+# The host's system, read-only. Anything else is invisible unless a caller names it.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+# Secrets of the host inside /etc: replaced by an empty file or folder.
+MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
+                "/etc/machine-id")
+MASKED_DIRS = ("/etc/ssh", "/etc/sudoers.d", "/etc/ssl/private")
+# Where the router's Unix socket appears inside a sandbox.
+ROUTER_SOCKET = "/run/arena/router.sock"
 
 
 @dataclass
 class Limits:
     wall_s: float
-    memory_mb: int = 1024
+    memory_mb: int | None = 1024  # None: no address-space cap
     max_procs: int = 256  # processes (and threads) the command may have at once
     network: bool = False
+
+
+@dataclass(frozen=True)
+class RouterLink:
+    """The one network path of a sandboxed agent: 127.0.0.1:``port`` inside relays to ``uds_path``."""
+
+    uds_path: str  # the router's Unix socket on the host
+    port: int  # the port the command dials inside (the router's own TCP port: URLs stay valid)
 
 
 @dataclass
@@ -61,19 +87,73 @@ class SandboxResult:
     duration_s: float
     stdout: str  # tail, at most TAIL_BYTES
     stderr: str  # tail, at most TAIL_BYTES
+    kind: str = "bwrap"  # the sandbox kind it ran in
 
 
 class SandboxStartError(RuntimeError):
     """The sandbox itself could not start: an infrastructure failure, not the command's."""
 
 
-# Runs inside the sandbox before the command. argv: memory bytes, max new processes, the fd that
-# reports "started", then the command. RLIMIT_NPROC counts every process of the uid (inside
-# bwrap's namespaces: only the sandbox's), so the cap is "what already runs + max_procs".
+# Runs inside the sandbox before the command. argv: a JSON spec (memory bytes or null, max new
+# processes, the fd that reports "started", the forwarder's port and socket or null), then the
+# command. RLIMIT_NPROC counts every process of the uid (inside bwrap's namespaces: only the
+# sandbox's), so the cap is "what already runs + max_procs". The forwarder is a grandchild
+# (double fork), so the command never sees it as its own child; it dies with the pid namespace.
 _LAUNCHER = r"""
-import os, resource, sys
-memory, procs, started_fd = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-limits = [(resource.RLIMIT_AS, memory), (resource.RLIMIT_CORE, 0)]
+import json, os, resource, sys
+spec = json.loads(sys.argv[1])
+forward = spec["forward"]
+if forward:
+    import socket, threading
+    ready_r, ready_w = os.pipe()
+    if os.fork() == 0:
+        if os.fork() != 0:
+            os._exit(0)
+        os.close(ready_r)
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", forward["port"]))
+        server.listen(256)
+        os.write(ready_w, b"1")
+        os.close(ready_w)
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(262144)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        def serve(client):
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(forward["uds"])
+            except OSError:
+                client.close()
+                return
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
+            back.start()
+            pump(client, upstream)
+            back.join()
+            client.close()
+            upstream.close()
+        while True:
+            conn, _ = server.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    os.close(ready_w)
+    os.wait()
+    if os.read(ready_r, 1) != b"1":
+        sys.exit("arena sandbox: the router forwarder did not start")
+    os.close(ready_r)
+limits = [(resource.RLIMIT_CORE, 0)]
+if spec["memory"]:
+    limits.append((resource.RLIMIT_AS, spec["memory"]))
 try:
     uid, running = os.getuid(), 0
     for name in os.listdir("/proc"):
@@ -82,17 +162,34 @@ try:
                 running += os.stat("/proc/" + name).st_uid == uid
             except OSError:
                 pass
-    limits.append((resource.RLIMIT_NPROC, running + procs))
+    limits.append((resource.RLIMIT_NPROC, running + spec["procs"]))
 except OSError:  # no /proc (not Linux): cannot count, so no process cap
     pass
 for which, value in limits:
     hard = resource.getrlimit(which)[1]
     value = value if hard == resource.RLIM_INFINITY else min(value, hard)
     resource.setrlimit(which, (value, value))
-os.write(started_fd, b"1")
-os.close(started_fd)
-os.execvp(sys.argv[4], sys.argv[4:])
+os.write(spec["started_fd"], b"1")
+os.close(spec["started_fd"])
+os.execvp(sys.argv[2], sys.argv[2:])
 """
+
+
+def base_python() -> str:
+    """The base interpreter (not a venv's): it needs nothing but its own prefix, which every
+    sandbox binds read-only."""
+    candidate = getattr(sys, "_base_executable", None) or sys.executable
+    return str(Path(candidate).resolve()) if Path(candidate).exists() else sys.executable
+
+
+def interpreter_paths() -> list[Path]:
+    """What running ``sys.executable`` and the base interpreter needs: their prefixes."""
+    paths = []
+    for prefix in {sys.base_prefix, sys.prefix, str(Path(base_python()).parent.parent)}:
+        path = Path(prefix).resolve()
+        if path.is_dir() and str(path) not in SYSTEM_PATHS and not str(path).startswith("/usr/"):
+            paths.append(path)
+    return sorted(paths)
 
 
 @functools.cache
@@ -101,18 +198,33 @@ def sandbox_kind() -> str:
     for kind in ("bwrap", "unshare"):
         if shutil.which(kind) and _starts(kind):
             return kind
-    _log.warning(
-        "No sandbox available (bwrap and 'unshare --net' both failed): acceptance tests run as a "
-        "plain subprocess with memory/process/time caps but network and filesystem NOT isolated. "
-        "Install bubblewrap (apt install bubblewrap) to isolate them."
-    )
+    _log.warning(fallback_warning("subprocess"))
     return "subprocess"
+
+
+def fallback_warning(kind: str) -> str:
+    """The one line a session prints when scoring cannot use bubblewrap."""
+    isolation = ("network isolated, filesystem NOT isolated" if kind == "unshare"
+                 else "network and filesystem NOT isolated")
+    return (f"scoring sandbox: {kind} ({isolation}): bubblewrap is missing or cannot start here. "
+            f"Install it (apt-get install bubblewrap); rows record sandbox.scoring={kind!r}.")
+
+
+def bwrap_version() -> str | None:
+    exe = shutil.which("bwrap")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip().split()[-1] if out.strip() else "unknown"
 
 
 def _starts(kind: str) -> bool:
     with tempfile.TemporaryDirectory(prefix="arena-sandbox-probe-") as probe:
         try:
-            result = _run(kind, [sys.executable, "-I", "-S", "-c", "pass"], workdir=Path(probe),
+            result = _run(kind, [base_python(), "-I", "-S", "-c", "pass"], workdir=Path(probe),
                           limits=Limits(wall_s=20), env=None, writable=(), hidden=())
         except SandboxStartError as exc:
             _log.debug("sandbox kind %s does not start here: %s", kind, exc)
@@ -127,36 +239,58 @@ def run_sandboxed(
     limits: Limits,
     env: dict[str, str] | None = None,
     writable: Iterable[Path] = (),
+    readonly: Iterable[Path] = (),
     hidden: Iterable[Path] = (),
+    router: RouterLink | None = None,
+    kind: str | None = None,
+    stdout_path: Path | None = None,
+    stderr_path: Path | None = None,
 ) -> SandboxResult:
-    """Run ``cmd`` in ``workdir`` inside the best available sandbox.
+    """Run ``cmd`` in ``workdir`` inside the best available sandbox (or ``kind``).
 
     ``env`` adds to a minimal environment (PATH, HOME=workdir, LANG, TMPDIR); nothing else of
-    ours leaks in. ``writable`` folders (which must exist) stay writable (this matters for bwrap
-    only: the other kinds leave the whole filesystem writable).
-    ``hidden`` paths appear empty inside bwrap (e.g. the task folder holding the reference
-    solution). Raises SandboxStartError when the sandbox itself cannot start.
+    ours leaks in. ``writable`` folders (which must exist) are bound read-write and ``readonly``
+    paths read-only, each at its own path; with bwrap nothing else of the host is visible but the
+    system and the interpreter. ``hidden`` paths appear empty even when a bound path holds them.
+    ``router`` gives the command its one network path (bwrap only). ``stdout_path`` and
+    ``stderr_path`` keep the whole output in files (the result still carries the tails).
+    Raises SandboxStartError when the sandbox itself cannot start.
     """
-    return _run(sandbox_kind(), cmd, workdir=Path(workdir), limits=limits, env=env,
-                writable=tuple(writable), hidden=tuple(hidden))
+    kind = kind or sandbox_kind()
+    if router is not None and kind != "bwrap" and kind != "subprocess":
+        raise SandboxStartError(f"a router link needs bwrap, not {kind}")
+    return _run(kind, cmd, workdir=Path(workdir), limits=limits, env=env,
+                writable=tuple(writable), readonly=tuple(readonly), hidden=tuple(hidden),
+                router=router, stdout_path=stdout_path, stderr_path=stderr_path)
+
+
+def _open_output(path: Path | None):
+    if path is None:
+        return tempfile.TemporaryFile()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w+b")
 
 
 def _run(kind: str, cmd: list[str], *, workdir: Path, limits: Limits, env: dict[str, str] | None,
-         writable: tuple[Path, ...], hidden: tuple[Path, ...]) -> SandboxResult:
+         writable: tuple[Path, ...], hidden: tuple[Path, ...], readonly: tuple[Path, ...] = (),
+         router: RouterLink | None = None, stdout_path: Path | None = None,
+         stderr_path: Path | None = None) -> SandboxResult:
     workdir = workdir.resolve()
-    prefix = _prefix(kind, workdir, limits, writable, hidden)
+    prefix = _prefix(kind, workdir, limits, writable, hidden, readonly, router)
     started_read, started_write = os.pipe()
     cgroup = None
     start = time.monotonic()
+    forward = None
+    if router is not None and kind == "bwrap":
+        forward = {"port": router.port, "uds": ROUTER_SOCKET}
+    spec = {"memory": limits.memory_mb * 1024 * 1024 if limits.memory_mb else None,
+            "procs": limits.max_procs, "started_fd": started_write, "forward": forward}
     try:
-        argv = prefix + [
-            sys.executable, "-I", "-S", "-c", _LAUNCHER, str(limits.memory_mb * 1024 * 1024),
-            str(limits.max_procs), str(started_write), *cmd,
-        ]
+        argv = prefix + [base_python(), "-I", "-S", "-c", _LAUNCHER, json.dumps(spec), *cmd]
         cgroup = _PidsCgroup.create(limits.max_procs)
         if cgroup:
             argv = cgroup.joining(argv)
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with _open_output(stdout_path) as out, _open_output(stderr_path) as err:
             try:
                 proc = subprocess.Popen(
                     argv, cwd=workdir, env=_environment(workdir, env), stdin=subprocess.DEVNULL,
@@ -191,23 +325,45 @@ def _run(kind: str, cmd: list[str], *, workdir: Path, limits: Limits, env: dict[
     else:
         killed_reason = None
     return SandboxResult(exit_code=exit_code, timed_out=timed_out, killed_reason=killed_reason,
-                         duration_s=duration, stdout=stdout, stderr=stderr)
+                         duration_s=duration, stdout=stdout, stderr=stderr, kind=kind)
+
+
+def _inside(path: Path, folders: Iterable[Path]) -> bool:
+    return any(path == f or f in path.parents for f in folders)
 
 
 def _prefix(kind: str, workdir: Path, limits: Limits, writable: tuple[Path, ...],
-            hidden: tuple[Path, ...]) -> list[str]:
+            hidden: tuple[Path, ...], readonly: tuple[Path, ...] = (),
+            router: RouterLink | None = None) -> list[str]:
     if kind == "bwrap":
-        argv = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev",
-                "--proc", "/proc", "--tmpfs", "/tmp"]
-        exposed = [workdir, *(Path(p).resolve() for p in writable)]
+        argv = [shutil.which("bwrap") or "bwrap", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
+                "--dir", "/var/tmp", "--dir", "/run"]
+        for path in SYSTEM_PATHS:
+            if os.path.islink(path):  # merged /usr: /bin -> usr/bin
+                argv += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                argv += ["--ro-bind", path, path]
+        for path in MASKED_FILES:
+            if os.path.isfile(path):
+                argv += ["--ro-bind", "/dev/null", path]
+        for path in MASKED_DIRS:
+            if os.path.isdir(path):
+                argv += ["--tmpfs", path, "--remount-ro", path]
+        shown_ro = [*interpreter_paths(), *(Path(p).resolve() for p in readonly)]
+        shown_rw = [workdir, *(Path(p).resolve() for p in writable)]
+        # Parents before children, so that a writable folder inside a read-only one stays writable.
+        for path, flag in sorted([(p, "--ro-bind") for p in shown_ro] + [(p, "--bind") for p in shown_rw],
+                                 key=lambda item: len(item[0].parts)):
+            if path.exists():
+                argv += [flag, str(path), str(path)]
         for path in (Path(p).resolve() for p in hidden):
-            # Hiding a folder that holds the workdir would hide the workdir too.
-            if path.is_dir() and not any(path == e or path in e.parents for e in exposed):
+            if path.is_dir() and _inside(path, shown_ro + shown_rw) and not any(
+                    _inside(e, [path]) for e in shown_rw):
                 argv += ["--tmpfs", str(path)]
-        for path in exposed:
-            argv += ["--bind", str(path), str(path)]
+        if router is not None:
+            argv += ["--bind", router.uds_path, ROUTER_SOCKET]
         argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                 "--chdir", str(workdir)]
+                 "--hostname", "arena", "--chdir", str(workdir)]
         if limits.network:
             argv.append("--share-net")
         return argv + ["--"]
