@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+TOKEN = "bench-token-0123456789abcdefghijklmn"  # the router checks it on every call, as in real use
 GOALS = {"p50_ms": 0.5, "p99_ms": 2.0, "ttfb_p50_ms": 0.5, "rps_c32": 3000}
 
 
@@ -52,7 +53,7 @@ def loadgen(bench: Path, url: str, args, label: str, cpu_pid: int | None) -> dic
     cmd = [sys.executable, str(bench / "loadgen.py"), "--url", url, "--model", "mock-model",
            "--modes", "seq,stream,tput", "--n", str(args.n), "--stream-n", str(args.stream_n),
            "--warmup", str(args.warmup), "--conc", str(args.conc), "--duration", str(args.duration),
-           "--label", label]
+           "--label", label, "--header", f"Authorization: Bearer {TOKEN}"]
     if cpu_pid:
         cmd += ["--cpu-pid", str(cpu_pid)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -87,7 +88,7 @@ def main() -> int:
     router = subprocess.Popen(
         [sys.executable, "-m", "router", "--port", str(router_port), "--strategy", "always-cloud",
          "--local", f"openai:mock-model@{mock_url}/v1", "--cloud", f"openai:mock-model@{mock_url}/v1",
-         "--ledger", str(ledger), "--env-file", str(tmp / "none.env")],
+         "--ledger", str(ledger), "--env-file", str(tmp / "none.env"), "--token", TOKEN],
         cwd=REPO, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         wait_port(mock_port)
@@ -102,7 +103,7 @@ def main() -> int:
             print(f"rep {rep}: direct p50 {d['p50_ms']:.3f} p99 {d['p99_ms']:.3f} ttfb {d['ttfb_p50_ms']:.3f} "
                   f"{d['rps_c32']:.0f} req/s | router p50 {r['p50_ms']:.3f} p99 {r['p99_ms']:.3f} "
                   f"ttfb {r['ttfb_p50_ms']:.3f} {r['rps_c32']:.0f} req/s | errors {r['errors']} | router CPU "
-                  f"{r['cpu_ms_per_req']:.3f} ms/req at c={args.conc} ({r['cpu_util']:.0%} of a core)", flush=True)
+                  f"{r['cpu_ms_per_req'] or 0:.3f} ms/req at c={args.conc} ({r['cpu_util'] or 0:.0%} of a core)", flush=True)
         med = lambda rows, key: statistics.median(row[key] for row in rows)  # noqa: E731
         result = {
             "p50_ms": statistics.median(r["p50_ms"] - d["p50_ms"] for d, r in zip(direct, routed)),

@@ -4,15 +4,19 @@
   python -m router --config configs/my.yaml
 
 One run, ``default``, is registered and served both under ``/run/default/...`` and without the
-prefix (``/v1/chat/completions``, ``/v1/messages``, ``/api/chat``...).
+prefix (``/v1/chat/completions``, ``/v1/messages``, ``/api/chat``...), on 127.0.0.1 and on a Unix
+socket. With ``--token T`` every call must present T (``Authorization: Bearer T`` or
+``x-api-key: T``); without it the run is open to any process on this machine.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
 from .contracts import BackendSpec, RunSpec
+from .core import RECENT_RECORDS
 from .errors import ConfigError
 from .service import RouterSettings, start_router
 
@@ -57,10 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="an arena config YAML to take the run from")
     parser.add_argument("--env-file", default=".env", help="a .env file with API keys (default: .env)")
     parser.add_argument("--session-budget-usd", type=float, help="cloud spending cap")
+    parser.add_argument("--token", help="require this token on every call (Authorization: Bearer or x-api-key); "
+                                        "default: no token, open to any local process")
+    parser.add_argument("--uds", help="also listen on this Unix socket (default: one in a private temp dir)")
     args = parser.parse_args(argv)
     spec = run_spec_from_args(args)
     router = start_router(RouterSettings(port=args.port, ledger_path=args.ledger, env_file=args.env_file,
-                                         session_budget_usd=args.session_budget_usd, unscoped_run_id=RUN_ID))
+                                         session_budget_usd=args.session_budget_usd, unscoped_run_id=RUN_ID,
+                                         unscoped_token=args.token or None, uds_path=args.uds))
     try:
         endpoints = router.register_run(spec)
     except ConfigError as err:
@@ -72,7 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  OpenAI base:    {router.base_url}/v1   (or {endpoints.openai_base})")
     print(f"  Anthropic base: {router.base_url}      (or {endpoints.anthropic_base})")
     print(f"  Ollama host:    {router.base_url}      (or {endpoints.ollama_base})")
-    print(f"  ledger:         {args.ledger or 'memory only'}", flush=True)
+    print(f"  Unix socket:    {router.uds_path}   (the same routes)")
+    if args.token:
+        print("  auth:           every call must send the --token, as 'Authorization: Bearer <token>' or "
+              "'x-api-key: <token>'")
+    else:
+        print("  auth:           none: any process on this machine may call it (give --token to require one)")
+    print(f"  ledger:         {args.ledger or 'no file'} (in memory: running totals and the last "
+          f"{RECENT_RECORDS} records)", flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` closes it cleanly, as Ctrl-C does
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ Routing facts go to ``X-Arena-*`` response headers, never into model-visible tex
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator
 from time import perf_counter
 from types import ModuleType
@@ -18,12 +19,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .canonical import collect, estimate_prompt_tokens
-from .core import RoutedCall, RouterCore
+from .core import RoutedCall, RouterCore, RunState
 from .errors import ClientRequestError, RouterError, UnknownRunError
 from .jsonfast import dumps, loads
 from .protocols import anthropic_messages, ollama_api, openai_chat, openai_responses
 
 JSON = "application/json"
+_BAD_TOKEN = ("pytest-arena: this run's router token is missing or wrong; send the token the harness "
+              "gave the run (RunEndpoints.api_key) as 'Authorization: Bearer <token>' or 'x-api-key: <token>'")
 
 
 class DisconnectWatch:
@@ -102,13 +105,40 @@ def _error(proto: ModuleType, status: int, error_type: str, message: str,
     return Response(proto.error_body(error_type, message), status_code=status, media_type=JSON, headers=headers)
 
 
-async def _route_call(request: Request, proto: ModuleType) -> Response:
-    arrived = perf_counter()
+def presents_token(headers: list[tuple[bytes, bytes]], token: bytes) -> bool:
+    """Whether a request carries ``token`` as ``Authorization: Bearer`` (or a bare Authorization
+    value) or as ``x-api-key``. Compared in constant time: timing tells a caller nothing of it."""
+    found = False
+    for name, value in headers:
+        if name == b"authorization":
+            if value[:7].lower() == b"bearer ":
+                value = value[7:]
+        elif name != b"x-api-key":
+            continue
+        found |= hmac.compare_digest(value.strip(), token)
+    return found
+
+
+def _admitted(request: Request, proto: ModuleType) -> RunState | Response:
+    """The request's run, or the answer refusing it: 404 for an unknown run id, 401 without the
+    run's token (counted per router, recorded in no run's ledger)."""
     core = _core(request)
     try:
         run = core.run(request.path_params.get("run_id"))
     except UnknownRunError as err:
         return _error(proto, 404, err.error_type, err.message)
+    if run.token is not None and not presents_token(request.scope["headers"], run.token):
+        core.unauthorized_calls += 1
+        return _error(proto, 401, "authentication_error", _BAD_TOKEN)
+    return run
+
+
+async def _route_call(request: Request, proto: ModuleType) -> Response:
+    arrived = perf_counter()
+    core = _core(request)
+    run = _admitted(request, proto)
+    if isinstance(run, Response):
+        return run
     try:
         body = loads(await request.body())
         if not isinstance(body, dict):
@@ -171,52 +201,56 @@ async def ollama_chat(request: Request) -> Response:
 
 # ---------------------------------------------------------------------- discovery endpoints
 async def count_tokens(request: Request) -> Response:
+    refused = _admitted(request, anthropic_messages)
+    if isinstance(refused, Response):
+        return refused
     try:
-        _core(request).run(request.path_params.get("run_id"))
         body = loads(await request.body())
         req = anthropic_messages.parse(body if isinstance(body, dict) else {})
-    except UnknownRunError as err:
-        return _error(anthropic_messages, 404, err.error_type, err.message)
     except (ValueError, ClientRequestError) as exc:
         return _error(anthropic_messages, 400, "invalid_request_error", str(getattr(exc, "message", exc)))
     return Response(dumps({"input_tokens": estimate_prompt_tokens(req)}), media_type=JSON)
 
 
 async def models(request: Request) -> Response:
-    try:
-        run = _core(request).run(request.path_params.get("run_id"))
-    except UnknownRunError as err:
-        return _error(openai_chat, 404, err.error_type, err.message)
+    run = _admitted(request, openai_chat)
+    if isinstance(run, Response):
+        return run
     return Response(dumps({"object": "list", "data": [
         {"id": run.endpoints.model, "object": "model", "created": 0, "owned_by": "pytest-arena"}]}), media_type=JSON)
 
 
 async def ollama_tags(request: Request) -> Response:
-    try:
-        run = _core(request).run(request.path_params.get("run_id"))
-    except UnknownRunError as err:
-        return _error(ollama_api, 404, err.error_type, err.message)
+    run = _admitted(request, ollama_api)
+    if isinstance(run, Response):
+        return run
     return Response(ollama_api.tags_body(run.endpoints.model), media_type=JSON)
 
 
 async def ollama_show(request: Request) -> Response:
-    try:
-        run = _core(request).run(request.path_params.get("run_id"))
-    except UnknownRunError as err:
-        return _error(ollama_api, 404, err.error_type, err.message)
+    run = _admitted(request, ollama_api)
+    if isinstance(run, Response):
+        return run
     return Response(ollama_api.show_body(run.spec.guards.num_ctx), media_type=JSON)
 
 
 async def ollama_version(request: Request) -> Response:
+    # Answered for unknown run ids too (as it always was); a registered run's token is still checked.
+    core = _core(request)
+    run_id = request.path_params.get("run_id") or core.settings.unscoped_run_id
+    if run_id in core.runs:
+        refused = _admitted(request, ollama_api)
+        if isinstance(refused, Response):
+            return refused
     return Response(ollama_api.version_body(), media_type=JSON)
 
 
 async def run_root(request: Request) -> Response:
-    """claude-code sends ``HEAD /`` to its base URL before the first call."""
-    try:
-        _core(request).run(request.path_params.get("run_id"))
-    except UnknownRunError as err:
-        return _error(openai_chat, 404, err.error_type, err.message)
+    """claude-code sends ``HEAD /`` to its base URL before the first call (without a key, and
+    ignoring the answer: a 401 costs it nothing)."""
+    refused = _admitted(request, openai_chat)
+    if isinstance(refused, Response):
+        return refused
     return Response(b"pytest-arena router\n" if request.method == "GET" else b"", media_type="text/plain")
 
 

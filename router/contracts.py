@@ -180,6 +180,9 @@ class RunEndpoints:
     anthropic_base: str  # .../run/<id>        (client appends /v1/messages)
     ollama_base: str  # .../run/<id>           (client appends /api/chat)
     model: str  # a model name the agent may send; the router ignores it except for !suffixes
+    # The run's own token (secrets.token_urlsafe): the router refuses, with a 401, any call under
+    # /run/<id>/ that does not present it as ``Authorization: Bearer <token>`` or ``x-api-key``.
+    api_key: str = field(repr=False)
 
 
 # ----------------------------------------------------------------------------- ledger
@@ -207,6 +210,9 @@ class LedgerRecord:
     status: CallStatus = "ok"
     error: str | None = None
     forced: Side | None = None
+    # The price-table key cost_usd was computed at: the served model's when the table prices it,
+    # else the configured model's (BackendSpec.model, or its price_as); None for local or unpriced.
+    priced_as: str | None = None
 
 
 @dataclass(slots=True)
@@ -225,6 +231,8 @@ class RunTotals:
     cost_usd: float = 0.0
     router_ms: float = 0.0  # sum of decide_ms + overhead_ms
     statuses: dict[str, int] = field(default_factory=dict)  # CallStatus -> count
+    # The run's records, in arrival order. The sums above always cover every call; a run that
+    # keeps only a window of recent records (the standalone router's) lists just those here.
     records: list[LedgerRecord] = field(default_factory=list)
 
     @property
@@ -235,28 +243,25 @@ class RunTotals:
     def completion(self) -> int:
         return self.local_completion + self.cloud_completion
 
-    @classmethod
-    def from_records(cls, run_id: str, records: list[LedgerRecord]) -> "RunTotals":
-        totals = cls(run_id=run_id, records=list(records))
-        for rec in records:
-            # Tokens and cost include the router's own calls: they were spent for this cell.
-            totals.statuses[rec.status] = totals.statuses.get(rec.status, 0) + 1
-            totals.cached += rec.cached_tokens
-            totals.reasoning += rec.reasoning_tokens
-            totals.cost_usd += rec.cost_usd
-            totals.router_ms += rec.decide_ms + rec.overhead_ms
-            if rec.purpose != "agent":
-                totals.router_calls += 1
-            else:
-                totals.calls += 1
-                if rec.choice == "local":
-                    totals.local_calls += 1
-                else:
-                    totals.cloud_calls += 1
+    def count(self, rec: LedgerRecord) -> None:
+        """Add one record to the sums (not to ``records``): the ledger keeps them as calls end."""
+        # Tokens and cost include the router's own calls: they were spent for this cell.
+        self.statuses[rec.status] = self.statuses.get(rec.status, 0) + 1
+        self.cached += rec.cached_tokens
+        self.reasoning += rec.reasoning_tokens
+        self.cost_usd += rec.cost_usd
+        self.router_ms += rec.decide_ms + rec.overhead_ms
+        if rec.purpose != "agent":
+            self.router_calls += 1
+        else:
+            self.calls += 1
             if rec.choice == "local":
-                totals.local_prompt += rec.prompt_tokens
-                totals.local_completion += rec.completion_tokens
+                self.local_calls += 1
             else:
-                totals.cloud_prompt += rec.prompt_tokens
-                totals.cloud_completion += rec.completion_tokens
-        return totals
+                self.cloud_calls += 1
+        if rec.choice == "local":
+            self.local_prompt += rec.prompt_tokens
+            self.local_completion += rec.completion_tokens
+        else:
+            self.cloud_prompt += rec.prompt_tokens
+            self.cloud_completion += rec.completion_tokens

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from .contracts import (
     RunSpec,
     RunTotals,
     Side,
+    TextDelta,
+    ToolCallDelta,
     Usage,
 )
 from .errors import (
@@ -43,10 +46,10 @@ from .errors import (
 )
 from .ledger import Ledger
 from .limits import BackendLimit, make_limit
-from .pricing import LOCAL_KEY, PricingTable
+from .pricing import LOCAL_KEY, LOCAL_KINDS, PricingTable
 
 _log = logging.getLogger(__name__)
-_LOCAL_KINDS = ("ollama", "embedded", "scripted")
+RECENT_RECORDS = 1000  # ledger records the standalone router's run keeps in memory
 
 
 @dataclass(slots=True)
@@ -56,6 +59,8 @@ class CoreSettings:
     session_budget_usd: float | None = None
     routing_headers: bool = True
     unscoped_run_id: str | None = None
+    # The unscoped run's token (python -m router --token); None leaves that one run open to any caller.
+    unscoped_token: str | None = None
     lock_dir: Path | None = None  # cross-process slots for shared local servers (see limits.py)
 
 
@@ -68,6 +73,7 @@ class RunState:
     classifier: Backend | None
     embedder: Backend | None
     strategy_ctx: strategies.StrategyContext
+    token: bytes | None  # what a call must present (RunEndpoints.api_key); None: any caller
     seq: int = 0
     inflight: int = 0
     spent_usd: float = 0.0
@@ -97,6 +103,8 @@ class RouterCore:
         self.max_cloud_call_usd = 0.0  # the dearest cloud call so far: the budget's in-flight estimate
         self._budget_changed = asyncio.Event()
         self.fatal_error: str | None = None
+        self._unpriced_warned: set[str] = set()  # served model names already warned about (price_key)
+        self.unauthorized_calls = 0  # refused for a missing or wrong run token; in no run's ledger
         self._backends: dict[tuple, Backend] = {}
         self._limits: dict[str, BackendLimit | None] = {}
 
@@ -122,32 +130,52 @@ class RouterCore:
             raise ConfigError(f"run {spec.run_id}: {exc}") from None
         cloud_price = self.pricing.rate_for(spec.cloud.model)
         if (spec.cell_budget_usd is not None or self.settings.session_budget_usd is not None) \
-                and spec.cloud.kind not in _LOCAL_KINDS and cloud_price is None:
+                and spec.cloud.kind not in LOCAL_KINDS and cloud_price is None:
             raise ConfigError(
                 f"run {spec.run_id}: cloud model {spec.cloud.model!r} has no price in {self.pricing.path}, so a "
                 "budget cap cannot be enforced; add it to the pricing table (RouterSettings.pricing_path)")
+        # "sk-" as agents' OpenAI clients expect of a key; never a leading "-" that a CLI parser
+        # would take for a flag (aider --openai-api-key, cline -k).
+        token, required = "sk-arena-" + secrets.token_urlsafe(24), True
+        if spec.run_id == self.settings.unscoped_run_id:  # python -m router: its --token, else open
+            token = self.settings.unscoped_token or token
+            required = self.settings.unscoped_token is not None
         endpoints = RunEndpoints(
             openai_base=f"{self.base_url}/run/{spec.run_id}/v1",
             anthropic_base=f"{self.base_url}/run/{spec.run_id}",
             ollama_base=f"{self.base_url}/run/{spec.run_id}",
             model=f"arena-{spec.strategy}",
+            api_key=token,
         )
         run = RunState(
             spec=spec, endpoints=endpoints, local=self.backend(spec.local), cloud=self.backend(spec.cloud),
             classifier=self.backend(spec.classifier) if spec.classifier else None,
             embedder=self.backend(spec.embedder) if spec.embedder else None,
             strategy_ctx=strategies.StrategyContext(params=params, classifier_timeout_s=spec.classifier_timeout_s),
+            token=token.encode() if required else None,
         )
+        # API keys are loaded now, and only for the backends this run can route to: an
+        # always-local run needs no cloud key. Raises ConfigError naming a missing variable.
+        for side in strategies.sides_reached(spec.strategy):
+            (run.local if side == "local" else run.cloud).prepare()
+        for helper in (run.classifier, run.embedder):
+            if helper is not None:
+                helper.prepare()
         run.idle.set()
         if run.classifier is not None:
             run.strategy_ctx.complete = lambda req: self.classify(run, req)
         if run.embedder is not None:
             run.strategy_ctx.embed = lambda texts: self.embed(run, texts)
+        # The standalone router's run is never finished: it keeps running totals and a window of
+        # recent records, so its memory stays flat however many calls it serves.
+        unscoped = spec.run_id == self.settings.unscoped_run_id
+        self.ledger.open_run(spec.run_id, keep_recent=RECENT_RECORDS if unscoped else None)
         self.runs[spec.run_id] = run
         try:
             await strategies.warm_up(spec.strategy, run.strategy_ctx)
         except Exception as exc:
             del self.runs[spec.run_id]
+            self.ledger.forget(spec.run_id)
             raise ConfigError(f"run {spec.run_id}: strategy {spec.strategy!r} could not start: {exc}") from None
         return endpoints
 
@@ -169,7 +197,7 @@ class RouterCore:
                          run_id, run.inflight, timeout_s)
         del self.runs[run_id]
         self.ledger.flush()
-        return RunTotals.from_records(run_id, self.ledger.forget(run_id))
+        return self.ledger.forget(run_id)
 
     async def aclose(self) -> None:
         self.ledger.flush()
@@ -181,7 +209,7 @@ class RouterCore:
 
     # ------------------------------------------------------------------ recording
     def side_of(self, spec: BackendSpec) -> Side:
-        if spec.kind in _LOCAL_KINDS or self.pricing.normalise(spec.model) == LOCAL_KEY:
+        if spec.kind in LOCAL_KINDS or self.pricing.normalise(spec.model) == LOCAL_KEY:
             return "local"
         return "cloud"
 
@@ -192,13 +220,40 @@ class RouterCore:
             self.max_cloud_call_usd = max(self.max_cloud_call_usd, rec.cost_usd)
         self.ledger.add(rec)
 
-    def cost(self, run: RunState, side: Side, model: str, usage: Usage) -> float:
-        """USD of one call: 0 for local; cached prompt tokens at the cache-read rate only when the
-        run prices prompt caching (RunSpec.prompt_cache), else as uncached input."""
+    def charge(self, run: RunState, spec: BackendSpec, side: Side, served: str, usage: Usage) -> tuple[float, str | None]:
+        """(USD, price-table key) of one call: 0 for local; cached prompt tokens at the cache-read
+        rate only when the run prices prompt caching (RunSpec.prompt_cache), else as uncached input."""
         if side == "local":
-            return 0.0
+            return 0.0, None
+        key = self.price_key(spec, served)
+        if key is None:
+            return 0.0, None
         cached = usage.cached if run.spec.prompt_cache else 0
-        return self.pricing.cost(run.spec.cloud.price_as or model, usage.prompt, usage.completion, cached)
+        return self.pricing.cost(key, usage.prompt, usage.completion, cached), key
+
+    def price_key(self, spec: BackendSpec, served: str) -> str | None:
+        """The price a cloud call is charged at: the backend's ``price_as`` stand-in, else the model
+        the upstream says served it, else the configured model. Budgets are admitted on the
+        configured model's price, so an alias the table lacks (a dated or vendor name) must not
+        make the call free; each such name is logged once."""
+        configured = self.pricing.normalise(spec.price_as or spec.model)
+        configured = None if configured == LOCAL_KEY else configured
+        if spec.price_as:
+            return configured
+        key = self.pricing.normalise(served)
+        if key is not None and key != LOCAL_KEY:  # a cloud call is never priced as local
+            return key
+        name = served or spec.model
+        if name not in self._unpriced_warned:
+            self._unpriced_warned.add(name)
+            if configured is None:
+                _log.warning("cloud model %r (backend %s) has no price in %s: its calls cost $0 in the ledger "
+                             "and every report; add it to the pricing table", name, spec.label, self.pricing.path)
+            else:
+                _log.warning("the upstream of %s named the serving model %r, which has no price in %s; its "
+                             "calls are charged at the configured model's price (%s)", spec.label, name,
+                             self.pricing.path, configured)
+        return configured
 
     def record_rejected(self, run: RunState, protocol: str, message: str, arrived: float) -> None:
         """A request refused before routing (unparseable body): still one record."""
@@ -280,12 +335,13 @@ class RouterCore:
             raise
         finally:
             elapsed = (perf_counter() - started) * 1e3
+            cost_usd, priced_as = self.charge(run, backend.spec, side, model, usage)
             self.record(run, LedgerRecord(
                 run_id=run.spec.run_id, seq=run.next_seq(), ts=ts, protocol=req.protocol, purpose="classifier",
                 strategy=run.spec.strategy, choice=side, reason=f"classifier call of {run.spec.strategy}",
                 backend=backend.spec.label, model=model, prompt_tokens=usage.prompt or estimate_prompt_tokens(req),
                 completion_tokens=usage.completion, cached_tokens=usage.cached, reasoning_tokens=usage.reasoning,
-                cost_usd=self.cost(run, side, model, usage), upstream_ms=elapsed, status=status, error=error))
+                cost_usd=cost_usd, priced_as=priced_as, upstream_ms=elapsed, status=status, error=error))
 
     async def embed(self, run: RunState, texts: list[str]) -> list[list[float]]:
         """``StrategyContext.embed``: the embedding model, recorded with purpose "embedding"."""
@@ -304,11 +360,12 @@ class RouterCore:
             status, error = "upstream_error", str(exc)
             raise
         finally:
+            cost_usd, priced_as = self.charge(run, backend.spec, side, backend.spec.model, usage)
             self.record(run, LedgerRecord(
                 run_id=run.spec.run_id, seq=run.next_seq(), ts=ts, protocol="embedding", purpose="embedding",
                 strategy=run.spec.strategy, choice=side, reason=f"{len(texts)} text(s) embedded for {run.spec.strategy}",
                 backend=backend.spec.label, model=backend.spec.model, prompt_tokens=usage.prompt,
-                cost_usd=self.cost(run, side, backend.spec.model, usage),
+                cost_usd=cost_usd, priced_as=priced_as,
                 upstream_ms=(perf_counter() - started) * 1e3, status=status, error=error))
 
     # ------------------------------------------------------------------ agent calls
@@ -318,6 +375,60 @@ class RouterCore:
             # a sampling parameter, not text: nothing the model reads changes.
             req.seed = run.spec.seed
         return RoutedCall(self, run, req, arrived)
+
+
+# Characters a token may hold at most, for the estimate: English runs ~4-5 characters a token and
+# code fewer, so the estimate stays low and never cuts a server that honours the cap early.
+_MAX_CHARS_PER_TOKEN = 6
+
+
+async def _close_quietly(stream) -> None:
+    """Close a backend's event stream (its upstream connection); a failure closing changes nothing
+    about the answer already given."""
+    try:
+        await stream.aclose()
+    except Exception:
+        pass
+
+
+class OutputMeter:
+    """Counts a local answer's completion tokens as it streams, for the output cap: the upstream's
+    own count when it sends one (a usage chunk), else an estimate from the deltas that errs low.
+    Local servers (Ollama, llama.cpp, vLLM) stream one token per piece, so pieces do not
+    overcount; characters catch a server that sends many tokens per piece."""
+
+    __slots__ = ("reported", "pieces", "chars")
+
+    def __init__(self) -> None:
+        self.reported: int | None = None
+        self.pieces = 0
+        self.chars = 0
+
+    def add(self, ev: Event) -> None:
+        if isinstance(ev, TextDelta):
+            if ev.text:
+                self.pieces += 1
+                self.chars += len(ev.text)
+        elif isinstance(ev, ToolCallDelta):
+            self.pieces += 1
+            self.chars += len(ev.arguments) + len(ev.name or "")
+        elif isinstance(ev, Usage) and ev.completion:
+            self.reported = ev.completion
+
+    def tokens(self) -> int:
+        if self.reported is not None:
+            return self.reported
+        return max(self.pieces, self.chars // _MAX_CHARS_PER_TOKEN)
+
+    def at_least(self, tokens: int) -> bool:
+        return self.tokens() >= tokens
+
+    def usage(self, seen: Usage | None, req: CanonicalRequest) -> Usage:
+        """Usage of an answer cut short: the tokens actually received."""
+        if seen is None:
+            return Usage(prompt=estimate_prompt_tokens(req), completion=self.tokens())
+        return Usage(prompt=seen.prompt or estimate_prompt_tokens(req), completion=self.tokens(),
+                     cached=seen.cached, reasoning=seen.reasoning)
 
 
 class RoutedCall:
@@ -368,7 +479,7 @@ class RoutedCall:
         status, error = "ok", None
         usage: Usage | None = None
         finish: Finish | None = None
-        deltas = 0
+        meter = OutputMeter()
         decide_s = upstream_s = 0.0
         reason = ""
         model = ""
@@ -376,6 +487,7 @@ class RoutedCall:
         acquired = capped = False
         stream = None
         deadline: float | None = None
+        cap: int | None = None  # the local output cap this call is held to
         try:
             t = perf_counter()
             decision = await strategies.decide(spec.strategy, req, run.strategy_ctx)
@@ -393,7 +505,8 @@ class RoutedCall:
                 self.admitted = True
             else:
                 guards = spec.guards
-                cap = guards.max_output_tokens
+                if backend.spec.kind != "scripted":  # the offline stand-in writes whole files, no model runs
+                    cap = guards.max_output_tokens
                 if cap is not None and (req.max_tokens is None or req.max_tokens > cap):
                     req = dataclasses.replace(req, max_tokens=cap)
                     capped = True
@@ -419,12 +532,28 @@ class RoutedCall:
                 finally:
                     now = perf_counter()
                     upstream_s += now - t
+                if isinstance(ev, Finish):
+                    finish = ev
+                    yield ev
+                    t = perf_counter()
+                    continue
                 if isinstance(ev, Usage):
                     usage = ev
-                elif isinstance(ev, Finish):
-                    finish = ev
-                else:
-                    deltas += 1
+                meter.add(ev)
+                # Checked on content only: the final Usage of an answer that just fits must not cut it.
+                if cap is not None and req.stream and not isinstance(ev, Usage) and meter.at_least(cap):
+                    # The upstream ignored max_tokens (the cap is only a request): stop reading it
+                    # and end the answer the way a server that honoured the cap would have.
+                    stream, cut = None, stream
+                    await _close_quietly(cut)
+                    usage = meter.usage(usage, req)
+                    status = "truncated"
+                    error = (f"local output cap of {cap} tokens reached; the upstream kept generating, so "
+                             "the router stopped reading it")
+                    yield ev
+                    yield usage
+                    yield Finish("length", model)
+                    return
                 yield ev
                 t = perf_counter()
             if finish is None:
@@ -432,7 +561,10 @@ class RoutedCall:
             model = finish.model or model
             if capped and finish.reason == "length":
                 status = "truncated"
-                error = f"local output cap of {guards.max_output_tokens} tokens reached"
+                error = f"local output cap of {cap} tokens reached"
+            elif cap is not None and meter.at_least(cap + 1):
+                status = "truncated"  # answered whole, but past the cap: the upstream ignored it
+                error = f"the upstream ignored the local output cap: {meter.tokens()} tokens against a cap of {cap}"
         except asyncio.TimeoutError as exc:
             if deadline is None or time.monotonic() < deadline - 0.05:  # an upstream library's own timeout
                 status, error = "upstream_error", f"upstream timed out: {type(exc).__name__}: {exc}"
@@ -454,26 +586,25 @@ class RoutedCall:
             raise UpstreamError(error) from exc
         finally:
             if stream is not None:
-                try:
-                    await stream.aclose()
-                except Exception:
-                    pass
+                await _close_quietly(stream)
             if acquired:
                 limit.release()
-            self._record(ts, status, error, reason, model, usage, deltas, decide_s, upstream_s)
+            self._record(ts, status, error, reason, model, usage, meter, decide_s, upstream_s)
 
-    def _record(self, ts, status, error, reason, model, usage, deltas, decide_s, upstream_s) -> None:
+    def _record(self, ts, status, error, reason, model, usage, meter, decide_s, upstream_s) -> None:
         core, run, req = self.core, self.run, self.req
         if usage is None:  # cut before the upstream reported usage: count what we saw
-            usage = Usage(prompt=estimate_prompt_tokens(req), completion=deltas) if deltas else Usage()
+            usage = meter.usage(None, req) if meter.pieces else Usage()
         side = self.side or "local"
         total_s = perf_counter() - self.arrived
+        cost_usd, priced_as = core.charge(run, self.backend.spec, side, model, usage) \
+            if self.backend is not None else (0.0, None)
         core.record(run, LedgerRecord(
             run_id=run.spec.run_id, seq=self.seq, ts=ts, protocol=req.protocol, purpose="agent",
             strategy=run.spec.strategy, choice=side, reason=reason or "not routed",
             backend=self.backend.spec.label if self.backend is not None else "", model=model,
             prompt_tokens=usage.prompt, completion_tokens=usage.completion, cached_tokens=usage.cached,
-            reasoning_tokens=usage.reasoning, cost_usd=core.cost(run, side, model, usage),
+            reasoning_tokens=usage.reasoning, cost_usd=cost_usd, priced_as=priced_as,
             decide_ms=decide_s * 1e3, upstream_ms=upstream_s * 1e3,
             overhead_ms=max(0.0, total_s - decide_s - upstream_s) * 1e3,
             stream=req.stream, status=status, error=error, forced=req.force))

@@ -1,6 +1,8 @@
-"""The ledger: one LedgerRecord per call, kept in memory per run and appended to a JSONL file.
+"""The ledger: one LedgerRecord per call, appended to a JSONL file; in memory, each run's running
+totals and its records (a run opened with ``keep_recent``, like the standalone router's run that
+never finishes, keeps only that many recent ones: its memory stays flat however long it serves).
 
-``add`` is all a request pays: two list appends. The records are serialised and written in
+``add`` is all a request pays: the sums and two appends. The records are serialised and written in
 batches by a callback the event loop runs between requests (every ``FLUSH_INTERVAL_S``), not by a
 writer thread: a second Python thread competes for the GIL, which measurably added milliseconds
 to the router's p99. ``flush`` (at run finish) and ``close`` (at shutdown) write everything
@@ -9,9 +11,11 @@ pending, so no record is lost when the router stops.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections import deque
 from pathlib import Path
 
-from .contracts import LedgerRecord
+from .contracts import LedgerRecord, RunTotals
 from .jsonfast import dumps
 
 FLUSH_INTERVAL_S = 0.05
@@ -22,12 +26,20 @@ def record_json(rec: LedgerRecord) -> bytes:
     return dumps(rec) + b"\n"
 
 
+class _RunLog:
+    __slots__ = ("totals", "recent")
+
+    def __init__(self, run_id: str, keep_recent: int | None):
+        self.totals = RunTotals(run_id=run_id)  # sums over every record; its .records stays empty
+        self.recent: list[LedgerRecord] | deque[LedgerRecord] = [] if keep_recent is None else deque(maxlen=keep_recent)
+
+
 class Ledger:
     """Used from the router's event loop only (``close`` once that loop has stopped)."""
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else None
-        self._by_run: dict[str, list[LedgerRecord]] = {}
+        self._runs: dict[str, _RunLog] = {}
         self._pending: list[LedgerRecord] = []
         self._scheduled = False
         self._file = None
@@ -35,8 +47,16 @@ class Ledger:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "ab")
 
+    def open_run(self, run_id: str, keep_recent: int | None = None) -> None:
+        """Start a run's in-memory log: every record, or with ``keep_recent`` only that many
+        recent ones (the totals count every record either way)."""
+        self._runs[run_id] = _RunLog(run_id, keep_recent)
+
     def add(self, rec: LedgerRecord) -> None:
-        self._by_run.setdefault(rec.run_id, []).append(rec)
+        log = self._runs.get(rec.run_id)
+        if log is not None:  # else its run has finished (a call that outlived finish): the file only
+            log.totals.count(rec)
+            log.recent.append(rec)
         if self._file is None:
             return
         self._pending.append(rec)
@@ -45,11 +65,22 @@ class Ledger:
             asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self.flush)
 
     def records(self, run_id: str) -> list[LedgerRecord]:
-        return list(self._by_run.get(run_id, ()))
+        """The run's records in memory (all of them, or its recent window)."""
+        log = self._runs.get(run_id)
+        return list(log.recent) if log is not None else []
 
-    def forget(self, run_id: str) -> list[LedgerRecord]:
-        """Drop a finished run's in-memory index (its lines stay in the file)."""
-        return self._by_run.pop(run_id, [])
+    def totals(self, run_id: str) -> RunTotals:
+        """The run's totals so far, over every record, with the records in memory."""
+        log = self._runs.get(run_id)
+        if log is None:
+            return RunTotals(run_id=run_id)
+        return dataclasses.replace(log.totals, statuses=dict(log.totals.statuses), records=list(log.recent))
+
+    def forget(self, run_id: str) -> RunTotals:
+        """A finished run's totals; drops its in-memory log (its lines stay in the file)."""
+        totals = self.totals(run_id)
+        self._runs.pop(run_id, None)
+        return totals
 
     def flush(self) -> None:
         """Write every pending record now."""

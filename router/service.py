@@ -1,15 +1,21 @@
 """Run the router in a background thread: ``start_router(settings) -> RouterHandle``.
 
-The router gets its own event loop (uvloop and httptools when installed) and an ephemeral port on
-127.0.0.1. The handle is thread-safe: the plugin registers a run before starting an agent, reads
-its totals afterwards, and closes the router at session end.
+The router gets its own event loop (uvloop and httptools when installed) and one uvicorn server
+listening on two sockets: an ephemeral port on 127.0.0.1, and a Unix socket that a sandboxed agent
+with no network at all can reach through the socket file bound into its sandbox. The handle is
+thread-safe: the plugin registers a run before starting an agent, reads its totals afterwards, and
+closes the router at session end.
 """
 from __future__ import annotations
 
 import asyncio
+import atexit
 import http.client
 import logging
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Coroutine
@@ -52,6 +58,12 @@ class RouterSettings:
     host: str = "127.0.0.1"
     port: int = 0  # 0: an ephemeral port
     unscoped_run_id: str | None = None  # also serve this run without the /run/<id> prefix (python -m router)
+    # The token the unscoped run requires (python -m router --token); None leaves that run open
+    # to any local caller. Every other run gets its own random token (RunEndpoints.api_key).
+    unscoped_token: str | None = None
+    # The Unix socket the router also listens on. None: router.sock in a fresh private (0700)
+    # directory under the system temp dir, removed on close.
+    uds_path: str | Path | None = None
     # Slot files that make a loopback server's max_concurrency hold across processes (xdist
     # workers, parallel sessions); None keeps limits per router. See router/limits.py.
     lock_dir: str | Path | None = None
@@ -61,10 +73,12 @@ class RouterHandle:
     """A running router. All methods may be called from any thread except the router's own."""
 
     def __init__(self, settings: RouterSettings, core: RouterCore, server: uvicorn.Server,
-                 loop: asyncio.AbstractEventLoop, thread: threading.Thread, port: int):
+                 loop: asyncio.AbstractEventLoop, thread: threading.Thread, port: int, unix: "_UnixListener"):
         self.settings = settings
         self.port = port
         self.base_url = f"http://{settings.host}:{port}"
+        self.uds_path = str(unix.path)  # the same app over a Unix socket (for sandboxes with no network)
+        self._unix = unix
         self._core = core
         self._server = server
         self._loop = loop
@@ -99,6 +113,11 @@ class RouterHandle:
     def ledger_path(self) -> Path | None:
         return self._core.ledger.path
 
+    @property
+    def unauthorized_calls(self) -> int:
+        """Calls refused (401) because they did not present their run's token."""
+        return self._core.unauthorized_calls
+
     def close(self) -> None:
         if self._closed:
             return
@@ -109,6 +128,7 @@ class RouterHandle:
             self._server.should_exit = True
             self._thread.join(10)
             self._core.ledger.close()
+            self._unix.remove()
 
     def __enter__(self) -> "RouterHandle":
         return self
@@ -117,9 +137,55 @@ class RouterHandle:
         self.close()
 
 
-def _probe_health(host: str, port: int) -> bool:
+class _UnixListener:
+    """The router's Unix socket: bound at start, its file (and private directory) removed on close."""
+
+    def __init__(self, uds_path: str | Path | None):
+        self.private_dir = None if uds_path else Path(tempfile.mkdtemp(prefix="arena-router-"))  # mode 0700
+        self.path = Path(uds_path) if uds_path else self.private_dir / "router.sock"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            if uds_path and self.path.is_socket() and not _answers(self.path):
+                self.path.unlink()  # left behind by a router that was killed
+            self.sock.bind(str(self.path))
+            os.chmod(self.path, 0o600)
+            atexit.register(self.remove)  # a router never closed (an interrupted session) leaves no socket
+        except OSError as exc:
+            self.sock.close()
+            self.remove(bound=False)
+            raise RuntimeError(f"pytest-arena: the router cannot listen on the Unix socket {self.path}: {exc}; "
+                               "set RouterSettings.uds_path to a free, short path (at most 107 bytes)") from None
+
+    def remove(self, bound: bool = True) -> None:
+        if bound:
+            atexit.unregister(self.remove)
+            self.path.unlink(missing_ok=True)
+        if self.private_dir is not None:
+            shutil.rmtree(self.private_dir, ignore_errors=True)
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+            return True
+        except OSError:
+            return False
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str):
+        super().__init__("localhost", timeout=1)
+        self.uds_path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.uds_path)
+
+
+def _probe_health(conn: http.client.HTTPConnection) -> bool:
     try:
-        conn = http.client.HTTPConnection(host, port, timeout=1)
         conn.request("GET", "/healthz")
         ok = conn.getresponse().status == 200
         conn.close()
@@ -134,12 +200,18 @@ def start_router(settings: RouterSettings | None = None) -> RouterHandle:
     ledger = Ledger(settings.ledger_path)
     core = RouterCore(
         CoreSettings(session_budget_usd=settings.session_budget_usd, routing_headers=settings.routing_headers,
-                     unscoped_run_id=settings.unscoped_run_id,
+                     unscoped_run_id=settings.unscoped_run_id, unscoped_token=settings.unscoped_token,
                      lock_dir=Path(settings.lock_dir) if settings.lock_dir else None),
         ledger, load_pricing(settings.pricing_path), backend_settings=settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
+    try:
+        sock.bind((settings.host, settings.port))
+        unix = _UnixListener(settings.uds_path)
+    except BaseException:
+        sock.close()
+        ledger.close()
+        raise
     port = sock.getsockname()[1]
     core.base_url = f"http://{settings.host}:{port}"
     config = uvicorn.Config(build_app(core), host=settings.host, port=port, http=_HTTP_IMPL, lifespan="off",
@@ -153,26 +225,30 @@ def start_router(settings: RouterSettings | None = None) -> RouterHandle:
     def serve() -> None:
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(server.serve(sockets=[sock]))
+            loop.run_until_complete(server.serve(sockets=[sock, unix.sock]))
         except BaseException as exc:  # reported to start_router's caller below
             failure.append(exc)
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
             sock.close()
+            unix.sock.close()
 
     thread = threading.Thread(target=serve, name=f"arena-router-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + _START_TIMEOUT_S
-    while not (server.started and _probe_health(settings.host, port)):
+    while not (server.started and _probe_health(http.client.HTTPConnection(settings.host, port, timeout=1))
+               and _probe_health(_UnixHTTPConnection(str(unix.path)))):
         if failure or not thread.is_alive():
             ledger.close()
+            unix.remove()
             raise RuntimeError(f"pytest-arena: the router failed to start on {settings.host}:{port}: "
                                f"{failure[0] if failure else 'thread exited'}")
         if time.monotonic() > deadline:
             server.should_exit = True
             ledger.close()
+            unix.remove()
             raise RuntimeError(f"pytest-arena: the router did not answer /healthz on port {port} "
                                f"within {_START_TIMEOUT_S:g} s")
         time.sleep(0.01)
-    return RouterHandle(settings, core, server, loop, thread, port)
+    return RouterHandle(settings, core, server, loop, thread, port, unix)

@@ -12,7 +12,7 @@ import json
 import re
 
 from .base import AgentRunContext
-from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from .process import ProcessResult, base_env
 
 # "Tokens: 2.3k sent, 120 received. Cost: $0.01 message, $0.02 session."  (one line per reply)
@@ -59,7 +59,7 @@ class AiderAgent(InstalledAgent):
             exe,
             "--model", model,
             "--openai-api-base", endpoints.openai_base,
-            "--openai-api-key", ROUTER_API_KEY,
+            "--openai-api-key", endpoints.api_key,
             "--yes-always", "--no-git", "--no-check-update", "--no-show-model-warnings",
             "--analytics-disable", "--no-pretty", "--no-auto-commits",
             "--model-settings-file", str(settings),

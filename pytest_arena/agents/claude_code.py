@@ -8,7 +8,7 @@ claude-code's own usage, cost and turn count.
 from __future__ import annotations
 
 from .base import AgentRunContext
-from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from .process import ProcessResult, base_env, json_lines
 
 
@@ -47,7 +47,7 @@ class ClaudeCodeAgent(InstalledAgent):
         endpoints = cell_endpoints(ctx)
         env = base_env(ctx.home, {
             "ANTHROPIC_BASE_URL": endpoints.anthropic_base,
-            "ANTHROPIC_API_KEY": ROUTER_API_KEY,
+            "ANTHROPIC_API_KEY": endpoints.api_key,  # sent as x-api-key
             "CLAUDE_CONFIG_DIR": str(ctx.home / ".claude"),
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_AUTOUPDATER": "1",

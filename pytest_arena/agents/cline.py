@@ -13,7 +13,7 @@ import json
 import math
 
 from .base import AgentRunContext
-from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from .process import ProcessResult, base_env, json_lines
 
 AUTH_TIMEOUT_S = 60.0
@@ -61,7 +61,7 @@ class ClineAgent(InstalledAgent):
         data_dir = config_dir / "data"
         isolation = ["--config", str(config_dir), "--data-dir", str(data_dir)]
         env = base_env(ctx.home)
-        auth = [exe, "auth", "-p", "openai-compatible", "-k", ROUTER_API_KEY, "-m", endpoints.model,
+        auth = [exe, "auth", "-p", "openai-compatible", "-k", endpoints.api_key, "-m", endpoints.model,
                 "-b", endpoints.openai_base, *isolation]
         run = [exe, *isolation, "-c", str(ctx.workspace), "-P", "openai-compatible", "-m", endpoints.model,
                "--json", "-t", str(math.ceil(ctx.timeout_s)), ctx.prompt]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from .base import AgentRunContext
-from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from .process import ProcessResult, base_env, json_lines
 
 PROVIDER_ID = "arena"
@@ -71,7 +71,7 @@ class CodexAgent(InstalledAgent):
         codex_home = ctx.home / "codex"
         codex_home.mkdir(parents=True, exist_ok=True)
         (codex_home / "config.toml").write_text(codex_config_toml(endpoints.openai_base, endpoints.model), "utf-8")
-        env = base_env(ctx.home, {"CODEX_HOME": str(codex_home), KEY_ENV: ROUTER_API_KEY})
+        env = base_env(ctx.home, {"CODEX_HOME": str(codex_home), KEY_ENV: endpoints.api_key})
         argv = [exe, "exec", "--skip-git-repo-check",
                 "--dangerously-bypass-approvals-and-sandbox", "--json", ctx.prompt]
         return [Invocation(self.name, argv, env)]

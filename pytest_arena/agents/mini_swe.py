@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from .base import AgentRunContext
-from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from .process import ProcessResult, base_env
 
 TRAJECTORY = "traj.json"
@@ -55,7 +55,7 @@ class MiniSweAgent(InstalledAgent):
             "--yolo", "--exit-immediately",
             "-c", "mini.yaml",
             "-c", f"model.model_kwargs.api_base={endpoints.openai_base}",
-            "-c", f"model.model_kwargs.api_key={ROUTER_API_KEY}",
+            "-c", f"model.model_kwargs.api_key={endpoints.api_key}",
             "-c", f"model.model_kwargs.seed={int(ctx.seed)}",
             "-c", f"environment.cwd={ctx.workspace}",
             "-o", str(ctx.log_dir / TRAJECTORY),

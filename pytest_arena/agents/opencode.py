@@ -12,20 +12,20 @@ from __future__ import annotations
 import json
 
 from .base import AgentRunContext
-from .installers import ROUTER_API_KEY, InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from .process import ProcessResult, base_env, json_lines
 
 PROVIDER_ID = "arena"
 
 
-def opencode_config(base_url: str, model: str, seed: int) -> dict:
+def opencode_config(base_url: str, api_key: str, model: str, seed: int) -> dict:
     return {
         "$schema": "https://opencode.ai/config.json",
         "provider": {
             PROVIDER_ID: {
                 "npm": "@ai-sdk/openai-compatible",  # bundled: nothing is installed at run time
                 "name": "pytest-arena router",
-                "options": {"baseURL": base_url, "apiKey": ROUTER_API_KEY},
+                "options": {"baseURL": base_url, "apiKey": api_key},  # sent as Authorization: Bearer
                 # options are sent in the request body: the seed reaches the router
                 "models": {model: {"name": model, "tool_call": True, "options": {"seed": seed}}},
             }
@@ -77,7 +77,7 @@ class OpencodeAgent(InstalledAgent):
     def prepare(self, ctx: AgentRunContext) -> list[Invocation]:
         exe = self.executable(ctx.install_root)
         endpoints = cell_endpoints(ctx)
-        config = json.dumps(opencode_config(endpoints.openai_base, endpoints.model, int(ctx.seed)))
+        config = json.dumps(opencode_config(endpoints.openai_base, endpoints.api_key, endpoints.model, int(ctx.seed)))
         ctx.log_dir.mkdir(parents=True, exist_ok=True)
         (ctx.log_dir / "opencode.config.json").write_text(config, "utf-8")
         env = base_env(ctx.home, {

@@ -61,8 +61,9 @@ class AnthropicBackend(HttpBackend):
         super().__init__(spec, options)
         self.base = (spec.base_url or DEFAULT_BASE).rstrip("/").removesuffix("/v1")
         self.headers = {"Content-Type": "application/json", "anthropic-version": API_VERSION}
-        if self.api_key:
-            self.headers["x-api-key"] = self.api_key
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-api-key": key}
 
     def build_body(self, req: CanonicalRequest, model: str) -> bytes:
         system, turns = split_system(req.messages)

@@ -37,7 +37,12 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def stream(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[Event]:
-        """Yield TextDelta / ToolCallDelta events, then Usage, then exactly one Finish."""
+        """Yield TextDelta / ToolCallDelta events, then Usage, then exactly one Finish. A Usage may
+        also come mid-stream (running counts, when the upstream sends them); the last one wins."""
+
+    def prepare(self) -> None:
+        """Load what calls need before the first one (an API key); raises ConfigError. Called when
+        a run whose strategy can route here registers, so a run that never can needs nothing."""
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         raise NotImplementedError(f"backend {self.spec.label} has no embedding endpoint")

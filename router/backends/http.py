@@ -6,11 +6,9 @@ aiohttp rather than httpx: measured here, httpx.AsyncClient collapsed to ~550 re
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 
@@ -22,6 +20,7 @@ from ..errors import (
     UpstreamError,
     UpstreamProtocolError,
 )
+from ..keys import KEYS
 from .base import Backend
 
 _MAX_ERROR_CHARS = 500
@@ -40,31 +39,12 @@ class HttpOptions:
     env_file: str | None = None
 
 
-def read_env_file(path: str | os.PathLike | None) -> dict[str, str]:
-    """KEY=VALUE lines of a .env file (``export`` prefix, quotes and comments allowed)."""
-    if not path:
-        return {}
-    p = Path(path)
-    if not p.is_file():
-        return {}
-    values = {}
-    for line in p.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
 def load_api_key(spec: BackendSpec, env_file: str | None) -> str | None:
-    """The key named by ``spec.api_key_env``, from the environment or the .env file; never logged."""
+    """The key named by ``spec.api_key_env``, from the key store (the environment, then the .env
+    file); never logged. Raises ConfigError naming the variable (never a value) when it is unset."""
     if not spec.api_key_env:
         return None
-    key = os.environ.get(spec.api_key_env) or read_env_file(env_file).get(spec.api_key_env)
+    key = KEYS.get(spec.api_key_env, env_file)
     if not key:
         where = f" or in {env_file}" if env_file else ""
         raise ConfigError(
@@ -88,7 +68,11 @@ class HttpBackend(Backend):
     def __init__(self, spec: BackendSpec, options: HttpOptions):
         super().__init__(spec)
         self.options = options
-        self.api_key = load_api_key(spec, options.env_file)
+        # The key is loaded by prepare(): only a run that can route here needs it (an always-local
+        # run needs no cloud key). Subclasses build ``headers`` without it; prepare() adds it.
+        self.api_key: str | None = None
+        self.headers: dict[str, str] = {}
+        self._key_pending = bool(spec.api_key_env)
         self._session: aiohttp.ClientSession | None = None
         # Built once: an aiohttp ClientTimeout per request costs measurable CPU at 3,000 req/s.
         self._timeouts = {
@@ -107,6 +91,16 @@ class HttpBackend(Backend):
             )
         return self._session
 
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """The request headers that carry the API key."""
+        return {"Authorization": f"Bearer {key}"}
+
+    def prepare(self) -> None:
+        if self._key_pending:
+            self.api_key = load_api_key(self.spec, self.options.env_file)
+            self.headers.update(self.auth_headers(self.api_key))  # in place: callers hold this dict
+            self._key_pending = False
+
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
@@ -124,6 +118,8 @@ class HttpBackend(Backend):
     async def post(self, url: str, body: bytes, headers: dict[str, str],
                    timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
         """POST with bounded retries on 429/5xx and connection failures; returns a 2xx response."""
+        if self._key_pending:  # a call its run's strategy never routes here (a !cloud suffix)
+            self.prepare()
         retries = max(0, self.options.max_retries)
         for attempt in range(retries + 1):
             last = attempt == retries

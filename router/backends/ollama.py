@@ -42,8 +42,6 @@ class OllamaBackend(HttpBackend):
         super().__init__(spec, options)
         self.base = (spec.base_url or DEFAULT_BASE).rstrip("/").removesuffix("/v1")
         self.headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            self.headers["Authorization"] = f"Bearer {self.api_key}"
 
     def build_body(self, req: CanonicalRequest, call: CallContext, model: str) -> bytes:
         options: dict[str, Any] = {}

@@ -54,8 +54,6 @@ class OpenAIBackend(HttpBackend):
         super().__init__(spec, options)
         self.base = api_base(spec.base_url, DEFAULT_BASE, "/v1")
         self.headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            self.headers["Authorization"] = f"Bearer {self.api_key}"
 
     def build_body(self, req: CanonicalRequest, model: str, guards: LocalGuards | None = None) -> bytes:
         body: dict[str, Any] = dict(req.extra.get("openai_params") or ()) if req.protocol == "openai-chat" else {}
@@ -113,6 +111,8 @@ class OpenAIBackend(HttpBackend):
                 model = chunk.get("model") or model
                 if chunk.get("usage"):
                     usage = usage_of(chunk["usage"])
+                    if chunk.get("choices"):  # running counts (vLLM continuous_usage_stats): the output cap reads them
+                        yield usage
                 for choice in chunk.get("choices") or ():
                     delta = choice.get("delta") or {}
                     if delta.get("content"):

@@ -34,7 +34,7 @@ from .params import (
 
 __all__ = [
     "DEFAULT_PARAMS", "PARAM_SPECS", "STRATEGY_NAMES", "STRATEGIES", "Decision", "ParamSpec",
-    "StrategyContext", "decide", "split_forcing", "validate_params", "warm_up",
+    "StrategyContext", "decide", "sides_reached", "split_forcing", "validate_params", "warm_up",
 ]
 
 # contracts.RunSpec.strategy refers to the names by this spelling.
@@ -57,6 +57,15 @@ def split_forcing(model: str) -> tuple[str, Side | None]:
     for token in _FORCING_SUFFIXES:
         model = model.replace(token, "")
     return model, (found[0] if found else None)
+
+
+def sides_reached(name: str) -> tuple[Side, ...]:
+    """The sides a strategy routes to by itself (a !local/!cloud suffix can still force the other)."""
+    if name == "always-local":
+        return ("local",)
+    if name == "always-cloud":
+        return ("cloud",)
+    return ("local", "cloud")
 
 
 def _always(side: Side) -> Callable[[CanonicalRequest, StrategyContext], Decision]:

@@ -326,7 +326,8 @@ class FakeLLM:
 
     def endpoints(self, run_id: str, model: str = "fake-model") -> RunEndpoints:
         root = f"http://127.0.0.1:{self.port}/run/{run_id}"
-        return RunEndpoints(openai_base=f"{root}/v1", anthropic_base=root, ollama_base=root, model=model)
+        return RunEndpoints(openai_base=f"{root}/v1", anthropic_base=root, ollama_base=root, model=model,
+                            api_key=f"sk-fake-llm-{run_id}")
 
     def calls(self, run_id: str) -> list[RecordedRequest]:
         """Model calls (not probes) made for one run."""

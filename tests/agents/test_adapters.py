@@ -26,6 +26,7 @@ ENDPOINTS = RunEndpoints(
     anthropic_base=f"http://127.0.0.1:{PORT}/run/{RUN_ID}",
     ollama_base=f"http://127.0.0.1:{PORT}/run/{RUN_ID}",
     model="arena-model",
+    api_key="sk-arena-run-token-for-c0ffee",
 )
 URL = re.compile(r"https?://[^\s\"']+")
 REAL_HOME = pwd.getpwuid(os.getuid()).pw_dir
@@ -93,6 +94,19 @@ def test_every_url_is_the_run_scoped_router_url(prepared, tmp_path):
     assert "8787" not in text
 
 
+def test_the_agent_presents_its_runs_token_and_no_other_key(prepared, tmp_path):
+    """The router refuses calls without the run's token; a shared constant would let any agent
+    spend through any run."""
+    agent, ctx, steps, written = prepared
+    text = "\n".join([" ".join(step.argv) for step in steps]
+                     + [f"{k}={v}" for step in steps for k, v in step.env.items()]
+                     + [config_text(ctx, written, tmp_path)])
+    assert ENDPOINTS.api_key in text
+    assert "sk-arena-router" not in text  # the old shared key
+    keys = {v for step in steps for k, v in step.env.items() if "KEY" in k or "TOKEN" in k}
+    assert keys <= {ENDPOINTS.api_key}, keys
+
+
 def test_not_installed_is_one_clear_error_with_the_install_command(tmp_path, task):
     for agent in REAL_AGENTS:
         adapter = get_agent(agent)
@@ -135,6 +149,7 @@ def test_aider_gets_the_measured_flags_and_the_reference_files(tmp_path, task):
         assert flag in argv
     assert argv[argv.index("--model") + 1] == "openai/arena-model"
     assert argv[argv.index("--openai-api-base") + 1] == ENDPOINTS.openai_base
+    assert argv[argv.index("--openai-api-key") + 1] == ENDPOINTS.api_key  # sent as Authorization: Bearer
     assert argv[argv.index("--message") + 1] == ctx.prompt
     assert argv[-1] == REFERENCE_FILE  # the files it must edit follow the message
     settings = Path(argv[argv.index("--model-settings-file") + 1]).read_text()
@@ -149,6 +164,7 @@ def test_mini_loads_its_default_config_first_and_writes_the_trajectory_to_the_lo
     configs = [argv[i + 1] for i, a in enumerate(argv) if a == "-c"]
     assert configs[0] == "mini.yaml"
     assert f"model.model_kwargs.api_base={ENDPOINTS.openai_base}" in configs
+    assert f"model.model_kwargs.api_key={ENDPOINTS.api_key}" in configs
     assert "model.model_kwargs.seed=31" in configs
     assert f"environment.cwd={ctx.workspace}" in configs
     assert {"--yolo", "--exit-immediately"} <= set(argv)
@@ -162,6 +178,7 @@ def test_cline_authenticates_into_a_data_dir_in_the_cell_then_runs_there(tmp_pat
     auth, run = steps
     assert auth.argv[1] == "auth"
     assert auth.argv[auth.argv.index("-b") + 1] == ENDPOINTS.openai_base
+    assert auth.argv[auth.argv.index("-k") + 1] == ENDPOINTS.api_key
     data_dirs = {s.argv[s.argv.index("--data-dir") + 1] for s in steps}
     assert len(data_dirs) == 1 and Path(data_dirs.pop()).is_relative_to(ctx.home)
     assert run.argv[run.argv.index("-P") + 1] == "openai-compatible"
@@ -177,6 +194,7 @@ def test_opencode_config_travels_in_the_environment(tmp_path, task):
     provider_id, model = argv[argv.index("-m") + 1].split("/", 1)
     provider = config["provider"][provider_id]
     assert provider["options"]["baseURL"] == ENDPOINTS.openai_base
+    assert provider["options"]["apiKey"] == ENDPOINTS.api_key
     assert provider["models"][model]["options"]["seed"] == 31
     assert model == "arena-model" and config["autoupdate"] is False
     assert env["OPENCODE_DISABLE_MODELS_FETCH"] == "1" and env["OPENCODE_DISABLE_AUTOUPDATE"] == "1"
@@ -187,7 +205,7 @@ def test_claude_code_talks_anthropic_to_the_router_with_its_config_in_the_cell(t
     ctx, steps = step_of("claude-code", tmp_path, task)
     argv, env = steps[-1].argv, steps[-1].env
     assert env["ANTHROPIC_BASE_URL"] == ENDPOINTS.anthropic_base
-    assert env["ANTHROPIC_API_KEY"]
+    assert env["ANTHROPIC_API_KEY"] == ENDPOINTS.api_key  # claude-code sends it as x-api-key
     assert env["IS_SANDBOX"] == "1" and env["DISABLE_AUTOUPDATER"] == "1"
     assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
     assert argv[argv.index("-p") + 1] == ctx.prompt
@@ -203,7 +221,7 @@ def test_codex_gets_a_responses_provider_in_its_own_codex_home(tmp_path, task):
     provider = config["model_providers"][config["model_provider"]]
     assert provider["base_url"] == ENDPOINTS.openai_base
     assert provider["wire_api"] == "responses"
-    assert env[provider["env_key"]]
+    assert env[provider["env_key"]] == ENDPOINTS.api_key
     assert config["model"] == "arena-model"
     assert argv[1] == "exec" and {"--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"} <= set(argv)
     assert argv[-1] == ctx.prompt

@@ -8,7 +8,10 @@ Replies are deterministic so tests can assert them:
   string argument set to the user's text;
 - chat otherwise: "echo: <last message>", streamed one word per chunk; eval_count = chunks,
   prompt_eval_count = words in all messages;
-- embeddings: an 8-dimensional unit vector derived from a hash of the text.
+- embeddings: an 8-dimensional unit vector derived from a hash of the text;
+- a model whose name starts with "runaway" ignores num_predict, as some servers do: streamed, one
+  token ("word ") a millisecond until the client goes away; with "stream": false, RUNAWAY_TOKENS
+  tokens at once (done_reason "stop").
 
 Use in-process (``with start_fake_ollama(["qwen3:8b"]) as fake: fake.base_url``) or as a process
 (``python fake_ollama.py serve``: address from OLLAMA_HOST like the real binary, models from
@@ -16,6 +19,7 @@ FAKE_OLLAMA_MODELS, comma-separated; version from FAKE_OLLAMA_VERSION).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -34,6 +38,7 @@ from starlette.routing import Route
 
 DEFAULT_VERSION = "0.13.4"
 EMBED_DIM = 8
+RUNAWAY_TOKENS = 1500
 
 
 def _with_tag(name: str) -> str:
@@ -120,6 +125,8 @@ def create_app(models: Iterable[str], version: str = DEFAULT_VERSION) -> Starlet
             words = ("echo: " + _text_of(last)).split(" ")
             chunks = [{"role": "assistant", "content": w if i == 0 else " " + w} for i, w in enumerate(words)]
             message = {"role": "assistant", "content": "".join(c["content"] for c in chunks)}
+        if model.startswith("runaway"):
+            return _runaway(model, final, stream=body.get("stream") is not False)
         final.update(eval_count=len(chunks), eval_duration=1000)
         if body.get("stream") is False:
             return JSONResponse({**final, "message": message})
@@ -159,6 +166,20 @@ def create_app(models: Iterable[str], version: str = DEFAULT_VERSION) -> Starlet
     ])
     app.state.requests = requests
     return app
+
+
+def _runaway(model: str, final: dict, stream: bool):
+    if not stream:
+        return JSONResponse({**final, "eval_count": RUNAWAY_TOKENS, "eval_duration": 1000,
+                             "message": {"role": "assistant", "content": "word " * RUNAWAY_TOKENS}})
+
+    async def lines():
+        while True:  # num_predict ignored: only the client going away stops it
+            yield json.dumps({"model": model, "created_at": _now(), "message": {"role": "assistant", "content": "word "},
+                              "done": False}) + "\n"
+            await asyncio.sleep(0.001)
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
 class FakeOllama:

@@ -11,6 +11,13 @@ Behaviour is chosen by the upstream model name the router sends (BackendSpec.mod
   hang-*           streams one text piece, then never finishes
   cut-*            streams two text pieces, then drops the connection
   long-*           answers with finish/done reason "length" and completion tokens = requested cap
+  runaway-*        ignores max_tokens, as some local servers do: streams one token ("word ") a
+                   millisecond until the client goes away; not streamed, RUNAWAY_TOKENS tokens at
+                   once with finish reason "stop" (OpenAI chat, Ollama)
+  runaway-usage-*  the same on OpenAI chat, three tokens a chunk, each chunk carrying the running
+                   usage (as vLLM's continuous_usage_stats does)
+  *-aliased        answers normally but names the model ALIAS (a name no price table has), as an
+                   upstream serving a dated or vendor alias does (OpenAI and Anthropic)
   (any model)      a system prompt asking for "SIMPLE or COMPLEX" (the classifier) gets "COMPLEX"
 Every request is appended to ``FakeUpstream.requests`` as (path, headers, json body).
 """
@@ -29,6 +36,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 TEXT = "Hello from the fake upstream."
+ALIAS = "vendor-alias-7"
+RUNAWAY_TOKENS = 1500
 USAGE = {"prompt": 11, "completion": 7, "cached": 3}
 
 
@@ -107,10 +116,13 @@ class FakeUpstream:
         body, fault = await self._intake(request)
         if fault:
             return fault
+        if body["model"].startswith("runaway"):
+            return _runaway_openai(body)
         tools = [t["function"]["name"] for t in body.get("tools") or ()]
         has_result = any(m.get("role") == "tool" for m in body["messages"])
         text, tool, args = self._reply(body, tools, has_result)
         model = body["model"]
+        served = _served_name(model)
         cap = body.get("max_tokens") or body.get("max_completion_tokens")
         finish = "length" if model.startswith("long") else ("tool_calls" if tool else "stop")
         usage = {"prompt_tokens": USAGE["prompt"], "completion_tokens": cap if model.startswith("long") else USAGE["completion"],
@@ -120,11 +132,11 @@ class FakeUpstream:
             msg = {"role": "assistant", "content": text or None}
             if tool:
                 msg["tool_calls"] = [call]
-            return JSONResponse({"id": "x", "object": "chat.completion", "model": model,
+            return JSONResponse({"id": "x", "object": "chat.completion", "model": served,
                                  "choices": [{"index": 0, "message": msg, "finish_reason": finish}], "usage": usage})
 
         async def gen():
-            base = {"id": "x", "object": "chat.completion.chunk", "model": model}
+            base = {"id": "x", "object": "chat.completion.chunk", "model": served}
             yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
             if tool:
                 arguments = call["function"]["arguments"]
@@ -155,6 +167,8 @@ class FakeUpstream:
         body, fault = await self._intake(request)
         if fault:
             return fault
+        if body["model"].startswith("runaway"):
+            return _runaway_ollama(body)
         tools = [t["function"]["name"] for t in body.get("tools") or ()]
         has_result = any(m.get("role") == "tool" for m in body["messages"])
         text, tool, args = self._reply(body, tools, has_result)
@@ -198,6 +212,7 @@ class FakeUpstream:
                          for m in body["messages"])
         text, tool, args = self._reply(body, tools, has_result)
         model = body["model"]
+        served = _served_name(model)
         long = model.startswith("long")
         stop = "max_tokens" if long else ("tool_use" if tool else "end_turn")
         usage = {"input_tokens": USAGE["prompt"] - USAGE["cached"], "cache_read_input_tokens": USAGE["cached"],
@@ -205,12 +220,12 @@ class FakeUpstream:
         block = ({"type": "tool_use", "id": "toolu_fake1", "name": tool, "input": args} if tool
                  else {"type": "text", "text": text})
         if not body.get("stream"):
-            return JSONResponse({"id": "msg_x", "type": "message", "role": "assistant", "model": model,
+            return JSONResponse({"id": "msg_x", "type": "message", "role": "assistant", "model": served,
                                  "content": [block], "stop_reason": stop, "usage": usage})
 
         async def gen():
             yield _event("message_start", {"message": {"id": "msg_x", "type": "message", "role": "assistant",
-                                                       "model": model, "content": [], "usage": {**usage, "output_tokens": 1}}})
+                                                       "model": served, "content": [], "usage": {**usage, "output_tokens": 1}}})
             if tool:
                 yield _event("content_block_start", {"index": 0, "content_block": {**block, "input": {}}})
                 partial = json.dumps(args)
@@ -226,6 +241,47 @@ class FakeUpstream:
             yield _event("message_delta", {"delta": {"stop_reason": stop}, "usage": {"output_tokens": usage["output_tokens"]}})
             yield _event("message_stop", {})
         return StreamingResponse(gen(), media_type="text/event-stream")
+
+
+def _runaway_openai(body: dict) -> Response:
+    model = body["model"]
+    per_chunk = 3 if model.startswith("runaway-usage") else 1
+    if not body.get("stream"):
+        return JSONResponse({"id": "x", "object": "chat.completion", "model": model, "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "word " * RUNAWAY_TOKENS}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": USAGE["prompt"], "completion_tokens": RUNAWAY_TOKENS,
+                      "total_tokens": USAGE["prompt"] + RUNAWAY_TOKENS}})
+
+    async def gen():
+        base = {"id": "x", "object": "chat.completion.chunk", "model": model}
+        sent = 0
+        while True:  # never finishes: only the client going away stops it
+            sent += per_chunk
+            chunk = {**base, "choices": [{"index": 0, "delta": {"content": "word " * per_chunk}, "finish_reason": None}]}
+            if per_chunk > 1:
+                chunk["usage"] = {"prompt_tokens": USAGE["prompt"], "completion_tokens": sent,
+                                  "total_tokens": USAGE["prompt"] + sent}
+            yield _sse(chunk)
+            await asyncio.sleep(0.001)
+    return StreamingResponse(gen(), media_type="text/event-stream")
+
+
+def _runaway_ollama(body: dict) -> Response:
+    model = body["model"]
+    if body.get("stream") is False:
+        return JSONResponse({"model": model, "created_at": "2026-01-01T00:00:00Z", "done": True, "done_reason": "stop",
+                             "message": {"role": "assistant", "content": "word " * RUNAWAY_TOKENS},
+                             "prompt_eval_count": USAGE["prompt"], "eval_count": RUNAWAY_TOKENS})
+
+    async def gen():
+        while True:  # num_predict ignored: only the client going away stops it
+            yield json.dumps({"model": model, "message": {"role": "assistant", "content": "word "}, "done": False}) + "\n"
+            await asyncio.sleep(0.001)
+    return StreamingResponse(gen(), media_type="application/x-ndjson")
+
+
+def _served_name(model: str) -> str:
+    return ALIAS if model.endswith("-aliased") else model
 
 
 def _sse(obj: dict) -> str:

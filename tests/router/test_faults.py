@@ -25,7 +25,8 @@ def _only_record(router, run_id):
 
 
 def _chat(ep, **kw):
-    return httpx.post(ep.openai_base + "/chat/completions", json={"model": ep.model, "messages": HI, **kw}, timeout=30)
+    return httpx.post(ep.openai_base + "/chat/completions", json={"model": ep.model, "messages": HI, **kw},
+                      headers={"Authorization": f"Bearer {ep.api_key}"}, timeout=30)
 
 
 def test_429_is_retried_then_answered(make_run, router, upstream):
@@ -120,7 +121,7 @@ def test_connection_refused_is_an_upstream_error(make_run, router):
 @pytest.mark.parametrize("kind,model", [("ollama", "hang-o:1"), ("openai", "hang-p"), ("anthropic", "hang-a")])
 def test_stream_that_never_ends_is_cut_by_the_wall_timeout(make_run, router, kind, model):
     spec, ep = make_run("always-local", local=(kind, model), guards=LocalGuards(wall_timeout_s=0.5))
-    client = openai.OpenAI(base_url=ep.openai_base, api_key="x", max_retries=0)
+    client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key, max_retries=0)
     text = []
     with pytest.raises(openai.APIError, match="wall timeout"):
         for chunk in client.chat.completions.create(model=ep.model, messages=HI, stream=True):
@@ -141,7 +142,7 @@ def test_wall_timeout_before_the_first_byte_is_a_504(make_run, router):
 @pytest.mark.parametrize("kind,model", [("ollama", "cut-o:1"), ("openai", "cut-p"), ("anthropic", "cut-a")])
 def test_stream_cut_in_the_middle_is_recorded(make_run, router, kind, model):
     spec, ep = make_run("always-local", local=(kind, model))
-    lines = httpx.post(ep.openai_base + "/chat/completions", timeout=10,
+    lines = httpx.post(ep.openai_base + "/chat/completions", timeout=10, headers={"x-api-key": ep.api_key},
                        json={"model": ep.model, "messages": HI, "stream": True}).text.splitlines()
     events = [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
     assert events[-1]["error"]["type"] == "upstream_error"  # the agent sees an error, not a clean end
@@ -183,7 +184,7 @@ def test_one_megabyte_prompt_passes_through(make_run, router, upstream):
 def test_embedded_llama_cpp_gets_the_guards_as_openai_fields(make_run, router, upstream):
     guards = LocalGuards(max_output_tokens=64, repeat_penalty=1.2)
     spec, ep = make_run("always-local", local=("embedded", "long-e"), guards=guards)
-    list(openai.OpenAI(base_url=ep.openai_base, api_key="x").chat.completions.create(
+    list(openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key).chat.completions.create(
         model=ep.model, messages=HI, stream=True, max_tokens=32000))
     sent = upstream.bodies("long-e")[-1]
     assert (sent["max_tokens"], sent["repeat_penalty"], sent["stream_options"]) == (64, 1.2, {"include_usage": True})
@@ -200,8 +201,8 @@ def test_a_client_that_goes_away_frees_the_call(make_run, router, stream):
     body = json.dumps({"model": "m", "messages": HI, "stream": stream}).encode()
     path = ep.openai_base.split("://", 1)[1].split("/", 1)[1] + "/chat/completions"
     sock = socket.create_connection(("127.0.0.1", router.port))
-    sock.sendall(b"POST /%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                 % (path.encode(), len(body), body))
+    sock.sendall(b"POST /%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (path.encode(), ep.api_key.encode(), len(body), body))
     if stream:
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # the first piece arrived
     else:

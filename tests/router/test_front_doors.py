@@ -32,7 +32,7 @@ def _tool_messages_seen(upstream, model):
 # ------------------------------------------------------------------------- OpenAI chat
 def test_openai_chat_json_text_is_untouched_and_routing_goes_to_headers(make_run, router, upstream):
     spec, ep = make_run("always-local")
-    client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
+    client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
     raw = client.chat.completions.with_raw_response.create(model=ep.model, messages=[{"role": "user", "content": "hi"}])
     resp = raw.parse()
     assert resp.choices[0].message.content == TEXT  # no banner, no nudge
@@ -48,7 +48,7 @@ def test_openai_chat_json_text_is_untouched_and_routing_goes_to_headers(make_run
 
 def test_openai_chat_stream_with_usage_and_content_arrays(make_run):
     _, ep = make_run("always-cloud")
-    client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
+    client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
     stream = client.chat.completions.create(
         model=ep.model, stream=True, stream_options={"include_usage": True},
         messages=[{"role": "user", "content": [{"type": "text", "text": "part one"}, {"type": "text", "text": "two"}]}])
@@ -60,7 +60,7 @@ def test_openai_chat_stream_with_usage_and_content_arrays(make_run):
 
 def test_force_suffix_overrides_the_strategy(make_run, upstream):
     _, ep = make_run("always-local")
-    client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
+    client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
     raw = client.chat.completions.with_raw_response.create(model="whatever!cloud",
                                                             messages=[{"role": "user", "content": "hi"}])
     assert raw.headers["x-arena-choice"] == "cloud"
@@ -70,7 +70,7 @@ def test_force_suffix_overrides_the_strategy(make_run, upstream):
 @pytest.mark.parametrize("backend_name", list(BACKENDS))
 def test_openai_chat_streaming_tool_call_round_trip(make_run, upstream, backend_name):
     _, ep = _run_for(make_run, backend_name)
-    client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
+    client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
     messages = [{"role": "user", "content": "create hello.txt"}]
     stream = client.chat.completions.create(model=ep.model, messages=messages, stream=True,
                                             tools=[{"type": "function", "function": TOOL}])
@@ -110,7 +110,7 @@ def test_openai_chat_streaming_tool_call_round_trip(make_run, upstream, backend_
 @pytest.mark.parametrize("backend_name", list(BACKENDS))
 def test_responses_streaming_tool_call_round_trip(make_run, upstream, backend_name):
     _, ep = _run_for(make_run, backend_name)
-    client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
+    client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
     tools = [{"type": "function", **TOOL}]
     with client.responses.stream(model=ep.model, input="create hello.txt", instructions="You are codex.",
                                  tools=tools) as stream:
@@ -128,7 +128,7 @@ def test_responses_streaming_tool_call_round_trip(make_run, upstream, backend_na
 
 def test_responses_text_stream_events(make_run):
     _, ep = make_run("always-local")
-    client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
+    client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
     events = list(client.responses.create(model=ep.model, input="hi", stream=True))
     kinds = [e.type for e in events]
     assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
@@ -140,7 +140,7 @@ def test_responses_text_stream_events(make_run):
 @pytest.mark.parametrize("backend_name", list(BACKENDS))
 def test_anthropic_streaming_tool_use_round_trip(make_run, upstream, backend_name):
     _, ep = _run_for(make_run, backend_name)
-    client = anthropic.Anthropic(base_url=ep.anthropic_base, api_key="sk-agent")
+    client = anthropic.Anthropic(base_url=ep.anthropic_base, api_key=ep.api_key)
     tools = [{"name": TOOL["name"], "description": TOOL["description"], "input_schema": TOOL["parameters"]}]
     messages = [{"role": "user", "content": "create hello.txt"}]
     with client.messages.stream(model=ep.model, max_tokens=1000, messages=messages, tools=tools,
@@ -158,9 +158,9 @@ def test_anthropic_streaming_tool_use_round_trip(make_run, upstream, backend_nam
 
 def test_anthropic_beta_query_head_and_count_tokens(make_run, router):
     spec, ep = make_run("always-local")
-    assert httpx.head(ep.anthropic_base + "/").status_code == 200
+    assert httpx.head(ep.anthropic_base + "/", headers={"x-api-key": ep.api_key}).status_code == 200
     assert httpx.head(router.base_url + "/").status_code == 200
-    client = anthropic.Anthropic(base_url=ep.anthropic_base, api_key="sk-agent")
+    client = anthropic.Anthropic(base_url=ep.anthropic_base, api_key=ep.api_key)
     resp = client.beta.messages.create(model=ep.model, max_tokens=100, messages=[{"role": "user", "content": "hi"}])
     assert resp.content[0].text == TEXT
     counted = client.messages.count_tokens(model=ep.model, messages=[{"role": "user", "content": "x" * 400}])
@@ -171,7 +171,7 @@ def test_anthropic_beta_query_head_and_count_tokens(make_run, router):
 @pytest.mark.parametrize("backend_name", list(BACKENDS))
 def test_ollama_streaming_tool_call_round_trip(make_run, upstream, backend_name):
     _, ep = _run_for(make_run, backend_name)
-    client = ollama.Client(host=ep.ollama_base)
+    client = ollama.Client(host=ep.ollama_base, headers={"Authorization": f"Bearer {ep.api_key}"})
     tools = [{"type": "function", "function": TOOL}]
     messages = [{"role": "user", "content": "create hello.txt"}]
     parts = list(client.chat(model=ep.model, messages=messages, tools=tools, stream=True))
@@ -187,18 +187,18 @@ def test_ollama_streaming_tool_call_round_trip(make_run, upstream, backend_name)
 
 def test_ollama_discovery_endpoints(make_run):
     _, ep = make_run("always-local")
-    client = ollama.Client(host=ep.ollama_base)
+    client = ollama.Client(host=ep.ollama_base, headers={"Authorization": f"Bearer {ep.api_key}"})
     names = [m.model for m in client.list().models]
     assert names == [ep.model + ":latest"]
     assert "tools" in client.show(ep.model).capabilities
-    version = httpx.get(ep.ollama_base + "/api/version").json()["version"]
+    version = httpx.get(ep.ollama_base + "/api/version", headers={"Authorization": f"Bearer {ep.api_key}"}).json()["version"]
     assert tuple(int(x) for x in version.split(".")) >= (0, 13, 4)
 
 
 # ------------------------------------------------------------------------- service endpoints
 def test_models_health_and_unknown_run(make_run, router):
     _, ep = make_run("heuristic")
-    models = openai.OpenAI(base_url=ep.openai_base, api_key="x").models.list()
+    models = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key).models.list()
     assert [m.id for m in models] == ["arena-heuristic"]
     assert httpx.get(router.base_url + "/healthz").json()["ok"] is True
     bad = httpx.post(router.base_url + "/run/nope/v1/chat/completions", json={"messages": []})
@@ -207,7 +207,8 @@ def test_models_health_and_unknown_run(make_run, router):
 
 def test_invalid_request_is_rejected_and_recorded(make_run, router):
     spec, ep = make_run("always-local")
-    bad = httpx.post(ep.openai_base + "/chat/completions", content=b"{not json")
+    bad = httpx.post(ep.openai_base + "/chat/completions", content=b"{not json",
+                     headers={"Authorization": f"Bearer {ep.api_key}"})
     assert bad.status_code == 400 and "invalid openai-chat request" in bad.json()["error"]["message"]
     totals = router.finish_run(spec.run_id)
     assert totals.statuses == {"client_error": 1}
@@ -224,7 +225,7 @@ def test_wrong_method_and_unknown_path_get_json_404(make_run, router):
 def test_anthropic_system_entry_inside_messages_is_accepted(make_run, upstream, backend_name):
     # claude-code 2.1.x sends extra system text as messages[1] with role "system".
     _, ep = _run_for(make_run, backend_name)
-    resp = httpx.post(ep.anthropic_base + "/v1/messages?beta=true", json={
+    resp = httpx.post(ep.anthropic_base + "/v1/messages?beta=true", headers={"x-api-key": ep.api_key}, json={
         "model": ep.model, "max_tokens": 50, "system": "You are the agent.",
         "messages": [{"role": "user", "content": "hi"},
                      {"role": "system", "content": [{"type": "text", "text": "Agent types: general."}]},
@@ -241,7 +242,7 @@ def test_the_cells_seed_reaches_backends_that_take_one(make_run, upstream, backe
         _, ep = make_run("always-local", local=BACKENDS["ollama"], seed=42)
     else:
         _, ep = make_run("always-cloud", cloud=BACKENDS["openai"], seed=42)
-    client = openai.OpenAI(base_url=ep.openai_base, api_key="sk-agent")
+    client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
     client.chat.completions.create(model=ep.model, messages=[{"role": "user", "content": "hi"}])
     body = upstream.bodies(BACKENDS[backend_name][1])[-1]
     assert (body["options"]["seed"] if backend_name == "ollama" else body["seed"]) == 42

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -26,18 +27,22 @@ HI = [{"role": "user", "content": "hi"}]
 GPT_CALL_COST = load_pricing().cost("gpt-5.5", 11, 7)
 
 
+def _auth(ep) -> dict[str, str]:
+    return {"Authorization": f"Bearer {ep.api_key}"}
+
+
 def test_cell_budget_refuses_the_next_cloud_call_in_every_protocol(make_run, router):
     spec, ep = make_run("always-cloud", cell_budget_usd=GPT_CALL_COST / 2)
-    oa = openai.OpenAI(base_url=ep.openai_base, api_key="x", max_retries=0)
+    oa = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key, max_retries=0)
     assert oa.chat.completions.create(model=ep.model, messages=HI).choices[0].message.content == TEXT
     with pytest.raises(openai.APIStatusError, match="cloud budget exhausted for this cell") as err:
         oa.chat.completions.create(model=ep.model, messages=HI, stream=True)
     assert err.value.status_code == 402
     with pytest.raises(anthropic.APIStatusError, match="cloud budget exhausted"):
-        anthropic.Anthropic(base_url=ep.anthropic_base, api_key="x", max_retries=0).messages.create(
+        anthropic.Anthropic(base_url=ep.anthropic_base, api_key=ep.api_key, max_retries=0).messages.create(
             model=ep.model, max_tokens=10, messages=HI)
     with pytest.raises(ollama.ResponseError, match="cloud budget exhausted"):
-        ollama.Client(host=ep.ollama_base).chat(model=ep.model, messages=HI, stream=False)
+        ollama.Client(host=ep.ollama_base, headers=_auth(ep)).chat(model=ep.model, messages=HI, stream=False)
     local = oa.chat.completions.create(model="x!local", messages=HI)  # local calls are never capped
     assert local.choices[0].message.content == TEXT
     totals = router.finish_run(spec.run_id)
@@ -52,7 +57,7 @@ def test_session_budget_spans_runs(upstream, tmp_path):
         codes = []
         for run_id in ("a", "b", "c"):
             ep = router.register_run(RunSpec(run_id=run_id, strategy="always-cloud", local=local, cloud=cloud))
-            codes.append(httpx.post(ep.openai_base + "/chat/completions", json={"messages": HI}).status_code)
+            codes.append(httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json={"messages": HI}).status_code)
             router.finish_run(run_id)
         assert codes == [200, 200, 402]
         assert router.session_cost_usd == pytest.approx(2 * GPT_CALL_COST)
@@ -66,7 +71,7 @@ def test_ledger_jsonl_has_one_line_per_call_with_every_field(upstream, tmp_path)
                             base_url=upstream.base_url)
         ep = router.register_run(RunSpec(run_id="led", strategy="always-local", local=local, cloud=cloud,
                                          prompt_cache=True))
-        client = openai.OpenAI(base_url=ep.openai_base, api_key="x")
+        client = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
         client.chat.completions.create(model="m", messages=HI)
         list(client.chat.completions.create(model="m!cloud", messages=HI, stream=True))
         totals = router.finish_run("led")
@@ -85,7 +90,7 @@ def test_ledger_jsonl_has_one_line_per_call_with_every_field(upstream, tmp_path)
 def test_classifier_and_embedding_calls_are_recorded_and_priced(make_run, router, upstream):
     spec, ep = make_run("llm-classifier", classifier=BackendSpec(
         kind="openai", model="gpt-5-nano", label="openai/classifier", base_url=upstream.base_url))
-    resp = httpx.post(ep.openai_base + "/chat/completions", json={"messages": [{"role": "user", "content": "design it"}]})
+    resp = httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json={"messages": [{"role": "user", "content": "design it"}]})
     assert resp.headers["x-arena-choice"] == "cloud"  # the classifier said COMPLEX
     totals = router.finish_run(spec.run_id)
     purposes = sorted((r.purpose, r.seq) for r in totals.records)
@@ -99,7 +104,7 @@ def test_classifier_and_embedding_calls_are_recorded_and_priced(make_run, router
         kind="ollama", model="nomic-embed-text:latest", label="ollama/nomic", base_url=upstream.base_url))
     embeds_at_registration = len(upstream.bodies("nomic-embed-text:latest"))
     assert embeds_at_registration == 1  # the corpus, embedded once by warm_up, not on the first call
-    httpx.post(ep.openai_base + "/chat/completions", json={"messages": HI})
+    httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json={"messages": HI})
     totals = router.finish_run(spec.run_id)
     assert [r.purpose for r in sorted(totals.records, key=lambda r: r.seq)] == ["embedding", "agent", "embedding"]
     assert all(r.status == "ok" and r.prompt_tokens > 0 for r in totals.records)
@@ -109,7 +114,7 @@ def test_finish_run_waits_for_the_call_in_flight(make_run, router):
     from router.contracts import LocalGuards
 
     spec, ep = make_run("always-local", local=("ollama", "hang-w:1"), guards=LocalGuards(wall_timeout_s=1.0))
-    caller = threading.Thread(target=lambda: httpx.post(ep.openai_base + "/chat/completions",
+    caller = threading.Thread(target=lambda: httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep),
                                                        json={"messages": HI, "stream": True}, timeout=10))
     caller.start()
     time.sleep(0.3)
@@ -124,7 +129,7 @@ def test_200_concurrent_streams_zero_errors_each_recorded_once(make_run, router)
     async def one(session, i):
         body = {"model": ep.model, "stream": True, "stream_options": {"include_usage": True},
                 "messages": [{"role": "user", "content": f"call {i}"}]}
-        async with session.post(ep.openai_base + "/chat/completions", json=body) as resp:
+        async with session.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json=body) as resp:
             assert resp.status == 200
             pieces = [json.loads(line[6:])["choices"][0]["delta"].get("content", "")
                       async for line in resp.content if line.startswith(b"data: {") and b'"choices":[{' in line]
@@ -152,7 +157,7 @@ def test_scripted_backend_through_the_router_and_headers_off(upstream, tmp_path)
                                          scripted=ScriptedPlan(files={"hello.txt": "hi\n"}, workspace=str(tmp_path))))
         tool = {"type": "function", "function": {"name": "write_file", "parameters": {
             "type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}}}}}
-        raw = openai.OpenAI(base_url=ep.openai_base, api_key="x").chat.completions.with_raw_response.create(
+        raw = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key).chat.completions.with_raw_response.create(
             model=ep.model, messages=[{"role": "user", "content": "write hello.txt"}], tools=[tool])
         call = raw.parse().choices[0].message.tool_calls[0]
         assert call.function.name == "write_file"
@@ -184,10 +189,50 @@ def test_concurrent_cloud_calls_overshoot_the_cap_by_at_most_one_call(make_run, 
 
     async def main():
         async with httpx.AsyncClient(timeout=30) as client:
-            return await asyncio.gather(*(client.post(ep.openai_base + "/chat/completions", json={"messages": HI})
+            return await asyncio.gather(*(client.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json={"messages": HI})
                                           for _ in range(8)))
 
     codes = sorted(r.status_code for r in asyncio.run(main()))
     totals = router.finish_run(spec.run_id)
     assert codes == [200, 200, 200] + [402] * 5
     assert totals.cost_usd == pytest.approx(3 * GPT_CALL_COST)  # crossed the cap with exactly one call
+
+
+def test_an_unpriced_served_alias_is_charged_at_the_configured_models_price(make_run, router, caplog):
+    # The upstream answers for "gpt-5.5-aliased" (priced as gpt-5.5) naming "vendor-alias-7", which
+    # no price table has: the charge must still count, or budget.cell_usd never trips.
+    from fake_upstreams import ALIAS
+
+    caplog.set_level(logging.WARNING, logger="router.core")
+    spec, ep = make_run("always-cloud", cloud=("openai", "gpt-5.5-aliased"), cell_budget_usd=GPT_CALL_COST * 1.5)
+    codes = [_post_chat(ep).status_code for _ in range(3)]
+    totals = router.finish_run(spec.run_id)
+    assert codes == [200, 200, 402]
+    assert totals.cost_usd == pytest.approx(2 * GPT_CALL_COST)
+    charged = [r for r in totals.records if r.status == "ok"]
+    assert [(r.model, r.backend, r.priced_as) for r in charged] == [(ALIAS, "openai/gpt-5.5-aliased", "gpt-5.5")] * 2
+    warnings = [r.getMessage() for r in caplog.records if ALIAS in r.getMessage()]
+    assert len(warnings) == 1 and "gpt-5.5" in warnings[0]  # once per unpriced served name, not per call
+
+
+def test_a_priced_served_name_is_charged_at_its_own_price(make_run, router):
+    spec, ep = make_run("always-cloud", cloud=("anthropic", "claude-sonnet-4-6"))
+    _post_chat(ep)
+    (rec,) = router.finish_run(spec.run_id).records
+    assert rec.priced_as == "claude-sonnet-4-6"
+    assert rec.cost_usd == pytest.approx(load_pricing().cost("claude-sonnet-4-6", 11, 7))
+
+
+def test_a_budget_with_an_unpriced_cloud_model_is_refused_at_registration(router, upstream):
+    from router.errors import ConfigError
+
+    spec = RunSpec(run_id="unpriced", strategy="always-cloud", cell_budget_usd=1.0,
+                   local=BackendSpec(kind="ollama", model="q:1", label="ollama/q", base_url=upstream.base_url),
+                   cloud=BackendSpec(kind="openai", model="mystery-model", label="openai/mystery",
+                                     base_url=upstream.base_url))
+    with pytest.raises(ConfigError, match="'mystery-model' has no price in .*pricing.json"):
+        router.register_run(spec)
+
+
+def _post_chat(ep):
+    return httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json={"messages": HI}, timeout=30)

@@ -310,7 +310,7 @@ def test_every_wire_protocol_carries_the_scripted_tool_calls_to_real_sdk_clients
     ep = register_scripted(scripted_router, "scripted-wire", plan)
     user = [{"role": "user", "content": "Write fresh.txt"}]
 
-    chat = openai.OpenAI(base_url=ep.openai_base, api_key="unused")
+    chat = openai.OpenAI(base_url=ep.openai_base, api_key=ep.api_key)
     stream = chat.chat.completions.create(model=ep.model, messages=user, tools=openai_tools("opencode"),
                                           stream=True, stream_options={"include_usage": True})
     chunks = list(stream)
@@ -319,7 +319,7 @@ def test_every_wire_protocol_carries_the_scripted_tool_calls_to_real_sdk_clients
     assert [ch.finish_reason for c in chunks for ch in c.choices if ch.finish_reason] == ["tool_calls"]
     assert chunks[-1].usage.prompt_tokens > 1000  # opencode's 10 tool definitions are counted
 
-    claude = anthropic.Anthropic(base_url=ep.anthropic_base, api_key="unused")
+    claude = anthropic.Anthropic(base_url=ep.anthropic_base, api_key=ep.api_key)
     tools = [{"name": t["name"], "description": t["description"], "input_schema": t["parameters"]}
              for t in AGENTS["claude-code"]["tools"]]
     message = claude.messages.create(model=ep.model, max_tokens=1024, messages=user, tools=tools)
@@ -335,7 +335,7 @@ def test_every_wire_protocol_carries_the_scripted_tool_calls_to_real_sdk_clients
     run_shell(json.loads(call.arguments)["cmd"], workspace, "sh")
     assert (workspace / "fresh.txt").read_bytes() == TRICKY.encode()
 
-    local = ollama.Client(host=ep.ollama_base)
+    local = ollama.Client(host=ep.ollama_base, headers={"Authorization": f"Bearer {ep.api_key}"})
     (workspace / "fresh.txt").unlink()
     reply = local.chat(model=ep.model, messages=user, tools=openai_tools("cline"), stream=False)
     assert [(tc.function.name, dict(tc.function.arguments)) for tc in reply.message.tool_calls] == \

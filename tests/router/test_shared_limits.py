@@ -62,15 +62,15 @@ def _run_through_two_routers(slow: SlowServer, lock_dir) -> int:
     try:
         local = BackendSpec(kind="openai", model="slow", label="openai/slow", base_url=slow.base_url, max_concurrency=1)
         cloud = BackendSpec(kind="scripted", model="scripted", label="scripted")
-        urls = [r.register_run(RunSpec(run_id=f"r{i}", strategy="always-local", local=local, cloud=cloud)).openai_base
+        runs = [r.register_run(RunSpec(run_id=f"r{i}", strategy="always-local", local=local, cloud=cloud))
                 for i, r in enumerate(routers)]
 
-        def call(url):
-            return httpx.post(url + "/chat/completions", timeout=30,
+        def call(ep):
+            return httpx.post(ep.openai_base + "/chat/completions", timeout=30, headers={"x-api-key": ep.api_key},
                               json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}).status_code
 
         with ThreadPoolExecutor(6) as pool:
-            codes = list(pool.map(call, urls * 3))
+            codes = list(pool.map(call, runs * 3))
         assert codes == [200] * 6
         return slow.max_in_flight
     finally:
