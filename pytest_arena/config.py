@@ -37,6 +37,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
 
+# An explicitly empty list would select no cells (or no prices); leaving the field out is how a
+# config asks for the default, so `[]` is refused instead of being read as "the default".
+_EMPTY_AXIS_FIX = {
+    "models.local": "name at least one local model, e.g. qwen3.6:35b or embedded/smollm2-135m",
+    "benchmark.task_classes": "list at least one task class, or leave the field out for the default [puzzles, refactors]",
+    "benchmark.agents": "list at least one agent, or leave the field out for the default [aider, opencode, cline]",
+    "benchmark.task_ids": "list the task ids to run, or leave the field out to run every task of benchmark.task_classes",
+    "benchmark.seeds": "list at least one seed, or leave the field out for the default [42]",
+    "benchmark.strategies": "list at least one strategy, or leave the field out to use router.strategy",
+    "pricing.scenarios": "list at least one pricing scenario, or leave the field out for the default six",
+}
+
+
+def empty_axis_message(field: str) -> str:
+    return f"must not be empty: {_EMPTY_AXIS_FIX[field]}"
+
+
 class Models(_Strict):
     cloud: str = Field(description="cloud model: 'gpt-5.5', 'claude-sonnet-4-6', 'openai/<id>' or 'scripted' (offline stand-in)")
     local: str | list[str] = Field(
@@ -60,7 +77,7 @@ class Models(_Strict):
     @classmethod
     def _non_empty(cls, value):
         if isinstance(value, list) and not value:
-            raise ValueError("list of local models is empty")
+            raise ValueError(empty_axis_message("models.local"))
         return value
 
 
@@ -112,11 +129,11 @@ class BenchmarkConfig(_Strict):
             return {("null" if k is None else k): v for k, v in value.items()}
         return value
 
-    @field_validator("seeds", "agents")
+    @field_validator("task_classes", "agents", "task_ids", "seeds", "strategies")
     @classmethod
-    def _non_empty_list(cls, value):
-        if not value:
-            raise ValueError("must not be empty")
+    def _non_empty_list(cls, value, info):
+        if value is not None and not value:  # omitted (or null) means the default; [] is a mistake
+            raise ValueError(empty_axis_message(f"benchmark.{info.field_name}"))
         return value
 
 
@@ -127,6 +144,13 @@ class PricingConfig(_Strict):
                                  "anthropic-claude-opus-4.7", "anthropic-claude-sonnet-4.6", "anthropic-claude-haiku-4.5"],
         description="scenarios priced in cost_by_scenario.csv")
     table: str | None = Field(default=None, description="path of a pricing table JSON (default: the shipped one)")
+
+    @field_validator("scenarios")
+    @classmethod
+    def _non_empty_list(cls, value):
+        if not value:
+            raise ValueError(empty_axis_message("pricing.scenarios"))
+        return value
 
 
 class ScoringConfig(_Strict):
@@ -142,6 +166,14 @@ class ScoringConfig(_Strict):
         if value:
             raise ValueError("true is not supported: every cell is scored by its acceptance tests; select cells with -k instead")
         return value
+
+
+class SandboxConfig(_Strict):
+    agents: Literal["bwrap", "none"] = Field(
+        default="bwrap",
+        description="bwrap: every agent runs inside bubblewrap (workspace, private HOME, its own install; "
+                    "the router as its only network peer) and a cell refuses to start without it; none: agents run "
+                    "as plain subprocesses, each row records sandbox.agent='none' and the reports mark those cells")
 
 
 class BudgetConfig(_Strict):
@@ -164,6 +196,7 @@ class ArenaConfig(_Strict):
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     resume: bool = Field(default=False, description="skip cells that already have a row; infra_error cells re-run")
@@ -287,9 +320,11 @@ def _format_validation_error(path: Path, exc: ValidationError) -> str:
             msg = f"{msg} (got {err.get('input')!r})"
         elif "input" in err and err["type"] not in ("value_error",):
             msg = f"{msg} (got {err['input']!r})"
-        if not loc and err["type"] == "value_error":
-            lines.append(msg.removeprefix("Value error, "))  # whole-config checks name their own field
-            continue
+        if err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
+            if not loc:
+                lines.append(msg)  # whole-config checks name their own field
+                continue
         lines.append(f"field '{loc or '(top level)'}': {msg}")
     return f"{path}: invalid config: " + "; ".join(lines[:5]) + ("" if len(lines) <= 5 else f"; and {len(lines) - 5} more")
 

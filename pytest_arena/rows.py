@@ -44,6 +44,14 @@ class Quality(_Strict):
     composite: float | None  # tests_passed / tests_total
 
 
+class Scoring(_Strict):
+    """How the acceptance-test report was checked (see pytest_arena/scoring.py)."""
+
+    tampering_detected: bool  # a cross-check caught a report rewritten from inside the pytest process
+    tampering: str | None  # what it caught
+    env: str | None  # key of the clean interpreter environment pytest ran from
+
+
 class Routing(_Strict):
     total_calls: int = 0
     local_calls: int = 0
@@ -101,3 +109,7 @@ class Row(_Strict):
     cost_usd: float  # from the ledger, priced with the pricing table at call time
     backend_kinds: dict[str, str]  # {"local": "embedded", "cloud": "scripted"}: harness checks are visible
     provenance: Provenance
+    # Where the agent and the acceptance tests ran: {"agent": "bwrap" | "none", "scoring": "bwrap" |
+    # "unshare" | "subprocess"}. Anything but bwrap is marked in every report.
+    sandbox: dict[str, str] = {}
+    scoring: Scoring | None = None  # None when the acceptance tests never ran

@@ -15,14 +15,15 @@ from router.errors import RouterError
 
 from . import provenance
 from .agents.base import AgentResult, AgentRunContext
-from .agents.process import report_mismatch
+from .agents.process import AgentSandbox, AgentSandboxError, agent_sandbox, report_mismatch, tool_prefixes
 from .agents.registry import get_agent
 from .cells import Cell
 from .errors import AgentNotInstalled, ArenaError
 from .outcomes import Outcome
-from .rows import Latency, Quality, Routing, Row, Tokens
-from .sandbox import Limits, sandbox_kind
+from .rows import Latency, Quality, Routing, Row, Scoring, Tokens
+from .sandbox import Limits, RouterLink, sandbox_kind
 from .scoring import ScoreResult, score
+from .scoring_env import env_root, prepare as prepare_scoring_env
 from .session import ArenaSession
 from .tasks import Task
 
@@ -74,6 +75,25 @@ def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals
     return Outcome.FAIL, f"{tests}: {scored.reason}" if scored.reason else tests
 
 
+def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Path, router) -> AgentSandbox:
+    """The cell's agent sandbox: its workspace and private HOME writable, its install read-only,
+    the router (if any) as its only network peer. Refuses when bubblewrap cannot run, unless the
+    user opted out (``sandbox.agents: none``)."""
+    if session.config.sandbox.agents == "none":
+        return AgentSandbox(kind="none")
+    if sandbox_kind() != "bwrap":
+        raise AgentSandboxError(
+            "agents run only inside bubblewrap, which is missing or cannot start here: install it "
+            "(apt-get install bubblewrap), or opt out with --arena-set sandbox.agents=none "
+            "(rows then record sandbox.agent='none' and the reports mark those cells)")
+    home.mkdir(parents=True, exist_ok=True)
+    link = None
+    if router is not None:
+        link = RouterLink(uds_path=router.uds_path, port=router.port)
+    return AgentSandbox(kind="bwrap", writable=(workspace, home),
+                        readonly=(*adapter.sandbox_paths(session.install_root), *tool_prefixes()), router=link)
+
+
 def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
     config = session.config
     task = session.registry.get(cell.task_id)
@@ -98,6 +118,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
     backend_kinds: dict[str, str] = {}
     agent_ms = scoring_ms = 0
     router = None
+    box: AgentSandbox | None = None
     interrupted: BaseException | None = None
     try:
         populate_workspace(task, workspace)
@@ -125,9 +146,11 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         ctx = AgentRunContext(task=task, workspace=workspace, prompt=task.prompt, endpoints=endpoints,
                               seed=cell.seed, timeout_s=timeout_s, home=home, log_dir=cell_dir / "logs",
                               install_root=session.install_root)
+        box = agent_sandbox_for(session, adapter, workspace, home, router)
         a0 = time.monotonic()
         try:
-            agent_result = adapter.run(ctx)
+            with agent_sandbox(box):
+                agent_result = adapter.run(ctx)
         finally:
             agent_ms = int((time.monotonic() - a0) * 1000)
             if router is not None:
@@ -137,7 +160,8 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         s0 = time.monotonic()
         limits = Limits(wall_s=config.scoring.timeout_s or task.spec.scoring_timeout_s,
                         memory_mb=config.scoring.memory_mb, max_procs=config.scoring.max_procs)
-        scored = score(task, workspace, scratch / "scoring", limits=limits)
+        scored = score(task, workspace, scratch / "scoring", limits=limits,
+                       env=prepare_scoring_env(env_root(session.install_root)))
         scoring_ms = int((time.monotonic() - s0) * 1000)
         if scored.junit_path and Path(scored.junit_path).is_file():
             shutil.copy2(scored.junit_path, cell_dir / "junit.xml")
@@ -198,7 +222,11 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         agent_exit_code=agent_result.exit_code if agent_result else None,
         agent_reported=agent_result.reported if agent_result else None,
         usage_mismatch=mismatch,
-        cost_usd=round(totals.cost_usd, 8), backend_kinds=backend_kinds, provenance=prov)
+        cost_usd=round(totals.cost_usd, 8), backend_kinds=backend_kinds, provenance=prov,
+        sandbox={"agent": box.kind if box else "not started",
+                 "scoring": scored.sandbox if scored else "not run"},
+        scoring=Scoring(tampering_detected=scored.tampering is not None, tampering=scored.tampering,
+                        env=scored.scoring_env) if scored and scored.status != "infra_error" else None)
     session.store.write(row)
     if interrupted is not None:
         raise interrupted

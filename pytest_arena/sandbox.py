@@ -182,10 +182,12 @@ def base_python() -> str:
     return str(Path(candidate).resolve()) if Path(candidate).exists() else sys.executable
 
 
-def interpreter_paths() -> list[Path]:
-    """What running ``sys.executable`` and the base interpreter needs: their prefixes."""
+def interpreter_paths(harness_env: bool = True) -> list[Path]:
+    """What running the base interpreter needs (its prefix), and with ``harness_env`` also what
+    running ``sys.executable`` needs (the harness's virtual environment)."""
     paths = []
-    for prefix in {sys.base_prefix, sys.prefix, str(Path(base_python()).parent.parent)}:
+    prefixes = {sys.base_prefix, str(Path(base_python()).parent.parent)} | ({sys.prefix} if harness_env else set())
+    for prefix in prefixes:
         path = Path(prefix).resolve()
         if path.is_dir() and str(path) not in SYSTEM_PATHS and not str(path).startswith("/usr/"):
             paths.append(path)
@@ -245,6 +247,7 @@ def run_sandboxed(
     kind: str | None = None,
     stdout_path: Path | None = None,
     stderr_path: Path | None = None,
+    harness_env: bool = True,
 ) -> SandboxResult:
     """Run ``cmd`` in ``workdir`` inside the best available sandbox (or ``kind``).
 
@@ -254,6 +257,7 @@ def run_sandboxed(
     system and the interpreter. ``hidden`` paths appear empty even when a bound path holds them.
     ``router`` gives the command its one network path (bwrap only). ``stdout_path`` and
     ``stderr_path`` keep the whole output in files (the result still carries the tails).
+    ``harness_env=False`` leaves the harness's own virtual environment out (agents never see it).
     Raises SandboxStartError when the sandbox itself cannot start.
     """
     kind = kind or sandbox_kind()
@@ -261,7 +265,7 @@ def run_sandboxed(
         raise SandboxStartError(f"a router link needs bwrap, not {kind}")
     return _run(kind, cmd, workdir=Path(workdir), limits=limits, env=env,
                 writable=tuple(writable), readonly=tuple(readonly), hidden=tuple(hidden),
-                router=router, stdout_path=stdout_path, stderr_path=stderr_path)
+                router=router, stdout_path=stdout_path, stderr_path=stderr_path, harness_env=harness_env)
 
 
 def _open_output(path: Path | None):
@@ -274,9 +278,9 @@ def _open_output(path: Path | None):
 def _run(kind: str, cmd: list[str], *, workdir: Path, limits: Limits, env: dict[str, str] | None,
          writable: tuple[Path, ...], hidden: tuple[Path, ...], readonly: tuple[Path, ...] = (),
          router: RouterLink | None = None, stdout_path: Path | None = None,
-         stderr_path: Path | None = None) -> SandboxResult:
+         stderr_path: Path | None = None, harness_env: bool = True) -> SandboxResult:
     workdir = workdir.resolve()
-    prefix = _prefix(kind, workdir, limits, writable, hidden, readonly, router)
+    prefix = _prefix(kind, workdir, limits, writable, hidden, readonly, router, harness_env)
     started_read, started_write = os.pipe()
     cgroup = None
     start = time.monotonic()
@@ -334,7 +338,7 @@ def _inside(path: Path, folders: Iterable[Path]) -> bool:
 
 def _prefix(kind: str, workdir: Path, limits: Limits, writable: tuple[Path, ...],
             hidden: tuple[Path, ...], readonly: tuple[Path, ...] = (),
-            router: RouterLink | None = None) -> list[str]:
+            router: RouterLink | None = None, harness_env: bool = True) -> list[str]:
     if kind == "bwrap":
         argv = [shutil.which("bwrap") or "bwrap", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
                 "--dir", "/var/tmp", "--dir", "/run"]
@@ -349,7 +353,7 @@ def _prefix(kind: str, workdir: Path, limits: Limits, writable: tuple[Path, ...]
         for path in MASKED_DIRS:
             if os.path.isdir(path):
                 argv += ["--tmpfs", path, "--remount-ro", path]
-        shown_ro = [*interpreter_paths(), *(Path(p).resolve() for p in readonly)]
+        shown_ro = [*interpreter_paths(harness_env), *(Path(p).resolve() for p in readonly)]
         shown_rw = [workdir, *(Path(p).resolve() for p in writable)]
         # Parents before children, so that a writable folder inside a read-only one stays writable.
         for path, flag in sorted([(p, "--ro-bind") for p in shown_ro] + [(p, "--bind") for p in shown_rw],

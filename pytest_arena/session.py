@@ -2,7 +2,6 @@
 services (router, embedded model, Ollama checks). Each xdist worker has its own."""
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 from datetime import datetime, timezone
@@ -24,6 +23,41 @@ class ServiceUnavailable(ArenaError):
 
 
 SHIPPED_TASKS = Path(__file__).resolve().parent.parent / "tasks"
+
+
+def pricing_table_path(config: ArenaConfig, project_root: Path) -> Path | None:
+    """pricing.table, relative to the pytest rootdir; None: the shipped table."""
+    return project_root / config.pricing.table if config.pricing.table else None
+
+
+def check_cloud_pricing(config: ArenaConfig, config_path: Path, project_root: Path) -> list[str]:
+    """A cloud model the pricing table lacks costs $0 in the ledger and every report. With a budget
+    cap that cap could never trip: ConfigError. Without one: the warnings for the session summary."""
+    from router.pricing import LOCAL_KINDS, load_pricing
+
+    spec = backend_spec(config.models.cloud, config.models, "cloud", concurrency=1)
+    if spec.kind in LOCAL_KINDS:
+        return []  # the scripted stand-in is priced as the primary scenario (see ArenaSession.price_as)
+    path = pricing_table_path(config, project_root)
+    try:
+        pricing = load_pricing(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{config_path}: field 'pricing.table': cannot read the pricing table {path}: "
+                          f"{type(exc).__name__}: {exc}; fix the path or remove the field to use the shipped table.") from None
+    if pricing.rate_for(spec.model) is not None:
+        return []
+    caps = [f"budget.{name}" for name in ("cell_usd", "session_usd") if getattr(config.budget, name) is not None]
+    if caps:
+        raise ConfigError(
+            f"{config_path}: field '{caps[0]}': the cloud model {spec.model!r} (models.cloud) has no price in "
+            f"{pricing.path}, so its calls would cost $0 and the {' and '.join(caps)} cap could never trip; "
+            f"add {spec.model!r} to the table's 'models' (USD per 1M tokens: input, output, cache_read), "
+            f"set pricing.table to a table that prices it, or remove {' and '.join(caps)}.")
+    if all(strategy == "always-local" for strategy in config.strategies):
+        return []  # no strategy routes to it (a !cloud suffix still could; the ledger logs that)
+    return [f"the cloud model {spec.model!r} (models.cloud) has no price in {pricing.path}: its calls are "
+            f"recorded at $0, so every cost in this session's reports is too low; add it to the table's "
+            f"'models' or set pricing.table to a table that prices it."]
 
 
 def resolve_tasks_dir(tasks_dir: str, project_root: Path, config_path: Path) -> Path:
@@ -56,6 +90,7 @@ class ArenaSession:
     _resolved: dict[str, BackendSpec] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stop_reason: str | None = None
+    pricing_warnings: list[str] = field(default_factory=list)  # shown in the session summary and reports
     _config_sha: str | None = None
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
 
@@ -73,6 +108,7 @@ class ArenaSession:
                 raise ConfigError(
                     f"{config_path}: field 'git_sha_pin': the checkout is at {head or 'no git commit'}, "
                     f"the config pins {config.git_sha_pin}; check out that commit or remove the pin.")
+        pricing_warnings = check_cloud_pricing(config, config_path, project_root)
         tasks_dir = resolve_tasks_dir(config.benchmark.tasks_dir, project_root, config_path)
         try:
             registry = discover_tasks(tasks_dir)
@@ -84,7 +120,8 @@ class ArenaSession:
             out = project_root / out
         install_root = default_install_root()
         return cls(config=config, config_path=config_path, project_root=project_root, registry=registry,
-                   cells=cells, store=ResultsStore(out, worker), worker=worker, install_root=install_root)
+                   cells=cells, store=ResultsStore(out, worker), worker=worker, install_root=install_root,
+                   pricing_warnings=pricing_warnings)
 
     @property
     def config_sha(self) -> str:
@@ -102,13 +139,14 @@ class ArenaSession:
         """The primary pricing scenario's model: what scripted cloud traffic is priced as."""
         from router.pricing import load_pricing
 
-        table = self.config.pricing.table
-        return load_pricing(self.project_root / table if table else None).scenario_model(self.config.pricing.primary)
+        return load_pricing(pricing_table_path(self.config, self.project_root)).scenario_model(self.config.pricing.primary)
 
-    def env_value(self, name: str) -> str | None:
-        from router.backends.http import read_env_file  # aiohttp: imported only when a key is needed
+    def has_key(self, name: str) -> bool:
+        """Whether the router will find the API key variable ``name``. Asks the router's key store,
+        which holds a key once read (it is then gone from os.environ), without reading it."""
+        from router.keys import KEYS
 
-        return os.environ.get(name) or read_env_file(self.project_root / ".env").get(name)
+        return KEYS.available(name, self.project_root / ".env")
 
     def backend(self, name: str, side: str, *, prepare: bool = True) -> BackendSpec:
         """The ready-to-use backend for a model name, starting or checking its service once.
@@ -174,7 +212,7 @@ class ArenaSession:
 
             ensure_ollama(spec.base_url, [spec.model])
             return spec
-        if spec.api_key_env and not self.env_value(spec.api_key_env):
+        if spec.api_key_env and not self.has_key(spec.api_key_env):
             raise ServiceUnavailable(
                 f"{spec.label}: the environment variable {spec.api_key_env} is not set. "
                 f"Export it or put {spec.api_key_env}=... in {self.project_root / '.env'}; "
@@ -190,7 +228,7 @@ class ArenaSession:
                 settings = RouterSettings(
                     ledger_path=self.out_dir / "ledger" / f"ledger.{self.worker}.jsonl",
                     session_budget_usd=self.config.budget.session_usd,
-                    pricing_path=Path(self.config.pricing.table) if self.config.pricing.table else None,
+                    pricing_path=pricing_table_path(self.config, self.project_root),  # the table the checks read
                     routing_headers=self.config.router.banner,
                     env_file=env_file if env_file.is_file() else None,
                     max_retries=self.config.router.max_retries,

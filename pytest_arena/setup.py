@@ -50,6 +50,22 @@ def _selected_agents(value: str) -> list[str]:
     return names
 
 
+def check_sandbox(log) -> str | None:
+    """Log which sandbox agents and acceptance tests will use; the one-line fix when there is none."""
+    from .sandbox import bwrap_version, sandbox_kind
+
+    kind = sandbox_kind()
+    if kind == "bwrap":
+        log(f"sandbox: bubblewrap {bwrap_version()}: agents and acceptance tests run isolated "
+            f"(workspace, private HOME and /tmp, the router as the only network peer)")
+        return None
+    import shutil
+
+    why = "is not installed" if not shutil.which("bwrap") else "is installed but cannot start here (user namespaces off?)"
+    return (f"bubblewrap {why}: agents run only inside it. Install it with `apt-get install bubblewrap` "
+            f"(or opt out per run with --arena-set sandbox.agents=none; rows then record it)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Arguments are those after ``setup``; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -69,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - start:7.1f}s] {line}", flush=True)
 
     log(f"install root: {root}")
+    problem = check_sandbox(log)
+    if problem:
+        print(f"setup: {problem}", file=sys.stderr)
+        return 1
     for name in agents:
         adapter = get_agent(name)
         try:

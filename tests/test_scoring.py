@@ -1,20 +1,27 @@
 """Scoring: real pytest runs in the real sandbox against tiny tasks built in tmp_path."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
-import shutil
 import socket
+import stat
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from pytest_arena import sandbox
-from pytest_arena.sandbox import Limits, sandbox_kind
+from pytest_arena import sandbox, scoring, scoring_env
+from pytest_arena.errors import TaskError
+from pytest_arena.sandbox import Limits, base_python, sandbox_kind
 from pytest_arena.scoring import prepare_scoring_dir, score
+from pytest_arena.scoring_env import ScoringEnvError
 from pytest_arena.tasks import Task, load_task
+from core.arena_project import TEST_AGENTS_CONFTEST, make_config  # tests/ is on sys.path
+from core.arena_project import make_task as make_arena_task
 from test_sandbox import processes_with  # tests/ is on sys.path (no __init__.py)
 
 STUB = textwrap.dedent("""
@@ -334,3 +341,209 @@ def test_a_network_call_is_blocked(tmp_path, target):
     assert result.status == "fail"
     assert result.failures == ["test_hostile.py::test_call_home"]
     assert "network call failed: the sandbox has no network" in result.reason
+
+
+# --- a tampered interpreter or a tampered pytest process -----------------------------------------
+
+def junit_names(result) -> list[str]:
+    return [case.get("name") for case in ET.parse(result.junit_path).getroot().iter("testcase")]
+
+
+def test_a_genuine_pass_still_passes_beside_the_planted_tests(tmp_path, calc):
+    workspace = agent_workspace(tmp_path, calc, {"calc.py": SOLUTION})
+    first, second = (score(calc, workspace, tmp_path / name) for name in ("a", "b"))
+    for result in (first, second):
+        assert (result.status, result.tests_passed, result.tests_total) == ("pass", 3, 3), result.reason
+        assert result.tampering is None
+        assert len(junit_names(result)) == 5  # the three tests and the two planted ones
+    planted = [set(junit_names(r)) - {"test_add", "test_small", "test_zero"} for r in (first, second)]
+    assert planted[0].isdisjoint(planted[1]), "planted tests get fresh random names each run"
+
+
+PLANTED_PLUGIN = FLIP_TO_PASSED
+# A .pth in the interpreter's site-packages runs at every start of that interpreter (with site).
+PLANTED_PTH = "import os; os.environ['PYTEST_PLUGINS'] = 'arena_flip'\n"
+
+
+def test_a_pth_planted_in_the_interpreters_site_packages_is_never_run(tmp_path, calc):
+    venv = tmp_path / "venv"
+    subprocess.run([base_python(), "-m", "venv", "--without-pip", str(venv)], check=True)
+    site_packages = next(venv.glob("lib/python*/site-packages"))
+    (site_packages / "arena_flip.py").write_text(PLANTED_PLUGIN)
+    (site_packages / "zz-arena.pth").write_text(PLANTED_PTH)
+    env = dataclasses.replace(scoring_env.prepare(), python=str(venv / "bin" / "python"),
+                              python_roots=(venv,))
+    workspace = agent_workspace(tmp_path, calc)
+    naive = subprocess.run([env.python, "-I", "-c", f"import sys; sys.path.append({str(env.path)!r}); "
+                            "import pytest; raise SystemExit(pytest.main(['-q', '-p', 'no:cacheprovider']))"],
+                           cwd=workspace, capture_output=True,
+                           env={"PATH": os.environ["PATH"], "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert naive.returncode == 0, "the planted plugin should fool this interpreter with site"
+    result = score(calc, workspace, tmp_path / "s", env=env)
+    assert (result.status, result.tests_passed, result.tests_total) == ("fail", 0, 3)
+    assert result.failures == ALL_IDS
+    assert result.tampering is None  # not caught after the fact: never loaded
+
+
+def test_the_tests_run_isolated_with_pytest_from_the_clean_env_only(tmp_path, monkeypatch):
+    env = scoring_env.prepare()
+    monkeypatch.setenv("PYTEST_PLUGINS", "arena_flip")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p arena_flip")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    task = hostile_task(tmp_path, f"""
+        import os
+        import sys
+
+        import pytest
+
+        ENV = {str(env.path)!r}
+
+        def test_the_interpreter_is_isolated():
+            assert sys.flags.isolated and sys.flags.no_site
+            assert [p for p in sys.path if "site-packages" in p or "dist-packages" in p] == []
+            assert pytest.__file__.startswith(ENV + "/")
+
+        def test_no_plugin_but_pytest_s_own(request):
+            assert not {{"PYTEST_PLUGINS", "PYTEST_ADDOPTS", "PYTHONPATH"}} & set(os.environ)
+            assert os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
+            for name, plugin in request.config.pluginmanager.list_name_plugin():
+                where = getattr(plugin, "__file__", None)  # None: an object, not a module
+                assert where is None or where.startswith(ENV + "/"), name
+    """)
+    result = score(task, tmp_path / "tasks/puzzles/calc/workspace", tmp_path / "s", env=env)
+    assert (result.status, result.tests_passed) == ("pass", 2), result.reason
+
+
+PATCH_TEST_REPORTS = textwrap.dedent("""
+    import _pytest.reports
+
+    _init = _pytest.reports.TestReport.__init__
+
+    def _passed(self, *args, **kwargs):
+        _init(self, *args, **kwargs)
+        self.outcome, self.longrepr = "passed", None
+
+    _pytest.reports.TestReport.__init__ = _passed
+""")
+PATCH_JUNIT_WRITER = textwrap.dedent("""
+    import _pytest.junitxml
+
+    _pytest.junitxml._NodeReporter.append_failure = lambda self, report: None
+""")
+# Knows the one test its bug fails, and leaves that test out of the report.
+DROP_FROM_JUNIT = textwrap.dedent("""
+    import xml.etree.ElementTree as ET
+
+    import _pytest.junitxml
+
+    _to_xml = _pytest.junitxml._NodeReporter.to_xml
+
+    def _without_test_small(self):
+        return ET.Element("gone") if self.attrs.get("name") == "test_small" else _to_xml(self)
+
+    _pytest.junitxml._NodeReporter.to_xml = _without_test_small
+""")
+
+
+@pytest.mark.parametrize("patch", [PATCH_TEST_REPORTS, PATCH_JUNIT_WRITER],
+                         ids=["TestReport claims passes", "JUnit writer drops failures"])
+def test_a_solution_that_patches_pytest_on_import_is_caught(tmp_path, calc, patch):
+    result = score(calc, agent_workspace(tmp_path, calc, {"calc.py": STUB + patch}), tmp_path / "s")
+    report = ET.parse(result.junit_path).getroot()
+    assert [len(case) for case in report.iter("testcase")] == [0] * 5, "the report claims passes"
+    assert (result.status, result.tests_passed, result.tests_total) == ("fail", 0, 3)
+    assert result.tampering == "the JUnit report claims that a planted test which must fail passed"
+    assert result.reason.startswith("tampering detected: ")
+    assert result.failures == sorted(ALL_IDS)
+
+
+WRONG_ADDER = "def add(a, b):\n    return a - b\n\n\ndef total(values):\n    return 0\n"
+PATCHING_AGENT = f"""
+class Patcher(_Builtin):
+    name = "patcher"
+
+    def run(self, ctx):
+        (ctx.workspace / "adder.py").write_text({WRONG_ADDER + PATCH_TEST_REPORTS!r})
+        return AgentResult(exit_code=0, duration_s=0.0)
+
+
+register_agent("patcher", Patcher)
+"""
+
+
+def test_a_cell_whose_solution_patches_pytest_fails_and_its_row_records_the_tampering(pytester):
+    make_arena_task(pytester.path)
+    pytester.makeconftest(TEST_AGENTS_CONFTEST + PATCHING_AGENT)
+    make_config(pytester.path, agents=("patcher", "oracle"))
+    result = pytester.runpytest_subprocess("--arena-config", "arena.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*demo/adder?patcher-s42?*",
+                                 "FAIL: 0/3 tests passed: tampering detected: *"])
+    rows = {row["route"]: row for row in map(json.loads, (pytester.path / "results/demo/raw.jsonl")
+                                             .read_text().splitlines())}
+    assert rows["patcher"]["outcome"] == "fail"
+    assert rows["patcher"]["quality"]["tests_passed"] == 0
+    assert rows["patcher"]["scoring"]["tampering_detected"] is True
+    assert "planted test which must fail passed" in rows["patcher"]["scoring"]["tampering"]
+    assert rows["oracle"]["scoring"]["tampering_detected"] is False
+    assert rows["oracle"]["scoring"]["env"] == rows["patcher"]["scoring"]["env"]
+
+
+def test_a_report_that_leaves_out_a_failing_test_does_not_match_the_pristine_collection(tmp_path, calc):
+    workspace = agent_workspace(tmp_path, calc, {"calc.py": WRONG_MUL + DROP_FROM_JUNIT})
+    result = score(calc, workspace, tmp_path / "s")
+    assert (result.status, result.tests_passed, result.tests_total) == ("fail", 0, 3)
+    assert result.tampering == ("the JUnit report does not match the pristine collection of 3 tests "
+                                "(missing test_calc.py::TestMul::test_small)")
+    assert result.reason == f"tampering detected: {result.tampering}; no test counts as passed"
+
+
+def test_the_pristine_collection_is_made_once_per_task_against_the_reference(tmp_path, calc, monkeypatch):
+    monkeypatch.setattr(scoring, "_PRISTINE", {})
+    collected = []
+    real = scoring._collect_pristine
+    monkeypatch.setattr(scoring, "_collect_pristine", lambda *args: collected.append(1) or real(*args))
+    workspace = agent_workspace(tmp_path, calc, {"calc.py": SOLUTION})
+    assert [score(calc, workspace, tmp_path / n).status for n in ("a", "b")] == ["pass", "pass"]
+    assert len(collected) == 1
+    broken = make_task(tmp_path / "broken", {"test_calc.py": ACCEPTANCE_TESTS},
+                       reference={"calc.py": "raise ImportError('the reference is broken')\n"})
+    with pytest.raises(TaskError, match="puzzles/calc.*against the reference solution failed"):
+        score(broken, agent_workspace(tmp_path / "broken", broken, {"calc.py": SOLUTION}), tmp_path / "c")
+
+
+def test_the_clean_env_is_built_once_read_only_and_rebuilt_when_changed(tmp_path, monkeypatch):
+    root = tmp_path / "envs"
+    env = scoring_env.prepare(root)
+    assert env.path.parent == root and env.key == env.path.name
+    top = {p.name for p in env.path.iterdir()}
+    assert {"pytest", "_pytest", "pluggy", "iniconfig", "packaging"} <= top
+    assert not {name for name in top if name.endswith(".pth")} | ({"xdist", "pytest_arena"} & top)
+    modes = [p.lstat().st_mode for p in [env.path, *env.path.rglob("*")]]
+    assert all(stat.S_IMODE(mode) & 0o222 == 0 for mode in modes)
+    scoring_env.prepare.cache_clear()
+    built = []
+    real_build = scoring_env._build
+    monkeypatch.setattr(scoring_env, "_build", lambda *args: built.append(1) or real_build(*args))
+    assert scoring_env.prepare(root) == env and built == []  # reused
+    (env.path / "_pytest").chmod(0o755)
+    (env.path / "_pytest" / "zz.pth").write_text("import os\n")
+    scoring_env.prepare.cache_clear()
+    assert scoring_env.prepare(root) == env and built == [1]  # checked, and rebuilt
+    assert not (env.path / "_pytest" / "zz.pth").exists()
+    assert sorted(p.name for p in root.iterdir()) == [env.key]  # no staging folder left behind
+    scoring_env.prepare.cache_clear()
+
+
+def test_an_installed_pytest_file_changed_after_installation_is_refused(tmp_path):
+    site = tmp_path / "site-packages"
+    (site / "pytest").mkdir(parents=True)
+    (site / "pytest" / "__init__.py").write_text("def main(): return 0\n")
+    info = site / "pytest-99.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pytest\nVersion: 99.0\n")
+    (info / "RECORD").write_text("pytest/__init__.py,sha256=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,22\n"
+                                 "pytest-99.0.dist-info/METADATA,,\npytest-99.0.dist-info/RECORD,,\n")
+    with pytest.raises(ScoringEnvError, match=r"pytest/__init__.py differs from its installation record"):
+        scoring_env.prepare(tmp_path / "envs", (str(site),))
+    assert not (tmp_path / "envs").exists()

@@ -62,6 +62,11 @@ class AgentAdapter(abc.ABC):
         """Install pinned and isolated under install_root; idempotent; ``log(str)`` per step."""
         log(f"{self.name}: nothing to install")
 
+    def sandbox_paths(self, install_root: Path) -> list[Path]:
+        """What the agent's processes need to read besides the system: its own install. Bound
+        read-only into its sandbox; nothing else of the host is visible there."""
+        return []
+
     @abc.abstractmethod
     def run(self, ctx: AgentRunContext) -> AgentResult:
         """Run the agent once on ctx.workspace; never raise for agent misbehaviour."""

@@ -29,8 +29,6 @@ from .base import AgentAdapter, AgentResult, AgentRunContext
 from .process import ProcessResult, agent_result, run_process
 
 MARKER_NAME = ".arena-install.json"
-# The router does not check keys; agents refuse to start without one.
-ROUTER_API_KEY = "sk-arena-router"
 INSTALL_STEP_TIMEOUT_S = 1800.0
 
 
@@ -210,6 +208,9 @@ class InstalledAgent(AgentAdapter):
 
     def agent_dir(self, install_root: Path) -> Path:
         return install_root / self.name
+
+    def sandbox_paths(self, install_root: Path) -> list[Path]:
+        return [self.agent_dir(install_root)]
 
     def binary(self, install_root: Path) -> Path:
         return self.pinned.binary_path(self.agent_dir(install_root))

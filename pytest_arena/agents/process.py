@@ -1,19 +1,73 @@
 """Run an agent as a subprocess: own process group, stdin closed, hard timeout that kills the
-whole group, stdout/stderr kept in files. Then read what it left: ``agent_result`` classifies
+whole group, stdout/stderr kept in files. Inside a cell (``agent_sandbox``), every such process
+runs in the agent sandbox: bubblewrap with the workspace, its private HOME and its logs
+writable, its own install and the system read-only, nothing else of the host visible, and the
+router as its only network peer (see ``pytest_arena.sandbox``). Then read what it left: ``agent_result`` classifies
 the exit (timeout / agent_crash / finished), ``json_lines`` reads event output, and
 ``report_mismatch`` compares the agent's own token report with the router's ledger."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import ArenaError
+from ..sandbox import SYSTEM_PATHS, Limits, RouterLink, SandboxStartError, run_sandboxed
 from .base import AgentResult
+
+# Processes (and threads) an agent's sandbox may hold at once: node runtimes and language
+# servers use dozens of threads each.
+AGENT_MAX_PROCS = 4096
+
+
+class AgentSandboxError(ArenaError):
+    """The agent sandbox could not start (infrastructure, not the agent)."""
+
+
+@dataclass(frozen=True)
+class AgentSandbox:
+    """Where one cell's agent processes run. ``kind`` is "bwrap", or "none" when the user opted
+    out (``sandbox.agents: none``): then they run as plain subprocesses and the row says so."""
+
+    kind: str
+    writable: tuple[Path, ...] = ()
+    readonly: tuple[Path, ...] = ()
+    router: RouterLink | None = None
+
+
+_CURRENT: ContextVar[AgentSandbox | None] = ContextVar("arena_agent_sandbox", default=None)
+
+
+@contextmanager
+def agent_sandbox(box: AgentSandbox):
+    """Every ``run_process`` inside this block runs in ``box``."""
+    token = _CURRENT.set(box)
+    try:
+        yield box
+    finally:
+        _CURRENT.reset(token)
+
+
+def tool_prefixes() -> list[Path]:
+    """Install prefixes of the runtimes agents start (node, git) when they live outside the
+    system paths (e.g. nvm under HOME): bound read-only into agent sandboxes."""
+    prefixes = []
+    for tool in ("node", "git"):
+        found = shutil.which(tool)
+        if not found:
+            continue
+        real = Path(found).resolve()
+        if not any(str(real).startswith(p + "/") for p in SYSTEM_PATHS):
+            prefixes.append(real.parent.parent)
+    return prefixes
 
 
 @dataclass
@@ -79,6 +133,10 @@ def run_process(
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path = log_dir / f"{name}.stdout.log"
     err_path = log_dir / f"{name}.stderr.log"
+    box = _CURRENT.get()
+    if box is not None and box.kind == "bwrap":
+        return _run_in_sandbox(box, cmd, cwd=cwd, env=env, timeout_s=timeout_s, out_path=out_path,
+                               err_path=err_path, log_dir=log_dir)
     start = time.monotonic()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(
@@ -105,6 +163,20 @@ def run_process(
         stdout_path=out_path,
         stderr_path=err_path,
     )
+
+
+def _run_in_sandbox(box: AgentSandbox, cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float,
+                    out_path: Path, err_path: Path, log_dir: Path) -> ProcessResult:
+    try:
+        result = run_sandboxed(
+            cmd, workdir=cwd, env=env, kind="bwrap",
+            limits=Limits(wall_s=timeout_s, memory_mb=None, max_procs=AGENT_MAX_PROCS),
+            writable=(*box.writable, log_dir), readonly=box.readonly, router=box.router,
+            stdout_path=out_path, stderr_path=err_path, harness_env=False)
+    except SandboxStartError as exc:
+        raise AgentSandboxError(f"the agent sandbox could not start: {exc}") from None
+    return ProcessResult(exit_code=None if result.timed_out else result.exit_code, timed_out=result.timed_out,
+                         duration_s=result.duration_s, stdout_path=out_path, stderr_path=err_path)
 
 
 def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

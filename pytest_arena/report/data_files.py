@@ -30,7 +30,7 @@ def _header(analysis: "Analysis", schema: str) -> dict:
 
 
 def _cell_identity(stats: CellStats) -> dict:
-    return {**stats.cell.as_dict(), "harness_check": stats.harness_check,
+    return {**stats.cell.as_dict(), "harness_check": stats.harness_check, "unsandboxed_rows": stats.n_unsandboxed,
             "label": HARNESS_LABEL if stats.harness_check else "model result"}
 
 

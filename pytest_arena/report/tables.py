@@ -49,8 +49,9 @@ def group_table(analysis: "Analysis", group: GroupId) -> tuple[list[str], list[l
     for name, stats in strategies.items():
         mark = f"{stats.as_expected}/{stats.n_counted}" if harness else (
             RECOMMENDED_MARK if name == recommendation.strategy else "")
+        label = f"{name} [{stats.n_unsandboxed} unsandboxed]" if stats.n_unsandboxed else name
         rows.append([
-            name, stats.n_tasks, stats.n_seeds, runs_text(stats), pass_with_ci(stats.pass_rate),
+            label, stats.n_tasks, stats.n_seeds, runs_text(stats), pass_with_ci(stats.pass_rate),
             usd(stats.cost_median), usd(stats.cost_mean.point), percent(stats.cloud_fraction_tokens),
             wall_text(stats.wall_ms_median), outcome_note(stats), mark,
         ])

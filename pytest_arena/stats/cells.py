@@ -30,6 +30,7 @@ class TaskTally:
 class CellStats:
     cell: CellId
     harness_check: bool
+    n_unsandboxed: int  # rows whose agent or tests ran without the full sandbox (reports mark them)
     n_rows: int  # every row kept (after superseding), infra_error included
     n_counted: int  # rows in the pass-rate denominator
     n_tasks: int
@@ -96,6 +97,7 @@ def cell_statistics(cell: CellId, observations: list[Observation], resampler: Ta
     return CellStats(
         cell=cell,
         harness_check=any(o.harness_check for o in observations),
+        n_unsandboxed=sum(o.unsandboxed for o in observations),
         n_rows=len(observations), n_counted=n, n_tasks=len(tasks),
         seeds=sorted({o.seed_key for o in observations}, key=_seed_sort_key),
         outcomes={name: outcome_counts.get(name, 0) for name in OUTCOME_ORDER},

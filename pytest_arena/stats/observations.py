@@ -122,6 +122,8 @@ class Observation:
     raw_category: str  # as written in the row (the legacy bootstrap keys on it)
     raw_strategy: object  # as written (None, "" and "cascade" all differ in the legacy key)
     cost_usd: float = 0.0  # filled by the analysis: ledger cost, else re-priced (primary scenario)
+    # the agent ran without a sandbox, or the tests without bubblewrap (row.sandbox): marked in reports
+    unsandboxed: bool = False
 
     @property
     def counted(self) -> bool:
@@ -244,7 +246,15 @@ def observe(row: dict, source: str) -> Observation:
         wall_ms=None if wall is None else float(_int(latency, "wall_ms", "latency")),
         cell_key=row.get("cell_key") if not original_format else None,
         original_format=original_format, raw_category=raw_category, raw_strategy=raw_strategy,
+        unsandboxed=_unsandboxed(row.get("sandbox")),
     )
+
+
+def _unsandboxed(box: object) -> bool:
+    """Rows before the sandbox field (and the original's) carry none: not marked."""
+    if not isinstance(box, dict):
+        return False
+    return box.get("agent") == "none" or box.get("scoring") not in (None, "bwrap", "not run")
 
 
 @dataclass(slots=True)

@@ -128,3 +128,79 @@ def test_report_mismatch_flags_only_a_large_gap():
     assert report_mismatch("cline", bypassed, 10_000, 1_000) == (
         "cline reports 40,000 prompt tokens vs 10,000 in the router ledger")
     assert report_mismatch("codex", None, 10_000, 1_000) is None
+
+
+def _sandboxed(tmp_path: Path, body: str, **box_args):
+    """Run ``body`` as an agent process inside a cell's agent sandbox; its stdout lines."""
+    import pytest
+    from pytest_arena.agents.process import AgentSandbox, agent_sandbox
+    from pytest_arena.sandbox import sandbox_kind
+
+    if sandbox_kind() != "bwrap":
+        pytest.skip("bwrap is not usable here")
+    workspace, home = tmp_path / "workspace", tmp_path / "home"
+    workspace.mkdir()
+    script = workspace / "agent.py"
+    script.write_text(textwrap.dedent(body))
+    env = base_env(home)
+    with agent_sandbox(AgentSandbox(kind="bwrap", writable=(workspace, home), **box_args)):
+        # the base interpreter: the harness's venv is not visible to agents
+        result = run_process([sys._base_executable, str(script)], cwd=workspace, env=env, timeout_s=30,
+                             log_dir=tmp_path / "logs")
+    assert result.exit_code == 0, result.tail()
+    return result.stdout_path.read_text().splitlines()
+
+
+def test_an_agent_process_sees_its_workspace_home_and_nothing_of_ours(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARENA_TEST_SECRET_KEY", "sk-must-not-leak")
+    project = Path(__file__).resolve().parents[2]
+    lines = _sandboxed(tmp_path, f"""
+        import os
+        open("made.txt", "w").write("ok")
+        open(os.environ["HOME"] + "/.rc", "w").write("ok")
+        print("project", os.path.exists({str(project / 'tasks')!r}))
+        print("harness-venv", os.path.exists({sys.prefix!r}) and {sys.prefix!r} != {sys.base_prefix!r})
+        print("host-pids", sorted(int(p) for p in os.listdir("/proc") if p.isdigit())[-1] < 50)
+        seen = [open("/proc/" + p + "/environ").read() for p in os.listdir("/proc") if p.isdigit()]
+        print("secret-seen", any("sk-must-not-leak" in env for env in seen), len(seen))
+    """)
+    got = dict(line.split(" ", 1) for line in lines)
+    assert got["project"] == "False" and got["harness-venv"] == "False"
+    assert got["host-pids"] == "True"
+    secret_seen, processes = got["secret-seen"].split()
+    assert secret_seen == "False" and int(processes) >= 2  # every process it can see, none holds our env
+    assert (tmp_path / "workspace" / "made.txt").read_text() == "ok"
+    assert (tmp_path / "home" / ".rc").read_text() == "ok"
+
+
+def test_an_agent_process_reaches_nothing_but_its_router(tmp_path):
+    import socket
+    import threading
+
+    from pytest_arena.sandbox import RouterLink
+
+    uds = tmp_path / "r.sock"
+    router = socket.socket(socket.AF_UNIX)
+    router.bind(str(uds))
+    router.listen(1)
+
+    def answer():
+        conn, _ = router.accept()
+        conn.recv(1024)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    with socket.create_server(("127.0.0.1", 0)) as host_port:
+        lines = _sandboxed(tmp_path, f"""
+            import socket, urllib.request
+            print("router", urllib.request.urlopen("http://127.0.0.1:4242/run/x/v1/models", timeout=10).read().decode())
+            for target in [("127.0.0.1", {host_port.getsockname()[1]}), ("1.1.1.1", 443)]:
+                try:
+                    socket.create_connection(target, timeout=3)
+                    print("reached", target)
+                except OSError:
+                    print("blocked", target[0])
+        """, router=RouterLink(uds_path=str(uds), port=4242))
+    router.close()
+    assert lines == ["router ok", "blocked 127.0.0.1", "blocked 1.1.1.1"]

@@ -71,3 +71,21 @@ def test_setup_all_again_is_a_quick_no_op_that_reports_versions_and_sizes():
         marker = json.loads((INSTALL_ROOT / agent / MARKER_NAME).read_text())
         assert f"{agent}: ready, version {adapter.pinned.version}, {marker['size_bytes'] / 1e6:.0f} MB" in proc.stdout
     assert proc.stdout.rstrip().endswith("done")
+
+
+def test_setup_names_the_sandbox_it_will_use(capsys, monkeypatch):
+    from pytest_arena import sandbox
+
+    monkeypatch.setattr(sandbox, "sandbox_kind", lambda: "bwrap")
+    monkeypatch.setattr(sandbox, "bwrap_version", lambda: "0.8.0")
+    assert setup.main(["--agents", "oracle"]) == 0
+    assert "sandbox: bubblewrap 0.8.0: agents and acceptance tests run isolated" in capsys.readouterr().out
+
+
+def test_setup_stops_with_one_line_when_bubblewrap_cannot_run(capsys, monkeypatch):
+    from pytest_arena import sandbox
+
+    monkeypatch.setattr(sandbox, "sandbox_kind", lambda: "unshare")
+    assert setup.main(["--agents", "oracle"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "apt-get install bubblewrap" in err[0] and "sandbox.agents=none" in err[0]

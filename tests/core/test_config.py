@@ -53,9 +53,19 @@ def test_real_prs_config_stops_with_one_clear_message():
         load_config(ROOT / "configs" / "v1.4-real-prs.yaml")
 
 
+def _without_defaults(schema):
+    """``additionalProperties: true`` is JSON Schema's default; pydantic releases differ on
+    whether they spell it out, so it is dropped before comparing."""
+    if isinstance(schema, dict):
+        return {k: _without_defaults(v) for k, v in schema.items() if not (k == "additionalProperties" and v is True)}
+    if isinstance(schema, list):
+        return [_without_defaults(v) for v in schema]
+    return schema
+
+
 def test_schema_json_is_in_sync_with_the_model():
     on_disk = json.loads((ROOT / "configs" / "schema.json").read_text())
-    assert on_disk == json.loads(json.dumps(ArenaConfig.model_json_schema())), (
+    assert _without_defaults(on_disk) == _without_defaults(json.loads(json.dumps(ArenaConfig.model_json_schema()))), (
         "configs/schema.json is stale: run `python -m pytest_arena schema`")
 
 
@@ -188,3 +198,89 @@ def test_readme_config_reference_is_generated_from_the_model():
     _, current, _ = split_section(ROOT / "README.md", "config-reference", "python -m pytest_arena schema")
     assert current.strip() == reference_markdown().strip(), "run `python -m pytest_arena schema`"
     assert "`router.local_guards.wall_timeout_s`" in current  # nested fields are listed by dotted path
+
+
+EMPTY_AXES = [
+    ("benchmark: {agents: []}", "benchmark.agents"),
+    ("benchmark: {seeds: []}", "benchmark.seeds"),
+    ("benchmark: {strategies: []}", "benchmark.strategies"),
+    ("benchmark: {task_classes: []}", "benchmark.task_classes"),
+    ("benchmark: {task_ids: []}", "benchmark.task_ids"),
+    ("models: {cloud: scripted, local: []}", "models.local"),
+    ("pricing: {scenarios: []}", "pricing.scenarios"),
+]
+
+
+@pytest.mark.parametrize(("section", "field"), EMPTY_AXES, ids=[f for _, f in EMPTY_AXES])
+def test_an_explicitly_empty_axis_is_an_error_not_the_default(tmp_path, section, field):
+    text = "variant_tag: t\nout_dir: r\n"
+    text += section + "\n" if section.startswith("models") else "models: {cloud: scripted, local: b}\n" + section + "\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    assert f"field '{field}': must not be empty" in message, message
+    assert "Value error" not in message
+    if field != "models.local":  # a required field has no default to fall back on
+        assert "leave the field out" in message, message
+
+
+def test_an_empty_axis_from_arena_set_is_an_error_too(tmp_path):
+    with pytest.raises(ConfigError, match=r"field 'benchmark\.strategies': must not be empty"):
+        load_config(write(tmp_path, MINIMAL), ["benchmark.strategies="])
+
+
+def test_an_omitted_axis_still_means_the_default(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.benchmark.agents == ["aider", "opencode", "cline"] and config.benchmark.seeds == [42]
+    assert config.benchmark.task_classes == ["puzzles", "refactors"] and config.benchmark.task_ids is None
+    assert config.strategies == [config.router.strategy]
+    assert config.benchmark.strategies is None and load_config(
+        write(tmp_path, MINIMAL + "benchmark: {strategies: null}\n")).strategies == [config.router.strategy]
+
+
+UNPRICED = """\
+variant_tag: t
+out_dir: results/t
+models: {cloud: gpt-9-unlisted, local: embedded/smollm2-135m}
+"""
+
+
+@pytest.mark.parametrize("cap", ["budget.cell_usd=0.5", "budget.session_usd=2"])
+def test_a_budget_cap_on_an_unpriced_cloud_model_is_refused_at_session_start(tmp_path, cap):
+    from pytest_arena.session import ArenaSession
+
+    path = write(tmp_path, UNPRICED)
+    with pytest.raises(ConfigError) as info:
+        ArenaSession.load(path, [cap], "main", tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    for fragment in (f"field '{cap.split('=')[0]}'", "'gpt-9-unlisted'", "pricing.json", "could never trip",
+                     "add 'gpt-9-unlisted' to the table", "pricing.table"):
+        assert fragment in message, message
+
+
+def test_an_unreadable_pricing_table_is_named_not_a_traceback(tmp_path):
+    from pytest_arena.session import ArenaSession
+
+    with pytest.raises(ConfigError, match=r"field 'pricing.table': cannot read the pricing table .*nope\.json"):
+        ArenaSession.load(write(tmp_path, UNPRICED), ["pricing.table=nope.json"], "main", tmp_path)
+
+
+def test_the_refusal_is_one_usage_error_line_and_no_cap_means_a_loud_summary_warning(pytester):
+    from .arena_project import make_task
+
+    make_task(pytester.path)
+    config = UNPRICED + "benchmark: {task_classes: [puzzles], agents: [oracle]}\nanalysis: {resamples: 200, charts: false}\n"
+    pytester.makefile(".yaml", arena=config)
+    refused = pytester.runpytest("--arena-config", "arena.yaml", "--arena-set", "budget.cell_usd=0.5")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["ERROR: *arena.yaml: field 'budget.cell_usd': the cloud model 'gpt-9-unlisted'*"])
+    assert "Traceback" not in refused.stderr.str() + refused.stdout.str()
+
+    ran = pytester.runpytest("--arena-config", "arena.yaml")
+    ran.assert_outcomes(passed=1)
+    ran.stdout.fnmatch_lines(["*pytest-arena summary*", "WARNING: the cloud model 'gpt-9-unlisted' (models.cloud) "
+                              "has no price in *: its calls are recorded at $0*"])
+    assert "gpt-9-unlisted" in (pytester.path / "results/t/summary.md").read_text()

@@ -260,3 +260,31 @@ def test_every_cell_has_its_own_id_for_co_lf_deselect_junit_and_rows(project):
     assert sorted(kept) == sorted(i for i in listed if i != gone)
     one = _listed(project.runpytest("--arena-config", "arena.yaml", "--co", "-q", gone))
     assert one == [gone]
+
+
+def test_agents_refuse_to_run_without_bubblewrap_unless_the_user_opts_out(project, monkeypatch):
+    import pytest_arena.runner as runner
+
+    monkeypatch.setattr(runner, "sandbox_kind", lambda: "unshare")  # as on a machine without bwrap
+    make_config(project.path, agents=("sleeper",))
+    refused = project.runpytest("--arena-config", "arena.yaml", "-k", "adder")
+    refused.stdout.fnmatch_lines(["*1 cell(s): agents run only inside bubblewrap*apt-get install bubblewrap*"
+                                  "sandbox.agents=none*"])
+    assert [r["outcome"] for r in rows(project.path)] == ["infra_error"]
+
+    opted_out = project.runpytest("--arena-config", "arena.yaml", "-k", "adder", "--arena-set", "sandbox.agents=none")
+    opted_out.assert_outcomes(passed=1)
+    opted_out.stdout.fnmatch_lines_random(["*WARNING: 1 cell(s) ran their agent WITHOUT a sandbox (sandbox.agents=none)*",
+                                           "none [[]1 unsandboxed[]] *"])
+    last = rows(project.path)[-1]
+    assert last["outcome"] == "pass" and last["sandbox"]["agent"] == "none"
+
+
+def test_rows_record_the_sandbox_of_agent_and_tests(project):
+    from pytest_arena.sandbox import sandbox_kind
+
+    if sandbox_kind() != "bwrap":
+        pytest.skip("bwrap is not usable here")
+    make_config(project.path, agents=("sleeper",))
+    project.runpytest("--arena-config", "arena.yaml").assert_outcomes(passed=2)
+    assert {(r["sandbox"]["agent"], r["sandbox"]["scoring"]) for r in rows(project.path)} == {("bwrap", "bwrap")}

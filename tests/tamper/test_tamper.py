@@ -1,0 +1,149 @@
+"""The tamper suite: probe agents (tests/tamper/probes.py) attack the harness through the real
+plugin, each from inside its cell's agent sandbox, as a real agent would. Each must gain nothing:
+its cell fails, and what it reached is empty. The results folder lives outside /tmp here, so the
+walls are tested where a user keeps them (not hidden by the sandbox's private /tmp alone)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pytest_arena.sandbox import sandbox_kind
+
+from tests.core.arena_project import make_config, make_task
+from .probes import PROBES_CONFTEST
+
+pytestmark = pytest.mark.skipif(sandbox_kind() != "bwrap", reason="the agent sandbox needs bubblewrap")
+
+KEYS = {"OPENAI_API_KEY": "sk-probe-openai-5c1e7a", "ANTHROPIC_API_KEY": "sk-ant-probe-9d2f4b"}
+
+
+@pytest.fixture
+def arena(pytester: pytest.Pytester):
+    """A project with the adder task, the probes, a results folder outside /tmp, the user's keys
+    in the environment pytest starts with, and a port listening on the host."""
+    task = make_task(pytester.path)
+    pytester.makeconftest(PROBES_CONFTEST)
+    out_dir = Path(tempfile.mkdtemp(prefix="arena-tamper-", dir="/var/tmp"))
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    hints = {"project": str(pytester.path), "out_dir": str(out_dir), "keys": list(KEYS.values()),
+             "module": "adder", "reference": str(task / "reference" / "adder.py"),
+             "host_port": listener.getsockname()[1]}
+
+    def run(*agents: str, unsandboxed: bool = False):
+        make_config(pytester.path, agents=("oracle", *agents), out_dir=str(out_dir),
+                    extra="sandbox: {agents: none}\n" if unsandboxed else "")
+        env = {**KEYS, "ARENA_PROBE_HINTS": json.dumps(hints)}
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # the environment the pytest subprocess starts with
+        try:
+            result = pytester.runpytest_subprocess("--arena-config", "arena.yaml", "-k", "adder", "-p", "no:cacheprovider")
+        finally:
+            for k, v in old.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        rows = [json.loads(line) for line in (out_dir / "raw.jsonl").read_text().splitlines() if line.strip()]
+        return result, {r["route"]: r for r in rows}
+
+    yield run, out_dir, pytester.path, listener
+    listener.close()
+    shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def found(out_dir: Path, row: dict) -> dict:
+    return json.loads((out_dir / row["output_ref"] / "logs" / "probe.json").read_text())
+
+
+def assert_gained_nothing(row: dict) -> None:
+    assert row["outcome"] == "fail", row["error"]
+    assert row["quality"]["functional_pass"] is False
+    assert row["sandbox"]["agent"] == "bwrap" and row["sandbox"]["scoring"] == "bwrap"
+
+
+def test_reference_solutions_are_out_of_reach(arena):
+    run, out_dir, *_ = arena
+    _, rows = run("probe-reference", "probe-symlink")
+    assert found(out_dir, rows["probe-reference"])["reference_files"] == []
+    assert_gained_nothing(rows["probe-reference"])
+    assert found(out_dir, rows["probe-symlink"])["symlinked_to"].endswith("reference/adder.py")
+    assert_gained_nothing(rows["probe-symlink"])  # scoring does not follow it to the host either
+
+
+def test_other_cells_and_the_ledger_are_out_of_reach(arena):
+    run, out_dir, *_ = arena
+    _, rows = run("probe-other-cells")  # the oracle cell runs first and leaves a passing workspace
+    assert rows["oracle"]["outcome"] == "pass"
+    assert list((out_dir / "cells").glob("*oracle*/workspace/adder.py"))  # it is there, on the host
+    got = found(out_dir, rows["probe-other-cells"])
+    assert got == {"other_workspaces": [], "ledger_files": []}
+    assert_gained_nothing(rows["probe-other-cells"])
+
+
+def test_the_users_keys_are_out_of_reach_and_in_no_file(arena):
+    run, out_dir, project, _ = arena
+    _, rows = run("probe-keys")
+    assert found(out_dir, rows["probe-keys"])["key_leaks"] == []
+    for path in [*out_dir.rglob("*"), *project.rglob("*")]:
+        if path.is_file() and path.stat().st_size < 5_000_000:
+            data = path.read_bytes()
+            assert not any(key.encode() in data for key in KEYS.values()), path
+
+
+def test_a_planted_pth_cannot_flip_scoring(arena):
+    run, out_dir, *_ = arena
+    _, rows = run("probe-pth")
+    assert found(out_dir, rows["probe-pth"])["pth_written"] == []
+    assert_gained_nothing(rows["probe-pth"])
+
+
+def test_a_solution_that_rewrites_pytest_reports_is_caught(arena):
+    run, out_dir, *_ = arena
+    _, rows = run("probe-report-rewrite")
+    assert found(out_dir, rows["probe-report-rewrite"]) == {"planted": True}
+    assert_gained_nothing(rows["probe-report-rewrite"])
+
+
+def test_no_network_but_the_router(arena):
+    run, out_dir, _, listener = arena
+    _, rows = run("probe-network")
+    assert found(out_dir, rows["probe-network"])["reached"] == []
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # the host port saw no connection
+
+
+def test_nothing_outside_the_workspace_is_written_and_pytest_is_out_of_reach(arena):
+    run, out_dir, project, _ = arena
+    result, rows = run("probe-write-outside", "probe-processes")
+    assert found(out_dir, rows["probe-write-outside"])["written"] == []
+    assert not list(Path.home().glob("arena-probe-was-here"))
+    assert not list(project.rglob("arena-probe-was-here")) and not list(out_dir.rglob("arena-probe-was-here"))
+    assert found(out_dir, rows["probe-processes"])["hit"] == []
+    assert "pytest-arena summary" in result.stdout.str()  # the session ran to its end
+
+
+def test_control_without_the_agent_sandbox_the_probes_do_reach_their_targets(arena):
+    """The probes are real: with the agent sandbox off (``sandbox.agents: none``), the same probes
+    find the reference, the other cell's workspace, the keys in pytest's environment and the
+    host's port. (The probes that write outside or signal pytest are not run unsandboxed.)"""
+    run, out_dir, *_ = arena
+    result, rows = run("probe-reference", "probe-other-cells", "probe-keys", "probe-network", "probe-report-rewrite",
+                       unsandboxed=True)
+    assert found(out_dir, rows["probe-reference"])["reference_files"]
+    assert rows["probe-reference"]["outcome"] == "pass"  # it copied the reference: the attack works
+    assert found(out_dir, rows["probe-other-cells"])["other_workspaces"]
+    assert any("/environ" in leak for leak in found(out_dir, rows["probe-keys"])["key_leaks"])
+    assert found(out_dir, rows["probe-network"])["reached"]
+    assert "ran their agent WITHOUT a sandbox" in result.stdout.str()
+    # The report-rewriting solution fools a plain pytest run of the same tests: only the
+    # harness's cross-checks catch it.
+    workspace = out_dir / rows["probe-report-rewrite"]["output_ref"] / "workspace"
+    plain = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=workspace,
+                           capture_output=True, text=True, env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert plain.returncode == 0 and "3 passed" in plain.stdout, plain.stdout + plain.stderr
