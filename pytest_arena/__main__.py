@@ -1,4 +1,4 @@
-"""`python -m pytest_arena <command>`: setup, analyze, tasks, schema."""
+"""`python -m pytest_arena <command>`: setup, analyze, plan, tasks, schema."""
 from __future__ import annotations
 
 import sys
@@ -7,6 +7,7 @@ from pathlib import Path
 COMMANDS = {
     "setup": ("pytest_arena.setup", "install agents (and the embedded model) pinned and isolated"),
     "analyze": ("pytest_arena.analyze", "re-compute every report from one or more raw.jsonl files or folders"),
+    "plan": ("pytest_arena.plan", "print a sweep's cells per axis, projected cloud spend and wall time, budget caps; runs nothing"),
     "tasks": ("pytest_arena.task_table", "print the task table generated from tasks/ (--check README.md)"),
     "schema": (None, "write configs/schema.json from the config model and the README config reference"),
 }

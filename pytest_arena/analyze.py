@@ -17,6 +17,7 @@ import numpy as np
 from router.pricing import PricingTable, load_pricing
 
 from .stats.cells import CellStats, cell_statistics, group_by_cell
+from .stats.curve import GroupCurve, curves
 from .stats.intervals import TaskResampler
 from .stats.legacy import legacy_bootstrap
 from .stats.loading import load_rows
@@ -51,6 +52,7 @@ class Analysis:
     metrics: dict[GroupId, dict[str, StrategyMetrics]]
     recommendations: dict[GroupId, Recommendation]
     comparisons: list[PairedComparison]
+    curves: list[GroupCurve]  # cost–quality curve, APGR/CPT, oracle router per group
     legacy: dict | None
     warnings: list[str]
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -103,6 +105,7 @@ def run_analysis(rows: list[dict], out_dir: Path, options: AnalysisOptions,
         metrics={g: strategy_metrics(s) for g, s in groups.items()},
         recommendations={g: recommend(g, s) for g, s in groups.items()},
         comparisons=paired_comparisons(by_cell, resampler),
+        curves=curves(by_cell, resampler),
         legacy=legacy, warnings=warnings,
     )
     analysis.outputs = write_reports(analysis, Path(out_dir))

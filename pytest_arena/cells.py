@@ -1,16 +1,19 @@
 """The matrix: config × tasks → cells, each with a stable node-id name and a cell key.
 
-A cell = (task, agent, strategy, local model, cloud model, seed). The order is task-major, so an
-interrupted run holds complete (task, seed) comparisons across strategies as early as possible.
+A cell = (task, agent, strategy, local model, cloud model, seed). The strategy axis holds operating
+points: a plain strategy, or one swept parameter value of it (``cascade@threshold=15``). The order
+is task-major, so an interrupted run holds complete (task, seed) comparisons across strategies as
+early as possible.
 """
 from __future__ import annotations
 
 import difflib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .agents.registry import get_agent, known_agents
-from .config import ArenaConfig
+from .config import ArenaConfig, StrategyPoint
 from .errors import ConfigError
 from .tasks import TaskRegistry
 
@@ -27,7 +30,23 @@ class Cell:
     cloud_model: str
     seed: int
     expect: str  # "pass" | "fail"
-    param_id: str  # the pytest parametrization id, e.g. "cline-cascade-s42"
+    param_id: str  # the pytest parametrization id, e.g. "cline-cascade-s42" or "cline-cascade@threshold=15-s42"
+    strategy_params: tuple[tuple[str, Any], ...] = ()  # swept values of this operating point (full dotted names)
+
+    @property
+    def point(self) -> StrategyPoint:
+        return StrategyPoint(self.strategy, self.strategy_params)
+
+    @property
+    def strategy_point(self) -> str:
+        """The strategy as the matrix and the rows name it: ``cascade`` or ``cascade@threshold=15``."""
+        return self.point.label
+
+    @property
+    def keywords(self) -> set[str]:
+        """Extra ``-k`` words: ``-k`` cannot parse ``@`` or ``=``, so ``cascade-threshold-15`` selects
+        ``cascade@threshold=15``."""
+        return {self.point.keyword} if self.strategy_params else set()
 
     @property
     def name(self) -> str:
@@ -36,7 +55,8 @@ class Cell:
 
     @property
     def key(self) -> str:
-        return "|".join((self.task_id, self.agent, self.strategy, self.local_model, self.cloud_model, str(self.seed)))
+        return "|".join((self.task_id, self.agent, self.strategy_point, self.local_model, self.cloud_model,
+                         str(self.seed)))
 
     @property
     def slug(self) -> str:
@@ -85,7 +105,8 @@ def expand_cells(config: ArenaConfig, registry: TaskRegistry, source: str) -> li
         raise ConfigError(f"{source}: the config selects no tasks (benchmark.task_classes/task_ids/tasks_per_class).")
     locals_ = config.models.locals
     clouds = [config.models.cloud]
-    strategies = config.strategies
+    points = config.strategy_points()
+    non_llm = [StrategyPoint(NON_LLM_STRATEGY)]
     show_local = len(locals_) > 1
     cells: list[Cell] = []
     seen: set[tuple[str, str]] = set()
@@ -95,9 +116,9 @@ def expand_cells(config: ArenaConfig, registry: TaskRegistry, source: str) -> li
             llm = get_agent(agent).uses_llm
             for local in locals_ if llm else locals_[:1]:
                 for cloud in clouds:
-                    for strategy in strategies if llm else [NON_LLM_STRATEGY]:
+                    for point in points if llm else non_llm:
                         for seed in config.benchmark.seeds:
-                            parts = [agent] + ([strategy] if llm else [])
+                            parts = [agent] + ([point.label] if llm else [])
                             if show_local and llm:
                                 parts.append(local)
                             parts.append(f"s{seed}")
@@ -106,7 +127,8 @@ def expand_cells(config: ArenaConfig, registry: TaskRegistry, source: str) -> li
                                 continue  # duplicate seeds or strategies in the config
                             seen.add((task_id, param_id))
                             cells.append(Cell(
-                                task_id=task_id, task_class=task_class, agent=agent, strategy=strategy,
+                                task_id=task_id, task_class=task_class, agent=agent, strategy=point.strategy,
                                 local_model=local, cloud_model=cloud, seed=seed,
-                                expect=config.benchmark.expect.get(agent, "pass"), param_id=param_id))
+                                expect=config.benchmark.expect.get(agent, "pass"), param_id=param_id,
+                                strategy_params=point.params))
     return cells

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .charts import heatmap_chart, matplotlib_available, pareto_chart
-from .data_files import aggregate, bootstrap_cis, comparisons, write_cost_by_scenario, write_json
+from .charts import curve_chart, heatmap_chart, matplotlib_available, pareto_chart
+from .data_files import aggregate, bootstrap_cis, comparisons, curve, write_cost_by_scenario, write_json
 from .html import report_html
 from .markdown import decision_matrix_markdown, summary_markdown
 
@@ -21,7 +21,7 @@ def write_reports(analysis: "Analysis", out_dir: Path) -> dict[str, Path]:
     charts: dict[str, Path] = {}
     if analysis.options.charts:
         if matplotlib_available():
-            for name, draw in (("pareto", pareto_chart), ("heatmap", heatmap_chart)):
+            for name, draw in (("pareto", pareto_chart), ("heatmap", heatmap_chart), ("curve", curve_chart)):
                 path = draw(analysis, out_dir / f"{name}.png")
                 if path is not None:
                     charts[name] = path
@@ -31,6 +31,7 @@ def write_reports(analysis: "Analysis", out_dir: Path) -> dict[str, Path]:
         "aggregate": write_json(out_dir / "aggregate.json", aggregate(analysis)),
         "bootstrap_cis": write_json(out_dir / "bootstrap_cis.json", bootstrap_cis(analysis)),
         "comparisons": write_json(out_dir / "comparisons.json", comparisons(analysis)),
+        "curve_data": write_json(out_dir / "curve.json", curve(analysis)),
         "cost_by_scenario": write_cost_by_scenario(out_dir / "cost_by_scenario.csv", analysis),
         **charts,
     }

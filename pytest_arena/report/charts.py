@@ -157,3 +157,59 @@ def heatmap_chart(analysis: "Analysis", path: Path) -> Path | None:
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def curve_chart(analysis: "Analysis", path: Path) -> Path | None:
+    """curve.png: per group (rows), pass rate against cloud-token share (left) and against mean cost
+    per run (right) for every operating point with 95% CI bars; each strategy's operating points
+    joined in cloud-share order, the anchors marked, the Pareto frontier dashed, the oracle a star."""
+    shown = [g for g in analysis.curves if g.points][:MAX_PANELS]
+    if not shown:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(shown), 2, figsize=(11, 3.6 * len(shown)), squeeze=False)
+    for row, g in zip(axes, shown):
+        for ax, attr, flag, xlabel, scale in ((row[0], "cloud_share", "pareto_share", "cloud-token share (%)", 100),
+                                              (row[1], "cost_mean", "pareto_cost", "mean cost per run (USD)", 1)):
+            families: dict[str, list] = {}
+            for p in g.points.values():
+                families.setdefault(p.family, []).append(p)
+            for family, members in sorted(families.items()):
+                members = [m for m in members if getattr(m, attr).point is not None and m.pass_rate.point is not None]
+                if not members:
+                    continue
+                members.sort(key=lambda m: getattr(m, attr).point)
+                xs = [getattr(m, attr).point * scale for m in members]
+                ys = [100 * m.pass_rate.point for m in members]
+                xerr = list(zip(*[_error(getattr(m, attr).point * scale, *(None if v is None else v * scale for v in
+                                  (getattr(m, attr).lower, getattr(m, attr).upper))) for m in members]))
+                yerr = list(zip(*[_error(100 * m.pass_rate.point, *(None if v is None else 100 * v for v in
+                                  (m.pass_rate.lower, m.pass_rate.upper))) for m in members]))
+                marker = "s" if family in ("always-local", "always-cloud") else "o"
+                ax.errorbar(xs, ys, xerr=xerr, yerr=yerr, fmt=marker + "-", capsize=2, label=family, alpha=0.85)
+                if len(members) > 1:
+                    for m, x, y in zip(members, xs, ys):
+                        ax.annotate(m.strategy.partition("@")[2], (x, y), fontsize=6, xytext=(3, 3),
+                                    textcoords="offset points")
+            front = sorted((getattr(p, attr).point * scale, 100 * p.pass_rate.point)
+                           for p in g.points.values() if getattr(p, flag))
+            if len(front) > 1:
+                ax.plot(*zip(*front), "k--", linewidth=0.8, label="Pareto frontier")
+            oracle = getattr(g.oracle, attr).point
+            if oracle is not None and g.oracle.pass_rate.point is not None:
+                ax.plot([oracle * scale], [100 * g.oracle.pass_rate.point], "k*", markersize=10, label="oracle router")
+            ax.set_xlabel(xlabel, fontsize=8)
+            ax.set_ylabel("pass rate (%)", fontsize=8)
+            ax.set_ylim(-5, 105)
+            ax.grid(True, alpha=0.3)
+        title = g.group.title + (f"  ({HARNESS_LABEL})" if g.harness_check else "")
+        row[0].set_title(title, fontsize=8, loc="left")
+        row[0].legend(fontsize=6, loc="lower right")
+    note = "bars: 95% CI (task-clustered bootstrap)"
+    if len(analysis.curves) > len(shown):
+        note += f"; {len(shown)} of {len(analysis.curves)} groups shown, all are in summary.md"
+    fig.suptitle(f"Cost–quality curve per operating point   ({note})", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -152,3 +152,35 @@ def write_cost_by_scenario(path: Path, analysis: "Analysis") -> Path:
         writer.writeheader()
         writer.writerows(cost_by_scenario_rows(analysis))
     return path
+
+
+def _point_json(point) -> dict:
+    return {"strategy": point.strategy, "family": point.family, "n_runs": point.n_runs, "n_tasks": point.n_tasks,
+            "pass_rate": point.pass_rate.as_dict(), "cloud_share_tokens": point.cloud_share.as_dict(),
+            "cost_mean_usd": point.cost_mean.as_dict(), "cost_per_solved_usd": point.cost_per_solved.as_dict(),
+            "pgr": point.pgr.as_dict(), "oracle_gap_pass_rate": point.oracle_gap_pass.as_dict(),
+            "oracle_gap_cost_usd": point.oracle_gap_cost.as_dict(),
+            "pareto_cloud_share": point.pareto_share, "pareto_cost": point.pareto_cost}
+
+
+def curve(analysis: "Analysis") -> dict:
+    """curve.json: the cost–quality curve, APGR/CPT per strategy family and the oracle router per group."""
+    groups = {}
+    for g in analysis.curves:
+        oracle = g.oracle
+        groups[g.group.key] = {
+            **g.group.as_dict(), "harness_check": g.harness_check,
+            "label": HARNESS_LABEL if g.harness_check else "model result",
+            "n_tasks": len(g.tasks), "anchors": g.has_anchors,
+            "points": [_point_json(p) for p in g.points.values()],
+            "families": [{"family": f.family, "points": f.points, "parametrised": f.parametrised,
+                          "apgr": f.apgr.as_dict(),
+                          **{f"cpt_{round(level * 100)}": i.as_dict() for level, i in f.cpt.items()}}
+                         for f in g.families],
+            "oracle": {"n_units": oracle.n_units, "pass_rate": oracle.pass_rate.as_dict(),
+                       "cost_mean_usd": oracle.cost_mean.as_dict(),
+                       "cost_per_solved_usd": oracle.cost_per_solved.as_dict(),
+                       "cloud_share_tokens": oracle.cloud_share.as_dict(), "picks": oracle.picks},
+        }
+    return {**_header(analysis, "curve"), "resamples": analysis.options.resamples, "seed": analysis.options.seed,
+            "groups": groups}

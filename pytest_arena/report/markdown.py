@@ -18,12 +18,12 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def _signed_interval(interval: Interval, scale: float, unit: str, digits: int) -> str:
+def _signed_interval(interval: Interval, scale: float, unit: str, digits: int, sign: str = "+") -> str:
     if interval.point is None:
         return "–"
-    text = f"{interval.point * scale:+.{digits}f}{unit}"
+    text = f"{interval.point * scale:{sign}.{digits}f}{unit}"
     if interval.lower is not None:
-        text += f" [{interval.lower * scale:+.{digits}f}, {interval.upper * scale:+.{digits}f}]"
+        text += f" [{interval.lower * scale:{sign}.{digits}f}, {interval.upper * scale:{sign}.{digits}f}]"
     return text
 
 
@@ -90,9 +90,69 @@ def summary_markdown(analysis: "Analysis") -> str:
               "gap recovered = (pass(s) − pass(always-local)) / (pass(always-cloud) − pass(always-local)); "
               "cost vs always-cloud = mean cost per task relative to always-cloud.", "",
               _table(ROUTER_HEADERS, router_metric_rows(analysis)), ""]
+    parts += curve_section(analysis)
     if analysis.legacy is not None:
         parts += legacy_section(analysis.legacy)
     return "\n".join(parts)
+
+
+CURVE_METHOD = (
+    "Per group, every operating point (a strategy, or one swept parameter value: `cascade@threshold=15`) is "
+    "a point of pass rate against cloud-token share and against mean cost per run. PGR (gap recovered) = "
+    "(pass(s) − pass(always-local)) / (pass(always-cloud) − pass(always-local)). A strategy's curve joins its "
+    "points' (cloud share, PGR), with the anchors (0, 0) and (1, 1), in cloud-share order by straight lines; "
+    "APGR = the area under it (0.5: no better than mixing the anchors); CPT(x) = the cloud share at which it "
+    "first reaches PGR x. Oracle router: per task and seed, the cheapest run that passed among all operating "
+    "points (none passed: the cheapest run); gap = point − oracle. Pareto: no other point has at most its cloud "
+    "share (or cost) and at least its pass rate, strictly better in one. Intervals: the same task resamples for "
+    "every statistic of a group (resamples where it is undefined are left out).")
+
+CURVE_HEADERS = ["group", "strategy", "runs", "cloud share [95% CI]", "pass rate [95% CI]", "cost/task",
+                 "cost/solved [95% CI]", "PGR", "gap to oracle", "Pareto (share/cost)"]
+FAMILY_HEADERS = ["group", "strategy", "points", "APGR [95% CI]", "CPT(50%) [95% CI]", "CPT(80%) [95% CI]"]
+ORACLE_HEADERS = ["group", "oracle pass rate [95% CI]", "cost/task [95% CI]", "cost/solved", "cloud share", "picks"]
+
+
+def _plain_interval(interval: Interval, scale: float = 1, unit: str = "", digits: int = 2) -> str:
+    return _signed_interval(interval, scale, unit, digits, sign="")
+
+
+def _usd_interval(interval: Interval) -> str:
+    if interval.point is None:
+        return "–"
+    if interval.lower is None:
+        return usd(interval.point)
+    return f"{usd(interval.point)} [{usd(interval.lower)}, {usd(interval.upper)}]"
+
+
+def curve_rows(analysis: "Analysis") -> tuple[list[list], list[list], list[list]]:
+    points, families, oracles = [], [], []
+    for g in analysis.curves:
+        title = group_title(g.group, g.harness_check)
+        for p in g.points.values():
+            pareto = "/".join(["share" if p.pareto_share else "", "cost" if p.pareto_cost else ""]).strip("/")
+            points.append([title, p.strategy, p.n_runs, _plain_interval(p.cloud_share, 100, "%", 0),
+                           pass_with_ci(p.pass_rate), usd(p.cost_mean.point), _usd_interval(p.cost_per_solved),
+                           _ratio(p.pgr.point), _signed_interval(p.oracle_gap_pass, 100, " pp", 1), pareto])
+        for f in g.families:
+            families.append([title, f.family, ", ".join(f.points), _plain_interval(f.apgr),
+                             *[_plain_interval(f.cpt[level], 100, "%", 0) for level in sorted(f.cpt)]])
+        o = g.oracle
+        oracles.append([title, pass_with_ci(o.pass_rate), _usd_interval(o.cost_mean), usd(o.cost_per_solved.point),
+                        percent(o.cloud_share.point), ", ".join(f"{k} {v}" for k, v in o.picks.items())])
+    return points, families, oracles
+
+
+def curve_section(analysis: "Analysis") -> list[str]:
+    if not analysis.curves:
+        return []
+    points, families, oracles = curve_rows(analysis)
+    parts = ["## Cost–quality curve", "", CURVE_METHOD, "", _table(CURVE_HEADERS, points), ""]
+    parts += ["### APGR and CPT per strategy (needs always-local and always-cloud in the group)", ""]
+    parts += [_table(FAMILY_HEADERS, families) if families else "No group has both anchors.", ""]
+    parts += ["### Oracle router (per task and seed, the cheapest operating point that passed)", "",
+              _table(ORACLE_HEADERS, oracles), ""]
+    return parts
 
 
 def legacy_section(legacy: dict) -> list[str]:

@@ -8,7 +8,8 @@ from pathlib import Path
 from pytest_arena.rows import Row
 
 _PROVENANCE = {"harness_version": "0.1.0", "python": "3.11", "platform": "linux", "cpu": "x86_64", "cpus": 2,
-               "memory_gb": 8.0, "git_sha": None, "pricing_sha256": "0" * 64, "sandbox": "subprocess"}
+               "memory_gb": 8.0, "git_sha": None, "pricing_sha256": "0" * 64, "sandbox": "subprocess",
+               "host": "test-host", "worker": "main"}
 
 
 def our_row(task: str, strategy: str, seed: int, outcome: str = "pass", *, agent: str = "aider",

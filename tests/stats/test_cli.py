@@ -41,7 +41,7 @@ def test_analyze_writes_every_output_and_they_parse(tmp_path):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (out / "report.html").read_text()
     inlined = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(inlined) == 2 and base64.b64decode(inlined[0])[:4] == b"\x89PNG"
+    assert len(inlined) == 3 and base64.b64decode(inlined[0])[:4] == b"\x89PNG"
     assert "not valid JSON" in html
 
 
