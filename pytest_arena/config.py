@@ -13,7 +13,9 @@ import os
 import re
 import subprocess
 import types
+import itertools
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +33,38 @@ StrategyName = Literal[
 ]
 STRATEGIES: tuple[str, ...] = typing.get_args(StrategyName)
 TaskClass = Literal["puzzles", "refactors", "real-prs"]
+# One entry of benchmark.strategies: a name, or {name: {param: value or [values to sweep]}}.
+StrategyEntry = StrategyName | dict[str, dict[str, Any]]  # names checked by _check_strategy_entry
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyPoint:
+    """One operating point of a strategy: its name and the swept parameter values (full dotted
+    names, in the config's order). Unparametrised strategies have no params and keep their name
+    as the label, so their cell keys (and resumable rows) are the ones they always had."""
+
+    strategy: str
+    params: tuple[tuple[str, int | float], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``cascade@threshold=15``: the strategy's own params lose their group prefix."""
+        if not self.params:
+            return self.strategy
+        from router.strategies.params import STRATEGY_PARAM_GROUPS
+
+        own = STRATEGY_PARAM_GROUPS[self.strategy][0]
+        parts = [f"{key.removeprefix(own + '.')}={_format_value(value)}" for key, value in self.params]
+        return f"{self.strategy}@{','.join(parts)}"
+
+    @property
+    def keyword(self) -> str:
+        """The label spelt in characters ``-k`` accepts: ``cascade-threshold-15``."""
+        return re.sub(r"[@=,]", "-", self.label)
+
+
+def _format_value(value: int | float) -> str:
+    return str(value) if isinstance(value, int) else format(value, "g")
 
 
 class _Strict(BaseModel):
@@ -113,7 +147,12 @@ class BenchmarkConfig(_Strict):
     task_ids: list[str] | None = Field(default=None, description="whitelist of task ids, in this order")
     seeds: list[int] = Field(default_factory=lambda: [42], description="one cell per seed; the seed reaches the router (seed/temperature fields) and the agent")
     smoke: bool = Field(default=False, description="first task of each class only")
-    strategies: list[StrategyName] | None = Field(default=None, description="strategies to sweep (default: [router.strategy])")
+    strategies: list[StrategyEntry] | None = Field(
+        default=None,
+        description="strategies to sweep (default: [router.strategy]); an entry {name: {param: [values]}} sweeps "
+        "that strategy's params, one operating point (cell) per value, e.g. {cascade: {threshold: [5, 10, 15]}}; "
+        "a bare param name is the strategy's own (threshold = cascade.threshold), dotted names reach the others "
+        "it reads; several params give every combination")
     expect: dict[str, Literal["pass", "fail"]] = Field(
         default_factory=dict, description="expected outcome per agent, e.g. {null: fail}: such cells pass when the outcome matches")
     timeout_s: int | None = Field(default=None, gt=0, description="agent wall-time limit for every cell (default: each task's timeout_s)")
@@ -129,12 +168,74 @@ class BenchmarkConfig(_Strict):
             return {("null" if k is None else k): v for k, v in value.items()}
         return value
 
+    @field_validator("strategies", mode="before")
+    @classmethod
+    def _strategy_entries(cls, value):
+        if isinstance(value, list):
+            return [_check_strategy_entry(entry, i) for i, entry in enumerate(value)]
+        return value
+
     @field_validator("task_classes", "agents", "task_ids", "seeds", "strategies")
     @classmethod
     def _non_empty_list(cls, value, info):
         if value is not None and not value:  # omitted (or null) means the default; [] is a mistake
             raise ValueError(empty_axis_message(f"benchmark.{info.field_name}"))
         return value
+
+
+def _check_strategy_entry(entry: Any, index: int) -> Any:
+    """A name stays a name; {name: {param: values}} comes back with full dotted param names and
+    every value checked by the strategy's own param rules. ValueError names the entry."""
+    from router.strategies.params import PARAM_SPECS, STRATEGY_PARAM_GROUPS, validate_params
+
+    where = f"entry {index + 1}"
+
+    def known(name: Any) -> str:
+        if isinstance(name, str) and name in STRATEGIES:
+            return name
+        hint = difflib.get_close_matches(str(name), STRATEGIES, n=1)
+        raise ValueError(f"{where}: unknown strategy {name!r}"
+                         + (f"; did you mean {hint[0]!r}?" if hint else f"; choose one of: {', '.join(STRATEGIES)}"))
+
+    if not isinstance(entry, dict):
+        return known(entry)
+    if len(entry) != 1:
+        raise ValueError(f"{where}: a sweep entry names one strategy, e.g. {{cascade: {{threshold: [5, 10]}}}}; "
+                         f"got {len(entry)} keys")
+    (name, params), = entry.items()
+    name = known(name)
+    where = f"{where} ({name})"
+    if params is None or params == {}:
+        return name
+    if not isinstance(params, dict):
+        raise ValueError(f"{where}: the parameters must be a mapping like {{threshold: [5, 10]}}, got {params!r}")
+    groups = STRATEGY_PARAM_GROUPS[name]
+    if not groups:
+        raise ValueError(f"{where}: {name} has no parameters to sweep; list it as a plain name")
+    checked: dict[str, list] = {}
+    for key, values in params.items():
+        full = str(key) if "." in str(key) else f"{groups[0]}.{key}"
+        if full not in PARAM_SPECS:
+            names = sorted(k.removeprefix(groups[0] + ".") for k in PARAM_SPECS if k.split(".")[0] in groups)
+            hint = difflib.get_close_matches(str(key), names, n=1)
+            raise ValueError(f"{where}: unknown parameter {key!r}"
+                             + (f"; did you mean {hint[0]!r}?" if hint else f"; {name} reads: {', '.join(names)}"))
+        if PARAM_SPECS[full].kind == "str-list":
+            raise ValueError(f"{where}: {full} is a list of phrases and cannot be swept; set it in router.params")
+        values = values if isinstance(values, list) else [values]
+        if not values:
+            raise ValueError(f"{where}: parameter {key!r} lists no values; give at least one")
+        for value in values:
+            try:
+                validate_params(name, {full: value})
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        if len({_format_value(v) for v in values}) != len(values):
+            raise ValueError(f"{where}: parameter {key!r} lists a value twice: {values}")
+        if full in checked:
+            raise ValueError(f"{where}: parameter {full!r} is given twice (as {key!r} and its full name)")
+        checked[full] = values
+    return {name: checked}
 
 
 class PricingConfig(_Strict):
@@ -181,6 +282,23 @@ class BudgetConfig(_Strict):
     session_usd: float | None = Field(default=None, gt=0, description="cloud USD cap per pytest session (per xdist worker)")
 
 
+class HostSettings(_Strict):
+    """What differs on one worker host; unset fields fall back to its environment
+    (ARENA_LOCAL_BASE_URL, ARENA_AGENTS_DIR, ARENA_LOCAL_CONCURRENCY), then to the config."""
+
+    local_base_url: str | None = Field(default=None, description="where this host serves its local models (models.local_base_url)")
+    install_root: str | None = Field(default=None, description="this host's agent installs (default ~/.cache/pytest-arena/agents)")
+    local_concurrency: int | None = Field(default=None, ge=1, description="concurrent calls to this host's local backend (router.local_concurrency)")
+
+
+class HostsConfig(_Strict):
+    artifacts_cap_mb: float = Field(
+        default=8.0, ge=0, description="compressed size up to which a cell's folder travels to the controller; "
+                                       "a bigger one stays on the host that ran it and the row's artifacts say where")
+    workers: dict[str, HostSettings] = Field(
+        default_factory=dict, description="per-host settings keyed by the xdist worker id: the --tx id (--tx id=gpu1//ssh=...) or gw0, gw1, ...")
+
+
 class AnalysisConfig(_Strict):
     resamples: int = Field(default=10_000, ge=100, description="bootstrap resamples")
     seed: int = Field(default=20261127, description="bootstrap random seed (reports are reproducible)")
@@ -199,6 +317,7 @@ class ArenaConfig(_Strict):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    hosts: HostsConfig = Field(default_factory=HostsConfig)  # multi-host sweeps: artifact transfer, per-host settings
     resume: bool = Field(default=False, description="skip cells that already have a row; infra_error cells re-run")
     git_sha_pin: str | None = Field(default=None, description="refuse to run unless the pytest-arena checkout is at this commit")
 
@@ -235,23 +354,41 @@ class ArenaConfig(_Strict):
 
     @property
     def strategies(self) -> list[str]:
-        return list(self.benchmark.strategies or [self.router.strategy])
+        """The strategy names the sweep uses (each once, in config order)."""
+        return list(dict.fromkeys(point.strategy for point in self.strategy_points()))
 
-    def strategy_params(self, strategy: str) -> dict[str, Any]:
-        """The params this strategy reads, from router.params (and the heuristic_threshold shorthand)."""
+    def strategy_points(self) -> list[StrategyPoint]:
+        """Every operating point: a plain name is one point; a sweep entry one point per value
+        (every combination when it sweeps several params). Repeats are dropped."""
+        points: list[StrategyPoint] = []
+        for entry in self.benchmark.strategies or [self.router.strategy]:
+            if isinstance(entry, str):
+                points.append(StrategyPoint(entry))
+                continue
+            (name, params), = entry.items()
+            keys = list(params)
+            for combo in itertools.product(*(params[k] for k in keys)):
+                points.append(StrategyPoint(name, tuple(zip(keys, combo))))
+        return list(dict.fromkeys(points))
+
+    def strategy_params(self, strategy: str, swept: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The params this strategy reads, from router.params (and the heuristic_threshold
+        shorthand), with an operating point's swept values (``swept``) over them."""
         from router.strategies import DEFAULT_PARAMS
 
         params = dict(self.router.params)
         if self.router.heuristic_threshold is not None:
             params.setdefault("heuristic.threshold", self.router.heuristic_threshold)
+        params.update(swept or {})
         return {k: v for k, v in params.items() if k in DEFAULT_PARAMS.get(strategy, {})}
 
     def guards(self) -> LocalGuards:
         return LocalGuards(**self.router.local_guards.model_dump())
 
     def sha256(self) -> str:
-        """Identifies the experiment: every field but ``resume`` (how a run proceeds, not what it measures)."""
-        blob = json.dumps(self.model_dump(mode="json", exclude={"resume"}), sort_keys=True, separators=(",", ":"))
+        """Identifies the experiment: every field but ``resume`` and ``hosts`` (how and where a run
+        proceeds, not what it measures)."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"resume", "hosts"}), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -5,6 +5,8 @@ its node id is ``<config path>::<task id>[<agent>-<strategy>-s<seed>]``.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import types
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="skip cells that already have a row (like resume: true in the config); infra_error cells re-run")
     group.addoption("--arena-no-report", action="store_true", default=False,
                     help="do not analyse raw.jsonl at session end (rows are still written)")
+    group.addoption("--arena-dry-run", action="store_true", default=False,
+                    help="print the plan (cells per axis, projected cloud spend and wall time per strategy from "
+                         "earlier rows or a stated default, budget caps) and run nothing; like `python -m pytest_arena plan`")
 
 
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
@@ -62,16 +67,98 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         session = ArenaSession.load(config_path, config.getoption("arena_set"), _worker_id(config),
                                     config.rootpath, out_dir=config.getoption("arena_out"))
+        if config.getoption("arena_dry_run") and not hasattr(config, "workerinput"):
+            from .plan import plan_text
+
+            print(plan_text(session), flush=True)
+            pytest.exit("pytest-arena dry run: nothing was run", returncode=0)
         if config.getoption("arena_resume"):
             session.config.resume = True
         if not hasattr(config, "workerinput") and not config.getoption("collectonly"):
-            session.store.merge_shards()  # rows a crashed run left in worker shards
             from .validation import validate_references
 
             validate_references(session, getattr(config, "cache", None))
     except ArenaError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        where = ""
+        if hasattr(config, "workerinput"):  # xdist shows a worker's error as a crash: say where it was
+            where = (f" (xdist worker {_worker_id(config)}, working dir {Path.cwd()}: a worker resolves the "
+                     f"config in its own checkout; start it there, e.g. --tx ssh=HOST//chdir=CHECKOUT)")
+        raise pytest.UsageError(str(exc) + where) from None
     config.stash[SESSION_KEY] = session
+    if not hasattr(config, "workerinput"):
+        join_path_options(config)
+        config.pluginmanager.register(RowCollector(session), "arena-row-collector")
+
+
+PATH_OPTIONS = ("--arena-config", "--arena-out")
+
+
+def join_path_options(config: pytest.Config) -> None:
+    """Spell ``--arena-config X`` as ``--arena-config=X`` in the arguments xdist hands to workers.
+    For a worker that is not a plain popen (``--tx socket=``, ``ssh=``, ``popen//chdir=``) xdist
+    rewrites every argument naming an existing file relative to its rsync roots (legacy rsync) and
+    stops with "not relative to an rsync root" for the config's own path; joined, the value is
+    no file name and reaches the worker as typed, resolved there in the worker's directory."""
+    args, joined = list(config.invocation_params.args), []
+    while args:
+        arg = args.pop(0)
+        if arg in PATH_OPTIONS and args:
+            arg = f"{arg}={args.pop(0)}"
+        joined.append(arg)
+    config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(joined))
+
+
+class RowCollector:
+    """The controller's side of the hand-off: every cell's row arrives with its call report, from
+    this process or any xdist worker, and only this object writes the results folder. A cell
+    whose worker died under it (xdist reports the crash with ``when='???'``) gets an infra_error
+    row here."""
+
+    def __init__(self, session: ArenaSession):
+        self.session = session
+        self.started: dict[str, str] = {}  # node id -> CELL_PROPERTY of cells that began setup
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from .handoff import CELL_PROPERTY, ROW_PROPERTY
+
+        props = dict(report.user_properties)
+        # The payload is for this collector only: JUnit XML (which writes every user property of
+        # the teardown report) and other plugins never see the packed row and cell folder.
+        report.user_properties[:] = [p for p in report.user_properties if p[0] not in (ROW_PROPERTY, CELL_PROPERTY)]
+        if report.when == "setup" and CELL_PROPERTY in props:
+            self.started[report.nodeid] = props[CELL_PROPERTY]
+        elif report.when == "call" and ROW_PROPERTY in props:
+            self.session.store.accept(props[ROW_PROPERTY])
+            self.started.pop(report.nodeid, None)
+        elif report.when == "???" and report.nodeid in self.started:
+            from .rows import Provenance
+            from .runner import crashed_cell_row
+
+            started = json.loads(self.started.pop(report.nodeid))
+            cell = next(c for c in self.session.cells if c.key == started["cell_key"])
+            reason = (f"the worker {started['provenance']['worker']} on {started['provenance']['host']} died while "
+                      f"running this cell (killed, out of memory or unreachable); --lf or --arena-resume re-runs it")
+            row = crashed_cell_row(self.session, cell, report.nodeid, Provenance(**started["provenance"]), reason)
+            self.session.store.write(row)
+            report.longrepr = f"INFRA-ERROR: {reason}"
+            report.user_properties.append((OUTCOME_PROPERTY, row.outcome.value))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Tell the controller which cell this node id runs and where, before it runs: if the worker
+    # dies under it, the controller can still write the cell's infra_error row.
+    cell = getattr(getattr(item, "callspec", None), "params", {}).get("arena_cell")
+    session = item.config.stash.get(SESSION_KEY, None)
+    if cell is None or session is None:
+        return
+    from . import provenance
+    from .handoff import CELL_PROPERTY
+    from .sandbox import sandbox_kind
+
+    prov = provenance.collect(sandbox_kind(), session.config.pricing.table, session.worker)
+    item.user_properties.append((CELL_PROPERTY, json.dumps({"cell_key": cell.key, "provenance": prov.model_dump()})))
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
@@ -114,6 +201,14 @@ class ArenaConfigFile(pytest.Module):
         self._arena_tasks = set(cells_by_task)
         return module
 
+    def collect(self):
+        items = super().collect()
+        for item in items:  # -k cannot spell `cascade@threshold=15`; `cascade-threshold-15` selects it
+            cell = getattr(getattr(item, "callspec", None), "params", {}).get("arena_cell")
+            if cell is not None:
+                item.extra_keyword_matches.update(cell.keywords)
+        return items
+
     def istestfunction(self, obj: object, name: str) -> bool:
         return obj is run_cell_test and name in getattr(self, "_arena_tasks", ())
 
@@ -130,12 +225,30 @@ def arena_session(request: pytest.FixtureRequest):
 
 
 @pytest.fixture(scope="session")
-def arena_finished_cells(arena_session: ArenaSession) -> dict[str, str]:
-    """cell_key -> outcome of cells that already have a row (only read when resuming)."""
-    return arena_session.store.finished_cells() if arena_session.config.resume else {}
+def arena_finished_cells(arena_session: ArenaSession, request: pytest.FixtureRequest) -> dict[str, str]:
+    """cell_key -> outcome of cells that already have a row (only read when resuming). A worker
+    gets them from the controller (pytest_configure_node): it cannot see raw.jsonl."""
+    if not arena_session.config.resume:
+        return {}
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput is not None:
+        return workerinput.get(FINISHED_INPUT, {})
+    return arena_session.store.finished_cells()
+
+
+FINISHED_INPUT = "arena_finished_cells"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist, on the controller, for each worker before it starts: hand it the resumed cells."""
+    session = node.config.stash.get(SESSION_KEY, None)
+    if session is not None and session.config.resume:
+        node.workerinput[FINISHED_INPUT] = session.store.finished_cells()
 
 
 def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, str], arena_cell, request: pytest.FixtureRequest):
+    from .handoff import ROW_PROPERTY
     from .runner import run_cell
 
     item = request.node
@@ -147,6 +260,11 @@ def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, s
         run = run_cell(arena_session, cell, item.nodeid)
     except ArenaError as exc:
         pytest.fail(str(exc), pytrace=False)
+    item.user_properties.append((ROW_PROPERTY, run.payload))  # the controller writes it (RowCollector)
+    if run.interrupted is not None:
+        if isinstance(run.interrupted, (KeyboardInterrupt, SystemExit)) and not hasattr(request.config, "workerinput"):
+            arena_session.store.accept(run.payload)  # Ctrl-C: pytest makes no report to carry it
+        raise run.interrupted
     outcome = run.row.outcome
     item.user_properties.append((OUTCOME_PROPERTY, outcome.value))
     item.user_properties.append((EXPECTED_PROPERTY, cell.expect))
@@ -186,7 +304,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     arena.close()
     if hasattr(config, "workerinput"):
         return
-    arena.store.merge_shards()
     if config.getoption("arena_no_report") or config.getoption("collectonly"):
         return
     from .reporting import session_report

@@ -1,8 +1,9 @@
-"""What produced a row: harness version, interpreter, hardware, checkout."""
+"""What produced a row: harness version, interpreter, hardware, checkout, host."""
 from __future__ import annotations
 
 import os
 import platform
+import socket
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +35,7 @@ def _memory_gb() -> float:
 
 
 @lru_cache(maxsize=4)
-def collect(sandbox: str, pricing_path: str | None = None) -> Provenance:
+def collect(sandbox: str, pricing_path: str | None = None, worker: str = "main") -> Provenance:
     return Provenance(
         harness_version=__version__,
         python=sys.version.split()[0],
@@ -45,6 +46,8 @@ def collect(sandbox: str, pricing_path: str | None = None) -> Provenance:
         git_sha=git_head(Path(__file__).resolve().parent.parent),
         pricing_sha256=load_pricing(pricing_path).sha256,
         sandbox=sandbox,
+        host=socket.gethostname(),
+        worker=worker,
     )
 
 

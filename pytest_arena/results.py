@@ -1,9 +1,9 @@
-"""raw.jsonl: append-only rows, one ``os.write`` + ``fsync`` per row.
+"""raw.jsonl: append-only rows, one ``os.write`` + ``fsync`` per row, by the controller alone.
 
-A single process writes ``<out>/raw.jsonl`` directly. Under pytest-xdist each worker writes its
-own shard ``<out>/shards/raw.<worker>.jsonl`` and the controller merges shards into raw.jsonl at
-session start (leftovers of a crashed run) and at session end. Merging skips rows whose
-``run_id`` is already in raw.jsonl, so a crash in the middle of a merge never duplicates a row.
+Whoever ran a cell (this process, an ``-n`` worker, a worker on another host) hands its row,
+ledger records and cell folder over with the test report (pytest_arena/handoff.py); the
+controller's ``accept`` writes them. A worker never touches the results folder, so it need not
+see it. A crash loses at most the cells in flight; ``accept`` ignores a run id it already wrote.
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import handoff
 from .rows import Row
 
 RAW = "raw.jsonl"
-SHARDS = "shards"
 
 
 def append_line(path: Path, line: str) -> None:
@@ -65,55 +65,36 @@ def read_jsonl(path: Path, source_key: str | None = None) -> tuple[list[dict], l
 @dataclass
 class ResultsStore:
     out_dir: Path
-    worker: str = "main"  # "main" when not under xdist, else the xdist worker id
     warnings: list[str] = field(default_factory=list)
+    _written: set[str] = field(default_factory=set)  # run ids accepted in this session
 
     @property
     def raw_path(self) -> Path:
         return self.out_dir / RAW
 
-    @property
-    def write_path(self) -> Path:
-        if self.worker == "main":
-            return self.raw_path
-        return self.out_dir / SHARDS / f"raw.{self.worker}.jsonl"
-
     def write(self, row: Row) -> None:
-        append_line(self.write_path, row.model_dump_json())
+        if row.run_id in self._written:
+            return
+        append_line(self.raw_path, row.model_dump_json())
+        self._written.add(row.run_id)
 
-    def shard_paths(self) -> list[Path]:
-        return sorted((self.out_dir / SHARDS).glob("raw.*.jsonl"))
-
-    def merge_shards(self) -> int:
-        """Move every shard's rows into raw.jsonl (skipping run ids already there); returns rows moved."""
-        shards = self.shard_paths()
-        if not shards:
-            return 0
-        existing, problems = read_jsonl(self.raw_path)
-        self._note(problems)
-        seen = {r.get("run_id") for r in existing}
-        moved = 0
-        for shard in shards:
-            rows, problems = read_jsonl(shard)
-            self._note(problems)
-            fresh = [r for r in rows if r.get("run_id") not in seen]
-            if fresh:
-                append_line(self.raw_path, "\n".join(json.dumps(r, ensure_ascii=False) for r in fresh))
-                seen.update(r.get("run_id") for r in fresh)
-                moved += len(fresh)
-            shard.unlink()
-        try:
-            (self.out_dir / SHARDS).rmdir()
-        except OSError:
-            pass
-        return moved
+    def accept(self, payload: str) -> dict:
+        """Store one handed-over cell: its folder, its ledger records, then its row (the row
+        last: a cell without a row is re-run by resume). Returns the row."""
+        row, ledger_lines, artifacts = handoff.read_payload(payload)
+        if row["run_id"] in self._written:
+            return row
+        if row["artifacts"]["stored"] == "results":
+            handoff.unpack_artifacts(artifacts, self.out_dir / row["output_ref"])
+        if ledger_lines:
+            worker = row["provenance"]["worker"]
+            append_line(self.out_dir / "ledger" / f"ledger.{worker}.jsonl", "".join(ledger_lines))
+        append_line(self.raw_path, json.dumps(row, ensure_ascii=False))
+        self._written.add(row["run_id"])
+        return row
 
     def all_rows(self) -> list[dict]:
         rows, problems = read_jsonl(self.raw_path)
-        for shard in self.shard_paths():
-            more, more_problems = read_jsonl(shard)
-            rows.extend(more)
-            problems.extend(more_problems)
         self._note(problems)
         return rows
 

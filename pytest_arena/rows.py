@@ -71,6 +71,17 @@ class Provenance(_Strict):
     git_sha: str | None  # of the pytest-arena checkout, when it is one
     pricing_sha256: str
     sandbox: str  # bwrap | unshare | subprocess
+    host: str  # hostname of the machine that ran the cell
+    worker: str  # "main", or the xdist worker id (the --tx id) that ran it
+
+
+class Artifacts(_Strict):
+    """Where the cell folder (workspace, logs, junit.xml, transcript) ended up."""
+
+    stored: Literal["results", "host", "none"]  # results: under output_ref; host: left on ``host`` at ``path``; none: never made
+    host: str
+    path: str | None
+    compressed_bytes: int
 
 
 class Row(_Strict):
@@ -91,7 +102,7 @@ class Row(_Strict):
     cloud_model_id: str
     local_model_id: str
     router_classifier_model_id: str
-    router_strategy: str
+    router_strategy: str  # the operating point: `cascade`, or `cascade@threshold=15` in a parameter sweep
     seed: int
     config_sha: str
     # ---- ours ----
@@ -105,6 +116,7 @@ class Row(_Strict):
     agent_version: str
     agent_exit_code: int | None
     agent_reported: dict | None  # the agent's own usage/cost report, where it gives one
+    strategy_params: dict[str, int | float] = {}  # swept param values of the operating point (full dotted names)
     usage_mismatch: str | None = None  # set when the agent's own token report and the ledger disagree widely
     cost_usd: float  # from the ledger, priced with the pricing table at call time
     backend_kinds: dict[str, str]  # {"local": "embedded", "cloud": "scripted"}: harness checks are visible
@@ -113,3 +125,4 @@ class Row(_Strict):
     # "unshare" | "subprocess"}. Anything but bwrap is marked in every report.
     sandbox: dict[str, str] = {}
     scoring: Scoring | None = None  # None when the acceptance tests never ran
+    artifacts: Artifacts | None = None  # filled when the row is handed to the controller

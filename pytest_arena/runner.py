@@ -13,14 +13,14 @@ from pathlib import Path
 from router.contracts import RunSpec, RunTotals, ScriptedPlan
 from router.errors import RouterError
 
-from . import provenance
+from . import handoff, provenance
 from .agents.base import AgentResult, AgentRunContext
 from .agents.process import AgentSandbox, AgentSandboxError, agent_sandbox, report_mismatch, tool_prefixes
 from .agents.registry import get_agent
 from .cells import Cell
 from .errors import AgentNotInstalled, ArenaError
 from .outcomes import Outcome
-from .rows import Latency, Quality, Routing, Row, Scoring, Tokens
+from .rows import Artifacts, Latency, Provenance, Quality, Routing, Row, Scoring, Tokens
 from .sandbox import Limits, RouterLink, sandbox_kind
 from .scoring import ScoreResult, score
 from .scoring_env import env_root, prepare as prepare_scoring_env
@@ -35,6 +35,8 @@ log = logging.getLogger("pytest_arena")
 class CellRun:
     row: Row
     message: str  # one line for the pytest report
+    payload: str  # row, ledger records and artifacts for the controller (pytest_arena/handoff.py)
+    interrupted: BaseException | None = None  # Ctrl-C or --timeout: re-raised once the payload is attached
 
 
 def _now() -> str:
@@ -101,9 +103,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
     run_id = f"{config.variant_tag}-{uuid.uuid4().hex[:12]}"
     started_at = _now()
     t0 = time.monotonic()
-    cell_dir = session.out_dir / "cells" / cell.slug
-    if cell_dir.exists():
-        shutil.rmtree(cell_dir)
+    cell_dir = session.host_dir / "cells" / run_id  # on this host; handoff.pack sends it home
     (cell_dir / "logs").mkdir(parents=True)
     scratch = Path(tempfile.mkdtemp(prefix="arena-cell-"))
     workspace = scratch / "workspace"
@@ -139,7 +139,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
             router = session.router()
             endpoints = router.register_run(RunSpec(
                 run_id=run_id, strategy=cell.strategy, local=local, cloud=cloud,
-                strategy_params=config.strategy_params(cell.strategy), classifier=classifier, embedder=embedder,
+                strategy_params=config.strategy_params(cell.strategy, dict(cell.strategy_params)), classifier=classifier, embedder=embedder,
                 guards=config.guards(), cell_budget_usd=config.budget.cell_usd, seed=cell.seed, scripted=scripted,
                 classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache))
         timeout_s = config.benchmark.timeout_s or task.spec.timeout_s
@@ -185,7 +185,33 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         mismatch = report_mismatch(cell.agent, agent_result.reported, totals.prompt, totals.completion)
         if mismatch:
             log.warning("%s: %s (cell %s)", node_id, mismatch, cell_dir)
-    prov = provenance.collect(sandbox_kind(), config.pricing.table)
+    row = assemble_row(
+        session, cell, node_id, run_id=run_id, started_at=started_at, wall_ms=int((time.monotonic() - t0) * 1000),
+        outcome=outcome, reason=reason, prov=provenance.collect(sandbox_kind(), config.pricing.table, session.worker),
+        totals=totals, scored=scored, agent_result=agent_result, agent_version=agent_version,
+        backend_kinds=backend_kinds, box=box, agent_ms=agent_ms, scoring_ms=scoring_ms, mismatch=mismatch)
+    row, payload = handoff.pack(row, totals.records if totals else [], cell_dir, session.artifacts_cap_bytes)
+    return CellRun(row=row, message=reason, payload=payload, interrupted=interrupted)
+
+
+def crashed_cell_row(session: ArenaSession, cell: Cell, node_id: str, prov: Provenance, reason: str) -> Row:
+    """The infra_error row the controller writes for a cell whose worker died under it."""
+    now = _now()
+    return assemble_row(
+        session, cell, node_id, run_id=f"{session.config.variant_tag}-{uuid.uuid4().hex[:12]}", started_at=now,
+        wall_ms=0, outcome=Outcome.INFRA_ERROR, reason=reason, prov=prov, totals=None, scored=None,
+        agent_result=None, agent_version="unknown", backend_kinds={}, box=None, agent_ms=0, scoring_ms=0,
+        mismatch=None).model_copy(update={"artifacts": Artifacts(stored="none", host=prov.host, path=None,
+                                                                 compressed_bytes=0)})
+
+
+def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str, started_at: str, wall_ms: int,
+                 outcome: Outcome, reason: str, prov: Provenance, totals: RunTotals | None,
+                 scored: ScoreResult | None, agent_result: AgentResult | None, agent_version: str,
+                 backend_kinds: dict[str, str], box: AgentSandbox | None, agent_ms: int, scoring_ms: int,
+                 mismatch: str | None) -> Row:
+    config = session.config
+    task = session.registry.get(cell.task_id)
     totals = totals or RunTotals(run_id=run_id)
     tokens = Tokens(
         prompt=totals.prompt, completion=totals.completion, cached=totals.cached, reasoning=totals.reasoning,
@@ -203,19 +229,20 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         per_call_backends=[f"call_{r.seq}/{r.choice}/{r.model}" + ("" if r.purpose == "agent" else f"/{r.purpose}")
                            for r in totals.records],
         statuses=dict(totals.statuses))
-    row = Row(
+    return Row(
         task_id=cell.task_id, category=cell.task_class, route=cell.agent,
         hardware_profile_ref=provenance.hardware_profile_ref(prov),
         tokens=tokens,
-        latency=Latency(wall_ms=int((time.monotonic() - t0) * 1000),
+        latency=Latency(wall_ms=wall_ms,
                         per_call_ms=[int(r.upstream_ms) for r in totals.records],
                         agent_ms=agent_ms, scoring_ms=scoring_ms, router_ms=round(totals.router_ms, 3)),
         quality=quality, routing=routing,
-        output_ref=str((cell_dir).relative_to(session.out_dir)),
+        output_ref=f"cells/{cell.slug}",
         started_at=started_at, finished_at=_now(),
         error=None if outcome is Outcome.PASS else reason,
         variant=config.variant_tag, cloud_model_id=cell.cloud_model, local_model_id=cell.local_model,
-        router_classifier_model_id=config.models.router_classifier, router_strategy=cell.strategy,
+        router_classifier_model_id=config.models.router_classifier, router_strategy=cell.strategy_point,
+        strategy_params=dict(cell.strategy_params),
         seed=cell.seed, config_sha=session.config_sha,
         outcome=outcome, expect=cell.expect, node_id=node_id, cell_key=cell.key, run_id=run_id,
         shape=task.shape, agent_version=agent_version,
@@ -227,7 +254,3 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
                  "scoring": scored.sandbox if scored else "not run"},
         scoring=Scoring(tampering_detected=scored.tampering is not None, tampering=scored.tampering,
                         env=scored.scoring_env) if scored and scored.status != "infra_error" else None)
-    session.store.write(row)
-    if interrupted is not None:
-        raise interrupted
-    return CellRun(row=row, message=reason)

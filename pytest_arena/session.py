@@ -1,7 +1,9 @@
 """One pytest session's arena state: config, tasks, cells, results store, and the lazily started
-services (router, embedded model, Ollama checks). Each xdist worker has its own."""
+services (router, embedded model, Ollama checks). Each xdist worker has its own, with its host's
+settings applied (``hosts.workers.<id>``, else the host's environment)."""
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from datetime import datetime, timezone
@@ -12,7 +14,7 @@ from router.contracts import BackendSpec
 
 from .agents.installers import default_install_root
 from .cells import Cell, expand_cells
-from .config import ArenaConfig, backend_spec, git_head, load_config
+from .config import ArenaConfig, HostSettings, backend_spec, git_head, load_config
 from .errors import ArenaError, ConfigError, TaskError
 from .results import ResultsStore
 from .tasks import TaskRegistry, discover_tasks
@@ -60,6 +62,32 @@ def check_cloud_pricing(config: ArenaConfig, config_path: Path, project_root: Pa
             f"'models' or set pricing.table to a table that prices it."]
 
 
+def host_settings(config: ArenaConfig, worker: str) -> HostSettings:
+    """This host's settings: the config's entry for the worker id, else the host's environment."""
+    entry = config.hosts.workers.get(worker, HostSettings())
+    concurrency = os.environ.get("ARENA_LOCAL_CONCURRENCY")
+    return HostSettings(
+        local_base_url=entry.local_base_url or os.environ.get("ARENA_LOCAL_BASE_URL"),
+        install_root=entry.install_root or os.environ.get("ARENA_AGENTS_DIR"),
+        local_concurrency=entry.local_concurrency or (int(concurrency) if concurrency else None))
+
+
+def apply_host_settings(config: ArenaConfig, host: HostSettings) -> ArenaConfig:
+    models, router = config.models, config.router
+    if host.local_base_url:
+        models = models.model_copy(update={"local_base_url": host.local_base_url})
+    if host.local_concurrency:
+        router = router.model_copy(update={"local_concurrency": host.local_concurrency})
+    return config.model_copy(update={"models": models, "router": router})
+
+
+def host_state_dir(variant_tag: str) -> Path:
+    """This host's own folder for cells in progress, artifacts over the cap and its ledger copy
+    (never the controller's results folder, which another host cannot see)."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "pytest-arena" / variant_tag
+
+
 def resolve_tasks_dir(tasks_dir: str, project_root: Path, config_path: Path) -> Path:
     """An absolute path as is; a relative one under the pytest rootdir, else beside the config,
     else the task suite shipped with this checkout."""
@@ -84,6 +112,7 @@ class ArenaSession:
     store: ResultsStore
     worker: str
     install_root: Path
+    host_dir: Path  # this host's state folder (host_state_dir)
     _router: object | None = None
     _embedded: dict[str, object] = field(default_factory=dict)
     _service_errors: dict[str, str] = field(default_factory=dict)
@@ -118,10 +147,14 @@ class ArenaSession:
         out = Path(config.out_dir)
         if not out.is_absolute():
             out = project_root / out
-        install_root = default_install_root()
+        config_sha = config.sha256()  # the experiment's identity, the same on every host
+        host = host_settings(config, worker)
+        config = apply_host_settings(config, host)
+        install_root = Path(host.install_root).expanduser() if host.install_root else default_install_root()
         return cls(config=config, config_path=config_path, project_root=project_root, registry=registry,
-                   cells=cells, store=ResultsStore(out, worker), worker=worker, install_root=install_root,
-                   pricing_warnings=pricing_warnings)
+                   cells=cells, store=ResultsStore(out), worker=worker, install_root=install_root,
+                   host_dir=host_state_dir(config.variant_tag), pricing_warnings=pricing_warnings,
+                   _config_sha=config_sha)
 
     @property
     def config_sha(self) -> str:
@@ -131,7 +164,12 @@ class ArenaSession:
 
     @property
     def out_dir(self) -> Path:
+        """The controller's results folder (a worker on another host never writes there)."""
         return self.store.out_dir
+
+    @property
+    def artifacts_cap_bytes(self) -> int:
+        return int(self.config.hosts.artifacts_cap_mb * 2**20)
 
     # ------------------------------------------------------------------ services
     @property
@@ -226,7 +264,8 @@ class ArenaSession:
 
                 env_file = self.project_root / ".env"
                 settings = RouterSettings(
-                    ledger_path=self.out_dir / "ledger" / f"ledger.{self.worker}.jsonl",
+                    # this host's copy; the controller writes the results folder's ledger from the rows' hand-offs
+                    ledger_path=self.host_dir / "ledger" / f"ledger.{self.worker}.jsonl",
                     session_budget_usd=self.config.budget.session_usd,
                     pricing_path=pricing_table_path(self.config, self.project_root),  # the table the checks read
                     routing_headers=self.config.router.banner,

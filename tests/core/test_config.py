@@ -284,3 +284,58 @@ def test_the_refusal_is_one_usage_error_line_and_no_cap_means_a_loud_summary_war
     ran.stdout.fnmatch_lines(["*pytest-arena summary*", "WARNING: the cloud model 'gpt-9-unlisted' (models.cloud) "
                               "has no price in *: its calls are recorded at $0*"])
     assert "gpt-9-unlisted" in (pytester.path / "results/t/summary.md").read_text()
+
+
+SWEEP_CONFIG = MINIMAL + "benchmark:\n  strategies: {strategies}\n"
+
+
+def test_a_strategy_sweep_expands_to_one_operating_point_per_value(tmp_path):
+    config = load_config(write(tmp_path, SWEEP_CONFIG.replace("{strategies}", "[always-cloud, always-local, {cascade: {threshold: [5, 10, 15, 20, 25]}}]")))
+    labels = [p.label for p in config.strategy_points()]
+    assert labels == ["always-cloud", "always-local"] + [f"cascade@threshold={t}" for t in (5, 10, 15, 20, 25)]
+    assert config.strategies == ["always-cloud", "always-local", "cascade"]
+    point = config.strategy_points()[4]
+    assert config.strategy_params("cascade", dict(point.params))["cascade.threshold"] == 15
+    assert point.keyword == "cascade-threshold-15"
+
+
+def test_several_swept_params_give_every_combination_and_dotted_names_reach_other_groups(tmp_path):
+    config = load_config(write(tmp_path, SWEEP_CONFIG.replace("{strategies}", "[{cascade: {threshold: [5, 10], heuristic.threshold: [8, 12.5]}}]")))
+    assert [p.label for p in config.strategy_points()] == [
+        "cascade@threshold=5,heuristic.threshold=8", "cascade@threshold=5,heuristic.threshold=12.5",
+        "cascade@threshold=10,heuristic.threshold=8", "cascade@threshold=10,heuristic.threshold=12.5"]
+
+
+def test_unparametrised_strategies_keep_their_cell_keys(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + "benchmark: {agents: [aider], task_ids: [exercism-python/grep], "
+                               "task_classes: [puzzles], strategies: [cascade, {heuristic: {}}]}\n"))
+    cells = expand_cells(config, discover_tasks(ROOT / "tasks"), "c")
+    assert [c.key for c in cells] == ["exercism-python/grep|aider|cascade|embedded/smollm2-135m|scripted|42",
+                                      "exercism-python/grep|aider|heuristic|embedded/smollm2-135m|scripted|42"]
+    assert [c.param_id for c in cells] == ["aider-cascade-s42", "aider-heuristic-s42"]
+
+
+@pytest.mark.parametrize(("strategies", "message"), [
+    ("[cascad]", "entry 1: unknown strategy 'cascad'; did you mean 'cascade'?"),
+    ("[{cascade: {treshold: [5]}}]", "entry 1 (cascade): unknown parameter 'treshold'; did you mean 'threshold'?"),
+    ("[{cascade: {threshold: [true]}}]", "strategy param 'cascade.threshold' must be a number, got True"),
+    ("[{cascade: {knn.k: [3]}}]", "'knn.k' does not apply to strategy 'cascade'"),
+    ("[{rules: {token_limit: [-5]}}]", "'rules.token_limit' must be >= 0, got -5"),
+    ("[{cascade: {threshold: [5, 5.0]}}]", "lists a value twice"),
+    ("[{cascade: {threshold: []}}]", "lists no values"),
+    ("[{always-local: {x: [1]}}]", "always-local has no parameters to sweep"),
+    ("[{cascade: {threshold: [5]}, heuristic: {}}]", "a sweep entry names one strategy"),
+    ("[{heuristic: {agent_markers: [[a]]}}]", "cannot be swept"),
+])
+def test_a_bad_sweep_is_one_line_naming_file_and_field(tmp_path, strategies, message):
+    path = write(tmp_path, SWEEP_CONFIG.replace("{strategies}", strategies))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    assert "\n" not in text and text.startswith(f"{path}: invalid config: field 'benchmark.strategies': ")
+    assert message in text, text
+
+
+def test_a_sweep_can_be_set_from_the_command_line(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL), ["benchmark.strategies=[always-local, {cascade: {threshold: [5, 10]}}]"])
+    assert [p.label for p in config.strategy_points()] == ["always-local", "cascade@threshold=5", "cascade@threshold=10"]

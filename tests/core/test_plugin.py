@@ -1,5 +1,5 @@
 """Plugin behaviour through real pytest runs (pytester): collection and ids, selection, outcomes,
-rows, resume, xdist shards, crash safety, cheating agents and bad task folders."""
+rows, resume, xdist hand-off, crash safety, cheating agents and bad task folders."""
 from __future__ import annotations
 
 import json
@@ -146,7 +146,7 @@ def test_bad_task_folders_stop_collection_with_the_task_named(project):
     assert "Traceback" not in result.stderr.str()
 
 
-def test_xdist_workers_write_shards_that_merge_exactly(project):
+def test_xdist_workers_hand_every_row_to_the_controller(project):
     make_config(project.path, agents=("oracle", "null", "sleeper"), seeds=(1, 2), expect={"null": "fail"})
     result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-n", "2")
     result.assert_outcomes(passed=12)
@@ -288,3 +288,16 @@ def test_rows_record_the_sandbox_of_agent_and_tests(project):
     make_config(project.path, agents=("sleeper",))
     project.runpytest("--arena-config", "arena.yaml").assert_outcomes(passed=2)
     assert {(r["sandbox"]["agent"], r["sandbox"]["scoring"]) for r in rows(project.path)} == {("bwrap", "bwrap")}
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_junit_properties_carry_outcomes_not_the_handoff_payload(project, workers):
+    make_config(project.path)
+    junit = project.path / "junit.xml"
+    project.runpytest_subprocess("--arena-config", "arena.yaml", f"--junitxml={junit}", *workers)
+    import xml.etree.ElementTree as ET
+    names = [p.get("name") for p in ET.parse(junit).iter("property")]
+    assert "arena_outcome" in names
+    assert "arena_row" not in names and "arena_cell" not in names
+    assert junit.stat().st_size < 20_000
+    assert len(rows(project.path)) == 4

@@ -1,0 +1,71 @@
+"""A cell's results on their way to the controller, the only writer of the results folder.
+
+The process that ran a cell (pytest itself, an ``-n`` worker or a worker on another host) packs
+its row, its ledger records and its cell folder into one JSON string that rides on the test
+report's ``user_properties`` (xdist serialises those to the controller). The controller unpacks
+it: cell folder first, ledger records next, the row last (the row marks the cell as done, so a
+crash in between leaves a cell that resume re-runs). One way for one machine and for many.
+
+Artifacts travel as a gzip'd tar up to ``hosts.artifacts_cap_mb`` per cell; a bigger folder
+stays on the host that ran the cell and the row's ``artifacts`` says where.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+from router.ledger import record_json
+
+from .rows import Artifacts, Row
+
+ROW_PROPERTY = "arena_row"  # on the call report: the packed row, ledger records, artifacts
+CELL_PROPERTY = "arena_cell"  # on the setup report: which cell a node id runs, and on which host
+
+
+def archive_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
+        tar.add(folder, arcname=".")
+    return buffer.getvalue()
+
+
+def pack(row: Row, records: list, cell_dir: Path, cap_bytes: int) -> tuple[Row, str]:
+    """The row with its ``artifacts`` filled, and the payload for the report. A folder under the
+    cap is removed from the host once packed; one over it stays where it is."""
+    archive = archive_folder(cell_dir) if cell_dir.is_dir() else b""
+    if len(archive) <= cap_bytes:
+        artifacts = Artifacts(stored="results", host=row.provenance.host, path=None, compressed_bytes=len(archive))
+        shutil.rmtree(cell_dir, ignore_errors=True)
+        blob = base64.b64encode(archive).decode("ascii")
+    else:
+        artifacts = Artifacts(stored="host", host=row.provenance.host, path=str(cell_dir), compressed_bytes=len(archive))
+        blob = ""
+    row = row.model_copy(update={"artifacts": artifacts})
+    payload = {
+        "row": row.model_dump(mode="json"),
+        "ledger": [record_json(rec).decode("utf-8") for rec in records],
+        "artifacts": blob,
+    }
+    return row, json.dumps(payload, ensure_ascii=False)
+
+
+def unpack_artifacts(blob: str, dest: Path) -> None:
+    """Extract a cell's archive into its folder; members that would leave it are refused
+    (tarfile's data filter), so a worker cannot write outside its cell folder."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    if not blob:
+        return
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(blob)), mode="r:gz") as tar:
+        tar.extractall(dest, filter="data")
+
+
+def read_payload(payload: str) -> tuple[dict, list[str], str]:
+    """(row, ledger lines, artifacts blob) of a packed payload."""
+    data = json.loads(payload)
+    return data["row"], data["ledger"], data["artifacts"]
