@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pytest_arena import provenance  # noqa: E402
 from pytest_arena.agents.process import AgentSandbox, agent_sandbox, base_env, run_process  # noqa: E402
 from pytest_arena.sandbox import RouterLink, base_python, sandbox_kind  # noqa: E402
 
@@ -94,15 +95,8 @@ CLIENT = textwrap.dedent("""
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    prov = provenance.collect(sandbox_kind())
+    return f"{prov.cpu}, {prov.cpus} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
 
 
 def summary(values: list[float], unit: str) -> str:

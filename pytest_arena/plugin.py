@@ -149,7 +149,7 @@ class RowCollector:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Tell the controller which cell this node id runs and where, before it runs: if the worker
     # dies under it, the controller can still write the cell's infra_error row.
-    cell = getattr(getattr(item, "callspec", None), "params", {}).get("arena_cell")
+    cell = _cell_of(item)
     session = item.config.stash.get(SESSION_KEY, None)
     if cell is None or session is None:
         return
@@ -174,6 +174,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     if session is not None and file_path.resolve() == session.config_path.resolve():
         return ArenaConfigFile.from_parent(parent, path=file_path)
     return None
+
+
+def _cell_of(item: pytest.Item):
+    """The cell an item runs (its ``arena_cell`` parametrization), or None for other tests."""
+    return getattr(getattr(item, "callspec", None), "params", {}).get("arena_cell")
 
 
 class ArenaConfigFile(pytest.Module):
@@ -204,7 +209,7 @@ class ArenaConfigFile(pytest.Module):
     def collect(self):
         items = super().collect()
         for item in items:  # -k cannot spell `cascade@threshold=15`; `cascade-threshold-15` selects it
-            cell = getattr(getattr(item, "callspec", None), "params", {}).get("arena_cell")
+            cell = _cell_of(item)
             if cell is not None:
                 item.extra_keyword_matches.update(cell.keywords)
         return items

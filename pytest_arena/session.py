@@ -55,7 +55,9 @@ def check_cloud_pricing(config: ArenaConfig, config_path: Path, project_root: Pa
             f"{pricing.path}, so its calls would cost $0 and the {' and '.join(caps)} cap could never trip; "
             f"add {spec.model!r} to the table's 'models' (USD per 1M tokens: input, output, cache_read), "
             f"set pricing.table to a table that prices it, or remove {' and '.join(caps)}.")
-    if all(strategy == "always-local" for strategy in config.strategies):
+    from router.strategies import sides_reached
+
+    if not any("cloud" in sides_reached(strategy) for strategy in config.strategies):
         return []  # no strategy routes to it (a !cloud suffix still could; the ledger logs that)
     return [f"the cloud model {spec.model!r} (models.cloud) has no price in {pricing.path}: its calls are "
             f"recorded at $0, so every cost in this session's reports is too low; add it to the table's "
@@ -213,10 +215,13 @@ class ArenaSession:
         """(local, cloud, classifier, embedder) for a cell, with the services its strategy routes to
         started or checked: an always-cloud sweep needs no local server, always-local no cloud key.
         Every missing piece is named in one ServiceUnavailable, not just the first one met."""
+        from router.strategies import sides_reached
+
         models, strategy = self.config.models, cell.strategy
+        sides = sides_reached(strategy)
         wanted = [
-            ("local", cell.local_model, "local", strategy != "always-cloud"),
-            ("cloud", cell.cloud_model, "cloud", strategy != "always-local"),
+            ("local", cell.local_model, "local", "local" in sides),
+            ("cloud", cell.cloud_model, "cloud", "cloud" in sides),
             ("classifier", models.router_classifier, "local", strategy in ("llm-classifier", "cascade")),
             ("embedder", models.embedding, "local", strategy == "embedding-knn" and bool(models.embedding)),
         ]
