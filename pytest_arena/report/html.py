@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from .markdown import COMPARISON_HEADERS, CURVE_HEADERS, CURVE_METHOD, FAMILY_HEADERS, ORACLE_HEADERS, \
-    ROUTER_HEADERS, comparison_rows, curve_rows, router_metric_rows
+from .markdown import COMPARISON_HEADERS, CURVE_HEADERS, CURVE_METHOD, FAMILY_HEADERS, NO_FAMILIES, \
+    ORACLE_HEADERS, ROUTER_HEADERS, comparison_rows, curve_rows, router_metric_rows
 from .tables import group_title, render_group
 
 if TYPE_CHECKING:
@@ -61,7 +61,8 @@ def report_html(analysis: "Analysis", charts: dict[str, Path]) -> str:
         points, families, oracles = curve_rows(analysis)
         body += ["<h2>Cost–quality curve</h2>", f'<p class="note">{html.escape(CURVE_METHOD)}</p>',
                  _image(charts.get("curve"), "pass rate against cloud share and cost per operating point"),
-                 _table(CURVE_HEADERS, points), "<h3>APGR and CPT per strategy</h3>", _table(FAMILY_HEADERS, families),
+                 _table(CURVE_HEADERS, points), "<h3>APGR and CPT per strategy (needs always-local and always-cloud in the group)</h3>",
+                 _table(FAMILY_HEADERS, families) if families else f'<p class="note">{NO_FAMILIES}</p>',
                  "<h3>Oracle router</h3>", _table(ORACLE_HEADERS, oracles)]
     body.append(_image(charts.get("heatmap"), "pass rate per task and strategy"))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pytest-arena results</title>"

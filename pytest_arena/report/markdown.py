@@ -143,13 +143,16 @@ def curve_rows(analysis: "Analysis") -> tuple[list[list], list[list], list[list]
     return points, families, oracles
 
 
+NO_FAMILIES = "No group has both anchors."
+
+
 def curve_section(analysis: "Analysis") -> list[str]:
     if not analysis.curves:
         return []
     points, families, oracles = curve_rows(analysis)
     parts = ["## Cost–quality curve", "", CURVE_METHOD, "", _table(CURVE_HEADERS, points), ""]
     parts += ["### APGR and CPT per strategy (needs always-local and always-cloud in the group)", ""]
-    parts += [_table(FAMILY_HEADERS, families) if families else "No group has both anchors.", ""]
+    parts += [_table(FAMILY_HEADERS, families) if families else NO_FAMILIES, ""]
     parts += ["### Oracle router (per task and seed, the cheapest operating point that passed)", "",
               _table(ORACLE_HEADERS, oracles), ""]
     return parts
