@@ -88,8 +88,10 @@ def test_other_cells_and_the_ledger_are_out_of_reach(arena):
 
 def test_the_users_keys_are_out_of_reach_and_in_no_file(arena):
     run, out_dir, project, _ = arena
-    _, rows = run("probe-keys")
+    result, rows = run("probe-keys")
     assert found(out_dir, rows["probe-keys"])["key_leaks"] == []
+    output = result.stdout.str() + result.stderr.str()
+    assert not any(key in output for key in KEYS.values())  # nor in what pytest printed
     for path in [*out_dir.rglob("*"), *project.rglob("*")]:
         if path.is_file() and path.stat().st_size < 5_000_000:
             data = path.read_bytes()
