@@ -1,24 +1,37 @@
-"""Router overhead over a direct call to the same mock upstream, measured in the same run.
+"""Router overhead, streaming and not, against baselines measured in the same run.
 
-Starts /work/shared/bench/mock_upstream.py and the router (``python -m router``, strategy
-always-cloud, an openai backend pointing at the mock, ledger on) as subprocesses, then runs
-/work/shared/bench/loadgen.py against the mock directly and through the router's run-scoped URL,
-alternating, ``--reps`` times. Prints the medians across repetitions:
+Starts three servers as subprocesses:
+  mock    /work/shared/bench/mock_upstream.py (OpenAI-compatible; a stream is 20 chunks, a usage
+          chunk and [DONE])
+  bare    benchmarks/bare_proxy.py: raw ASGI on uvicorn + aiohttp passing bytes through (the floor
+          of any proxy on the router's stack)
+  router  ``python -m router`` with a real strategy (default ``heuristic``), both backends on the
+          mock, the ledger written to a file and a token checked on every call, as in real use
+then, ``--runs`` times, runs /work/shared/bench/loadgen.py against the mock directly, through the
+bare proxy and through the router, one after the other. Per target and run:
 
-  non-stream p50 / p99 overhead   (router latency - direct latency, sequential, one connection)
-  stream TTFB p50 overhead        (time to the first response byte of a streaming call)
-  throughput at concurrency 32    (closed loop, wrk when installed)
+  non-stream p50 / p99     sequential calls on one keep-alive connection
+  stream TTFB / total p50  sequential streaming calls: first response byte / last byte
+  req/s c=N              closed-loop throughput (wrk, --conc connections), non-stream and stream
+  CPU ms per streamed call the proxy's CPU time under the streaming throughput load
 
-against the goals (p50 <= 0.5 ms, p99 <= 2 ms, TTFB <= 0.5 ms, >= 3,000 req/s) and the anchors
-measured on this machine (original Node router 0.74 ms / 2,300 req/s; LiteLLM 9.3 ms / 100 req/s).
+Overhead = (through a proxy) - (direct), taken within one run. Printed: every run with the load
+average before and after it, then medians over the runs with their range [min-max], the ratios
+to the same-run baselines, and, labelled as such, reference figures measured elsewhere (the
+original project's Node router and LiteLLM, issue 12, on this machine type): the Node router
+cannot run here, so it is never part of a run.
 
-  python benchmarks/router_overhead.py [--reps 3] [--n 2000] [--duration 10] [--bench-dir DIR]
+  python benchmarks/router_overhead.py [--runs 3] [--duration 5] [--n 1000] [--stream-n 300]
+                                       [--strategy heuristic] [--compare-src DIR] [--json out.json]
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
+import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -29,7 +42,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-0123456789abcdefghijklmn"  # the router checks it on every call, as in real use
-GOALS = {"p50_ms": 0.5, "p99_ms": 2.0, "ttfb_p50_ms": 0.5, "rps_c32": 3000}
+# Measured by issue 12 on this machine type (AMD EPYC, 2 cores, 2026-12-01): medians of three runs.
+NODE_REF = {"ns_p50": 1.06, "ttfb_p50": 1.11, "total_p50": 1.17, "rps": 1068, "rps_stream": 723, "cpu_stream": 1.08}
+LITELLM_REF = {"ns_p50": 22.0, "ttfb_p50": 23.0, "total_p50": 58.0, "rps": 57, "rps_stream": 18, "cpu_stream": 51.0}
+TARGET = 1.5  # issue 12: streaming at least 1.5x better than the Node router
 
 
 def free_port() -> int:
@@ -38,95 +54,209 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, timeout_s: float = 15) -> None:
+def wait_port(port: int, proc: subprocess.Popen, name: str, timeout_s: float = 20) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with status {proc.returncode} before listening")
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
+    raise RuntimeError(f"{name}: nothing listens on port {port} after {timeout_s:g} s")
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def loadavg() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def loadgen(bench: Path, url: str, args, label: str, cpu_pid: int | None) -> dict:
     cmd = [sys.executable, str(bench / "loadgen.py"), "--url", url, "--model", "mock-model",
-           "--modes", "seq,stream,tput", "--n", str(args.n), "--stream-n", str(args.stream_n),
+           "--modes", "seq,stream,tput", "--tput-stream", "--n", str(args.n), "--stream-n", str(args.stream_n),
            "--warmup", str(args.warmup), "--conc", str(args.conc), "--duration", str(args.duration),
            "--label", label, "--header", f"Authorization: Bearer {TOKEN}"]
     if cpu_pid:
         cmd += ["--cpu-pid", str(cpu_pid)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
 def figures(res: dict) -> dict:
-    return {"p50_ms": res["seq"]["latency_ms"]["p50"], "p99_ms": res["seq"]["latency_ms"]["p99"],
-            "ttfb_p50_ms": res["stream"]["ttfb_ms"]["p50"], "rps_c32": res["tput"]["rps"],
-            "errors": res["seq"]["errors"] + res["stream"]["errors"] + res["tput"].get("non2xx", 0),
-            "cpu_ms_per_req": res["tput"].get("proxy_cpu_ms_per_req"), "cpu_util": res["tput"].get("proxy_cpu_util")}
+    seq, stream, tput, tput_s = res["seq"], res["stream"], res["tput"], res["tput_stream"]
+    return {"ns_p50": seq["latency_ms"]["p50"], "ns_p99": seq["latency_ms"]["p99"],
+            "ttfb_p50": stream["ttfb_ms"]["p50"], "total_p50": stream["total_ms"]["p50"],
+            "rps": tput["rps"], "rps_stream": tput_s["rps"], "cpu_stream": tput_s.get("proxy_cpu_ms_per_req"),
+            "errors": seq["errors"] + stream["errors"] + tput.get("non2xx", 0) + tput_s.get("non2xx", 0),
+            "events": stream["sse_events_seen"]}
+
+
+def med(values: list[float], unit: str, digits: int) -> str:
+    """Median with the range over the runs."""
+    if not values:
+        return "-"
+    m, lo, hi = statistics.median(values), min(values), max(values)
+    return f"{m:,.{digits}f} {unit} [{lo:,.{digits}f}-{hi:,.{digits}f}]"
+
+
+def ledger_summary(path: Path) -> str:
+    if not path.exists():
+        return "no ledger file"
+    status, choice, n = collections.Counter(), collections.Counter(), 0
+    for line in open(path, "rb"):
+        rec = json.loads(line)
+        n += 1
+        status[rec.get("status")] += 1
+        choice[rec.get("choice")] += 1
+    return (f"{n:,} records; status " + ", ".join(f"{k} {v:,}" for k, v in status.most_common())
+            + "; routed " + ", ".join(f"{k} {v:,}" for k, v in choice.most_common()))
+
+
+def start_router(args, src: Path, port: int, mock_url: str, ledger: Path, tmp: Path, err) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "router", "--port", str(port), "--strategy", args.strategy,
+         "--local", f"openai:mock-model@{mock_url}/v1", "--cloud", f"openai:mock-model@{mock_url}/v1",
+         "--ledger", str(ledger), "--env-file", str(tmp / "none.env"), "--token", TOKEN],
+        cwd=src, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "PYTHONPATH": str(src)})
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench-dir", default="/work/shared/bench", help="folder with mock_upstream.py and loadgen.py")
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--stream-n", type=int, default=500)
-    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5, help="seconds of each wrk throughput phase")
+    ap.add_argument("--n", type=int, default=1000, help="sequential non-streaming calls per target and run")
+    ap.add_argument("--stream-n", type=int, default=300, help="sequential streaming calls per target and run")
+    ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--conc", type=int, default=32)
-    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--strategy", default="heuristic", help="the routers' strategy (default: heuristic)")
+    ap.add_argument("--compare-src", type=Path,
+                    help="also measure, in the same runs, the router package of this source tree (e.g. "
+                         "`git archive OLD router | tar -x -C DIR`): a before/after taken side by side")
+    ap.add_argument("--json", help="also write every run's raw figures here")
     args = ap.parse_args()
     bench = Path(args.bench_dir)
-    mock_port = free_port()
-    router_port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-"))
-    ledger = tmp / "ledger.jsonl"
-    mock = subprocess.Popen([sys.executable, str(bench / "mock_upstream.py"), "--port", str(mock_port)],
-                            stdout=subprocess.DEVNULL)
-    mock_url = f"http://127.0.0.1:{mock_port}"
-    router = subprocess.Popen(
-        [sys.executable, "-m", "router", "--port", str(router_port), "--strategy", "always-cloud",
-         "--local", f"openai:mock-model@{mock_url}/v1", "--cloud", f"openai:mock-model@{mock_url}/v1",
-         "--ledger", str(ledger), "--env-file", str(tmp / "none.env"), "--token", TOKEN],
-        cwd=REPO, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO)})
+    names = ["mock", "bare", "router"] + (["compare"] if args.compare_src else [])
+    ports = {name: free_port() for name in names}
+    mock_url = f"http://127.0.0.1:{ports['mock']}"
+    err = open(tmp / "servers.log", "w")
+    procs = {
+        "mock": subprocess.Popen([sys.executable, str(bench / "mock_upstream.py"), "--port", str(ports["mock"])],
+                                 stdout=subprocess.DEVNULL, stderr=err),
+        "bare": subprocess.Popen([sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port",
+                                  str(ports["bare"]), "--upstream", mock_url], stdout=subprocess.DEVNULL, stderr=err),
+        "router": start_router(args, REPO, ports["router"], mock_url, tmp / "ledger.jsonl", tmp, err),
+    }
+    if args.compare_src:
+        procs["compare"] = start_router(args, args.compare_src.resolve(), ports["compare"], mock_url,
+                                        tmp / "ledger-compare.jsonl", tmp, err)
+    urls = {"direct": f"{mock_url}/v1/chat/completions", "bare": f"http://127.0.0.1:{ports['bare']}/v1/chat/completions"}
+    urls.update({name: f"http://127.0.0.1:{ports[name]}/run/default/v1/chat/completions"
+                 for name in ("router", "compare") if name in procs})
     try:
-        wait_port(mock_port)
-        wait_port(router_port)
-        direct_url = f"{mock_url}/v1/chat/completions"
-        routed_url = f"http://127.0.0.1:{router_port}/run/default/v1/chat/completions"
-        direct, routed = [], []
-        for rep in range(args.reps):
-            direct.append(figures(loadgen(bench, direct_url, args, f"direct-{rep}", None)))
-            routed.append(figures(loadgen(bench, routed_url, args, f"router-{rep}", router.pid)))
-            d, r = direct[-1], routed[-1]
-            print(f"rep {rep}: direct p50 {d['p50_ms']:.3f} p99 {d['p99_ms']:.3f} ttfb {d['ttfb_p50_ms']:.3f} "
-                  f"{d['rps_c32']:.0f} req/s | router p50 {r['p50_ms']:.3f} p99 {r['p99_ms']:.3f} "
-                  f"ttfb {r['ttfb_p50_ms']:.3f} {r['rps_c32']:.0f} req/s | errors {r['errors']} | router CPU "
-                  f"{r['cpu_ms_per_req'] or 0:.3f} ms/req at c={args.conc} ({r['cpu_util'] or 0:.0%} of a core)", flush=True)
-        med = lambda rows, key: statistics.median(row[key] for row in rows)  # noqa: E731
-        result = {
-            "p50_ms": statistics.median(r["p50_ms"] - d["p50_ms"] for d, r in zip(direct, routed)),
-            "p99_ms": statistics.median(r["p99_ms"] - d["p99_ms"] for d, r in zip(direct, routed)),
-            "ttfb_p50_ms": statistics.median(r["ttfb_p50_ms"] - d["ttfb_p50_ms"] for d, r in zip(direct, routed)),
-            "rps_c32": med(routed, "rps_c32"),
-        }
-        records = sum(1 for _ in open(ledger)) if ledger.exists() else 0
-        print(f"\nrouter overhead over direct (median of {args.reps} reps; ledger on, {records} records written):")
-        for key, label, unit in (("p50_ms", "non-stream p50 overhead", "ms"), ("p99_ms", "non-stream p99 overhead", "ms"),
-                                 ("ttfb_p50_ms", "stream TTFB p50 overhead", "ms"), ("rps_c32", f"throughput c={args.conc}", "req/s")):
-            ok = result[key] >= GOALS[key] if key == "rps_c32" else result[key] <= GOALS[key]
-            print(f"  {label:26s} {result[key]:9.3f} {unit:5s} goal {'>=' if key == 'rps_c32' else '<='} "
-                  f"{GOALS[key]} {'met' if ok else 'MISSED'}")
-        print(f"  direct throughput c={args.conc}  {med(direct, 'rps_c32'):9.0f} req/s (the mock alone)")
-        print("  anchors: original Node router 0.74-0.78 ms p50 / 4.8-5.6 ms p99 / 0.77 ms TTFB / 2,173-2,404 req/s;"
-              " LiteLLM 9.2-9.4 ms / 100 req/s")
+        for name, proc in procs.items():
+            wait_port(ports[name], proc, name)
+        print(f"machine: {machine()}")
+        print(f"setup: {args.runs} runs; per target and run {args.n} sequential calls, {args.stream_n} sequential "
+              f"streams, wrk c={args.conc} for {args.duration} s non-stream and stream; router strategy "
+              f"{args.strategy}, ledger on, token checked"
+              + (f"; 'compare' is the router of {args.compare_src}" if args.compare_src else ""), flush=True)
+        load_start = loadavg()
+        runs: list[dict[str, dict]] = []
+        for run in range(args.runs):
+            before = loadavg()
+            row = {target: figures(loadgen(bench, url, args, f"{target}-{run}",
+                                           procs[target].pid if target != "direct" else None))
+                   for target, url in urls.items()}
+            runs.append(row)
+            print(f"run {run + 1} (load average {before} before, {loadavg()} after):")
+            for target, f in row.items():
+                cpu = f"; CPU {f['cpu_stream']:.3f} ms/streamed call" if f["cpu_stream"] is not None else ""
+                print(f"  {target:7s} non-stream p50 {f['ns_p50']:.3f} p99 {f['ns_p99']:.3f} ms | stream TTFB "
+                      f"{f['ttfb_p50']:.3f} total {f['total_p50']:.3f} ms | {f['rps']:,.0f} / {f['rps_stream']:,.0f} "
+                      f"req/s non-stream / stream{cpu} | errors {f['errors']}, SSE events {f['events']}", flush=True)
+        load_end = loadavg()
+        report(runs, args, load_start, load_end, tmp)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"machine": machine(), "load_start": load_start,
+                                                   "load_end": load_end, "runs": runs}, indent=2))
         return 0
     finally:
-        router.terminate()
-        mock.terminate()
-        router.wait(10)
-        mock.wait(10)
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(10)
+        err.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+ROWS = [("non-stream overhead p50", "ns_p50", "over"), ("non-stream overhead p99", "ns_p99", "over"),
+        ("stream TTFB overhead p50", "ttfb_p50", "over"), ("stream total overhead p50 (20 chunks)", "total_p50", "over"),
+        ("throughput, non-stream", "rps", "val"), ("throughput, stream", "rps_stream", "val"),
+        ("proxy CPU per streamed call (under load)", "cpu_stream", "val")]
+UNITS = {"ns_p50": ("ms", 3), "ns_p99": ("ms", 3), "ttfb_p50": ("ms", 3), "total_p50": ("ms", 3),
+         "rps": ("req/s", 0), "rps_stream": ("req/s", 0), "cpu_stream": ("ms", 3)}
+
+
+def report(runs: list[dict[str, dict]], args, load_start: str, load_end: str, tmp: Path) -> None:
+    def series(target: str, key: str, kind: str) -> list[float]:
+        if kind == "over":
+            return [r[target][key] - r["direct"][key] for r in runs]
+        return [r[target][key] for r in runs if r[target][key] is not None]
+
+    def ratio(num: list[float], den: list[float]) -> list[float]:
+        return [a / b for a, b in zip(num, den) if b]
+
+    compare = "compare" in runs[0]
+    print(f"\nmachine: {machine()}; load average {load_start} at the start, {load_end} at the end")
+    print(f"medians of {len(runs)} runs [range]; overhead = through the proxy - direct, same run; c={args.conc}\n")
+    head = f"  {'figure':42s} {'router':30s} {'bare pass-through':30s} {'router / bare':22s}"
+    print(head + (f" {'compare':30s} router / compare" if compare else ""))
+    for label, key, kind in ROWS:
+        unit, digits = UNITS[key]
+        router, bare = series("router", key, kind), series("bare", key, kind)
+        line = f"  {label:42s} {med(router, unit, digits):30s} {med(bare, unit, digits):30s} {med(ratio(router, bare), 'x', 2):22s}"
+        if compare:
+            other = series("compare", key, kind)
+            line += f" {med(other, unit, digits):30s} {med(ratio(router, other), 'x', 2)}"
+        print(line)
+    direct = {key: med(series("direct", key, "val"), *UNITS[key]) for key in ("ns_p50", "total_p50", "rps", "rps_stream")}
+    print(f"  {'direct to the mock (no proxy)':42s} non-stream p50 {direct['ns_p50']}, stream total {direct['total_p50']},"
+          f" {direct['rps']} / {direct['rps_stream']} stream")
+    errors = sum(r[t]["errors"] for r in runs for t in r)
+    print(f"  errors (bad status or incomplete answer) over all runs: {errors}")
+    print(f"  router ledger: {ledger_summary(tmp / 'ledger.jsonl')}")
+    print(f"    (client_error: calls in flight when wrk stopped a phase, at most c={args.conc} per phase)")
+    if compare:
+        print(f"  compare ledger: {ledger_summary(tmp / 'ledger-compare.jsonl')}")
+
+    total = statistics.median(series("router", "total_p50", "over"))
+    rps = statistics.median(series("router", "rps_stream", "val"))
+    print("\nreference figures, NOT from this run (issue 12: AMD EPYC 2-core machine, 2026-12-01, medians of three"
+          " runs; the Node router cannot run here):")
+    print(f"  original Node router: non-stream overhead p50 {NODE_REF['ns_p50']} ms, stream TTFB {NODE_REF['ttfb_p50']} ms,"
+          f" stream total {NODE_REF['total_p50']} ms, {NODE_REF['rps']:,} / {NODE_REF['rps_stream']:,} req/s,"
+          f" {NODE_REF['cpu_stream']} ms CPU per streamed call")
+    print(f"  LiteLLM 1.108.7:      non-stream overhead p50 {LITELLM_REF['ns_p50']} ms, stream total "
+          f"{LITELLM_REF['total_p50']} ms, {LITELLM_REF['rps']} / {LITELLM_REF['rps_stream']} req/s")
+    goal_total, goal_rps = NODE_REF["total_p50"] / TARGET, NODE_REF["rps_stream"] * TARGET
+    print(f"  issue 12 goal, {TARGET}x the Node figures: stream total overhead <= {goal_total:.2f} ms "
+          f"(here {total:.3f} ms: {'met' if total <= goal_total else 'MISSED'}, "
+          f"{NODE_REF['total_p50'] / total if total > 0 else float('inf'):.1f}x); stream throughput >= {goal_rps:,.0f} "
+          f"req/s (here {rps:,.0f}: {'met' if rps >= goal_rps else 'MISSED'}, {rps / NODE_REF['rps_stream']:.2f}x)."
+          " Comparable only at a load like the reference run's.")
 
 
 if __name__ == "__main__":

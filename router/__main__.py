@@ -64,8 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="require this token on every call (Authorization: Bearer or x-api-key); "
                                         "default: no token, open to any local process")
     parser.add_argument("--uds", help="also listen on this Unix socket (default: one in a private temp dir)")
+    parser.add_argument("--transcript", help="write every call's request and response (transcript.jsonl, "
+                                             "see pytest_arena/report/SCHEMA.md) to this file")
+    parser.add_argument("--transcript-meta-only", action="store_true",
+                        help="with --transcript: keep each call's facts, not its request and response bodies")
     args = parser.parse_args(argv)
     spec = run_spec_from_args(args)
+    if args.transcript:
+        spec.transcript_path, spec.transcript_bodies = args.transcript, not args.transcript_meta_only
     router = start_router(RouterSettings(port=args.port, ledger_path=args.ledger, env_file=args.env_file,
                                          session_budget_usd=args.session_budget_usd, unscoped_run_id=RUN_ID,
                                          unscoped_token=args.token or None, uds_path=args.uds))

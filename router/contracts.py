@@ -170,6 +170,10 @@ class RunSpec:
     scripted: ScriptedPlan | None = None
     classifier_timeout_s: float = 10.0  # timeout of one classifier call (llm-classifier, cascade)
     prompt_cache: bool = False  # forward the agent's prompt-caching hints to the cloud backend
+    # Where this run's transcript.jsonl goes (router/transcript.py); None: no transcript. With
+    # transcript_bodies False it keeps each call's facts without its request and response.
+    transcript_path: str | None = None
+    transcript_bodies: bool = True
 
 
 @dataclass(slots=True)
@@ -203,8 +207,12 @@ class LedgerRecord:
     cached_tokens: int = 0
     reasoning_tokens: int = 0
     cost_usd: float = 0.0
-    decide_ms: float = 0.0
-    upstream_ms: float = 0.0
+    decide_ms: float = 0.0  # the strategy's decision (a classifier call's time included)
+    upstream_ms: float = 0.0  # waiting on the backend: its slot, the request, each read of the answer
+    # Time inside the router's own steps: the call's time from arrival to its record, less
+    # decide_ms and upstream_ms (parsing, auth, rendering, writing to the client). Not the router's
+    # overhead as a client sees it: that also holds the HTTP server's and client library's work
+    # outside these steps, several times more (README "Speed"; benchmarks/router_overhead.py).
     overhead_ms: float = 0.0
     stream: bool = False
     status: CallStatus = "ok"
@@ -227,6 +235,7 @@ class RunTotals:
     cloud_prompt: int = 0
     cloud_completion: int = 0
     cached: int = 0
+    cloud_cached: int = 0  # of ``cached``, the cloud calls' (re-pricing charges only these)
     reasoning: int = 0
     cost_usd: float = 0.0
     router_ms: float = 0.0  # sum of decide_ms + overhead_ms
@@ -265,3 +274,4 @@ class RunTotals:
         else:
             self.cloud_prompt += rec.prompt_tokens
             self.cloud_completion += rec.completion_tokens
+            self.cloud_cached += rec.cached_tokens

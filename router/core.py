@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 from . import strategies
 from .backends import make_backend
@@ -79,6 +80,7 @@ class RunState:
     spent_usd: float = 0.0
     cloud_inflight: int = 0  # admitted cloud agent calls not yet recorded
     idle: asyncio.Event = field(default_factory=asyncio.Event)
+    transcript: Any = None  # router.transcript.Transcript when the spec asks for one
 
     def next_seq(self) -> int:
         seq = self.seq
@@ -162,6 +164,9 @@ class RouterCore:
             if helper is not None:
                 helper.prepare()
         run.idle.set()
+        from .transcript import open_transcript  # it imports this module
+
+        run.transcript = open_transcript(run)
         if run.classifier is not None:
             run.strategy_ctx.complete = lambda req: self.classify(run, req)
         if run.embedder is not None:
@@ -196,11 +201,16 @@ class RouterCore:
             _log.warning("run %s: %d call(s) still in flight after %.1f s; totals exclude them",
                          run_id, run.inflight, timeout_s)
         del self.runs[run_id]
+        if run.transcript is not None:
+            run.transcript.close()
         self.ledger.flush()
         return self.ledger.forget(run_id)
 
     async def aclose(self) -> None:
         self.ledger.flush()
+        for run in self.runs.values():  # runs never finished (the standalone router's) keep their transcript
+            if run.transcript is not None:
+                run.transcript.close()
         for backend in self._backends.values():
             try:
                 await backend.aclose()
@@ -213,7 +223,10 @@ class RouterCore:
             return "local"
         return "cloud"
 
-    def record(self, run: RunState, rec: LedgerRecord) -> None:
+    def record(self, run: RunState, rec: LedgerRecord, request: Any = None, answer: Any = None) -> None:
+        """The one record point: the ledger, and the run's transcript with the call's bodies."""
+        if run.transcript is not None:
+            run.transcript.add(rec, request, answer)
         if rec.cost_usd:
             run.spent_usd += rec.cost_usd
             self.session_spent_usd += rec.cost_usd
@@ -306,33 +319,42 @@ class RouterCore:
 
     # ------------------------------------------------------------------ router's own calls
     async def classify(self, run: RunState, req: CanonicalRequest) -> CanonicalResponse:
-        """``StrategyContext.complete``: the classifier model, recorded with purpose "classifier"."""
+        """``StrategyContext.complete``: the classifier model, recorded with purpose "classifier".
+        Its timeout (waiting for a slot included) is enforced here, where the call is recorded,
+        so a call that timed out says ``timeout`` in the ledger."""
         backend = run.classifier
         assert backend is not None
         side = self.side_of(backend.spec)
         started, ts = perf_counter(), time.time()
-        usage, model, status, error = Usage(), backend.spec.model, "ok", None
+        usage, model, status, error, resp = Usage(), backend.spec.model, "ok", None, None
         limit = self.limit(backend.spec)
+        timeout_s = run.strategy_ctx.classifier_timeout_s
         try:
-            if side == "cloud":
-                self.check_budget(run)
-            if limit is not None:
-                await limit.acquire()
-            try:
-                call = CallContext(run=run.spec, side=side, guards=None, started=time.monotonic())
-                resp = await asyncio.wait_for(collect(backend.stream(req, call)),
-                                              run.strategy_ctx.classifier_timeout_s)
-            finally:
+            async with asyncio.timeout(timeout_s):
+                if side == "cloud":
+                    self.check_budget(run)
                 if limit is not None:
-                    limit.release()
+                    await limit.acquire()
+                try:
+                    call = CallContext(run=run.spec, side=side, guards=None, started=time.monotonic())
+                    resp = await collect(backend.stream(req, call))
+                finally:
+                    if limit is not None:
+                        limit.release()
             usage, model = resp.usage, resp.model or model
             return resp
-        except asyncio.TimeoutError:
-            status, error = "timeout", f"classifier gave no answer within {run.strategy_ctx.classifier_timeout_s:g} s"
+        except TimeoutError:
+            status, error = "timeout", f"classifier gave no answer within {timeout_s:g} s"
             raise LocalTimeoutError(error) from None
         except RouterError as err:
             status, error = err.status, err.message
             raise
+        except asyncio.CancelledError:
+            status, error = "client_error", "the call that asked for this classification went away"
+            raise
+        except Exception as exc:  # a bug or an unexpected library error: never recorded as ok
+            status, error = "upstream_error", f"pytest-arena internal error: {type(exc).__name__}: {exc}"
+            raise UpstreamError(error) from exc
         finally:
             elapsed = (perf_counter() - started) * 1e3
             cost_usd, priced_as = self.charge(run, backend.spec, side, model, usage)
@@ -341,7 +363,7 @@ class RouterCore:
                 strategy=run.spec.strategy, choice=side, reason=f"classifier call of {run.spec.strategy}",
                 backend=backend.spec.label, model=model, prompt_tokens=usage.prompt or estimate_prompt_tokens(req),
                 completion_tokens=usage.completion, cached_tokens=usage.cached, reasoning_tokens=usage.reasoning,
-                cost_usd=cost_usd, priced_as=priced_as, upstream_ms=elapsed, status=status, error=error))
+                cost_usd=cost_usd, priced_as=priced_as, upstream_ms=elapsed, status=status, error=error), req, resp)
 
     async def embed(self, run: RunState, texts: list[str]) -> list[list[float]]:
         """``StrategyContext.embed``: the embedding model, recorded with purpose "embedding"."""
@@ -351,8 +373,10 @@ class RouterCore:
         started, ts = perf_counter(), time.time()
         status, error = "ok", None
         usage = Usage(prompt=sum((len(t) + 3) // 4 for t in texts))  # embedding APIs rarely report usage
+        vectors = None
         try:
-            return await backend.embed(texts)
+            vectors = await backend.embed(texts)
+            return vectors
         except RouterError as err:
             status, error = err.status, err.message
             raise
@@ -366,7 +390,8 @@ class RouterCore:
                 strategy=run.spec.strategy, choice=side, reason=f"{len(texts)} text(s) embedded for {run.spec.strategy}",
                 backend=backend.spec.label, model=backend.spec.model, prompt_tokens=usage.prompt,
                 cost_usd=cost_usd, priced_as=priced_as,
-                upstream_ms=(perf_counter() - started) * 1e3, status=status, error=error))
+                upstream_ms=(perf_counter() - started) * 1e3, status=status, error=error),
+                texts, None if vectors is None else {"vectors": len(vectors), "dims": len(vectors[0]) if vectors else 0})
 
     # ------------------------------------------------------------------ agent calls
     def open_call(self, run: RunState, req: CanonicalRequest, arrived: float) -> "RoutedCall":
@@ -432,9 +457,11 @@ class OutputMeter:
 
 
 class RoutedCall:
-    """One agent call. ``await start()`` decides and waits for the first backend event (so errors
-    before any output become proper HTTP errors); ``events()`` then yields all events. The ledger
-    record is written exactly once, when the pipeline ends for any reason."""
+    """One agent call. ``await start()`` decides and waits for the first backend events (so errors
+    before any output become proper HTTP errors); ``batches()`` then yields all events in the
+    groups the upstream sent them in (a streaming front door writes each group at once), and
+    ``events()`` the same events one by one. The ledger record is written exactly once, when the
+    pipeline ends for any reason."""
 
     __slots__ = ("core", "run", "req", "arrived", "seq", "side", "backend", "admitted", "on_decided", "_gen",
                  "_first")
@@ -454,15 +481,22 @@ class RoutedCall:
         run.inflight += 1
         run.idle.clear()
         self._gen = self._pipeline()
-        self._first: Event | None = None
+        self._first: list[Event] = []
 
     async def start(self) -> None:
         self._first = await self._gen.__anext__()
 
-    async def events(self) -> AsyncIterator[Event]:
+    async def batches(self) -> AsyncIterator[list[Event]]:
         yield self._first
-        async for ev in self._gen:
+        async for batch in self._gen:
+            yield batch
+
+    async def events(self) -> AsyncIterator[Event]:
+        for ev in self._first:
             yield ev
+        async for batch in self._gen:
+            for ev in batch:
+                yield ev
 
     async def aclose(self) -> None:
         await self._gen.aclose()
@@ -472,14 +506,14 @@ class RoutedCall:
         return {"X-Arena-Run": spec.run_id, "X-Arena-Strategy": spec.strategy, "X-Arena-Choice": self.side or "",
                 "X-Arena-Backend": self.backend.spec.label if self.backend is not None else ""}
 
-    async def _pipeline(self) -> AsyncIterator[Event]:
+    async def _pipeline(self) -> AsyncIterator[list[Event]]:
         core, run, req = self.core, self.run, self.req
         spec = run.spec
         ts = time.time()
         status, error = "ok", None
         usage: Usage | None = None
         finish: Finish | None = None
-        meter = OutputMeter()
+        meter = OutputMeter() if run.transcript is None else run.transcript.meter()
         decide_s = upstream_s = 0.0
         reason = ""
         model = ""
@@ -518,43 +552,42 @@ class RoutedCall:
                 if deadline is None:
                     await limit.acquire()
                 else:
-                    await asyncio.wait_for(limit.acquire(), max(0.0, deadline - time.monotonic()))
+                    async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                        await limit.acquire()
                 acquired = True
-            stream = backend.stream(req, call).__aiter__()
-            while True:
+            stream = backend.batches(req, call).__aiter__()
+            while True:  # one group of events (one upstream read) a turn, metered event by event
                 try:
                     if deadline is None:
-                        ev = await stream.__anext__()
-                    else:
-                        ev = await asyncio.wait_for(stream.__anext__(), max(0.0, deadline - time.monotonic()))
+                        batch = await stream.__anext__()
+                    else:  # asyncio.timeout, not wait_for: no task per read (Python 3.11)
+                        async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                            batch = await stream.__anext__()
                 except StopAsyncIteration:
                     break
                 finally:
                     now = perf_counter()
                     upstream_s += now - t
-                if isinstance(ev, Finish):
-                    finish = ev
-                    yield ev
-                    t = perf_counter()
-                    continue
-                if isinstance(ev, Usage):
-                    usage = ev
-                meter.add(ev)
-                # Checked on content only: the final Usage of an answer that just fits must not cut it.
-                if cap is not None and req.stream and not isinstance(ev, Usage) and meter.at_least(cap):
-                    # The upstream ignored max_tokens (the cap is only a request): stop reading it
-                    # and end the answer the way a server that honoured the cap would have.
-                    stream, cut = None, stream
-                    await _close_quietly(cut)
-                    usage = meter.usage(usage, req)
-                    status = "truncated"
-                    error = (f"local output cap of {cap} tokens reached; the upstream kept generating, so "
-                             "the router stopped reading it")
-                    yield ev
-                    yield usage
-                    yield Finish("length", model)
-                    return
-                yield ev
+                for i, ev in enumerate(batch):
+                    if isinstance(ev, Finish):
+                        finish = ev
+                        continue
+                    if isinstance(ev, Usage):
+                        usage = ev
+                    meter.add(ev)
+                    # Checked on content only: the final Usage of an answer that just fits must not cut it.
+                    if cap is not None and req.stream and not isinstance(ev, Usage) and meter.at_least(cap):
+                        # The upstream ignored max_tokens (the cap is only a request): stop reading it
+                        # and end the answer the way a server that honoured the cap would have.
+                        stream, cut = None, stream
+                        await _close_quietly(cut)
+                        usage = meter.usage(usage, req)
+                        status = "truncated"
+                        error = (f"local output cap of {cap} tokens reached; the upstream kept generating, so "
+                                 "the router stopped reading it")
+                        yield batch[:i + 1] + [usage, Finish("length", model)]
+                        return
+                yield batch
                 t = perf_counter()
             if finish is None:
                 raise UpstreamProtocolError(f"backend {backend.spec.label} ended without finishing the answer")
@@ -589,9 +622,9 @@ class RoutedCall:
                 await _close_quietly(stream)
             if acquired:
                 limit.release()
-            self._record(ts, status, error, reason, model, usage, meter, decide_s, upstream_s)
+            self._record(ts, status, error, reason, model, usage, meter, decide_s, upstream_s, finish)
 
-    def _record(self, ts, status, error, reason, model, usage, meter, decide_s, upstream_s) -> None:
+    def _record(self, ts, status, error, reason, model, usage, meter, decide_s, upstream_s, finish=None) -> None:
         core, run, req = self.core, self.run, self.req
         if usage is None:  # cut before the upstream reported usage: count what we saw
             usage = meter.usage(None, req) if meter.pieces else Usage()
@@ -607,7 +640,8 @@ class RoutedCall:
             reasoning_tokens=usage.reasoning, cost_usd=cost_usd, priced_as=priced_as,
             decide_ms=decide_s * 1e3, upstream_ms=upstream_s * 1e3,
             overhead_ms=max(0.0, total_s - decide_s - upstream_s) * 1e3,
-            stream=req.stream, status=status, error=error, forced=req.force))
+            stream=req.stream, status=status, error=error, forced=req.force),
+            req, (getattr(meter, "events", None), finish))  # the transcript assembles the answer later
         if self.admitted:
             core.release_cloud(run)
         run.inflight -= 1

@@ -100,6 +100,14 @@ class RouterHandle:
         """Wait (up to timeout_s) until the run's in-flight calls are recorded, then unregister it."""
         return self._run(self._core.finish(run_id, timeout_s), timeout_s + 5)
 
+    def totals_so_far(self, run_id: str, timeout_s: float = 1.0) -> RunTotals:
+        """A live run's totals so far, read on the router's loop (the ledger's sums, kept per call
+        anyway): what a progress display polls, so it adds no work per LLM call."""
+        async def read() -> RunTotals:
+            return self._core.ledger.totals(run_id)
+
+        return self._run(read(), timeout_s)
+
     @property
     def fatal_error(self) -> str | None:
         """Set once an upstream rejected an API key (401/403): the session should stop."""

@@ -85,58 +85,73 @@ class AnthropicBackend(HttpBackend):
         return dumps(body)
 
     async def stream(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[Event]:
+        async for batch in self.batches(req, call):
+            for ev in batch:
+                yield ev
+
+    async def batches(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[list[Event]]:
         resp, model = await self.post_with_fallback(
             self.base + "/v1/messages", lambda m: self.build_body(req, m), self.headers,
             self.read_timeout(call.side == "cloud"))
         async with resp:
             if not req.stream:
-                for ev in self._events_of_json(await self.read_body(resp), model):
-                    yield ev
+                yield self._events_of_json(await self.read_body(resp), model)
                 return
             usage = Usage()
             stop: str | None = None
             tool_of_block: dict[int, int] = {}  # content block index -> canonical tool index
-            async for line in self.lines(resp):
-                if not line.startswith(b"data:"):
-                    continue
-                try:
-                    ev = loads(line[5:])
-                except ValueError:
-                    raise self.protocol_error(f"an unparseable stream event: {line[:200]!r}") from None
-                kind = ev.get("type")
-                if kind == "content_block_delta":
-                    delta = ev.get("delta") or {}
-                    if delta.get("type") == "text_delta" and delta.get("text"):
-                        yield TextDelta(delta["text"])
-                    elif delta.get("type") == "input_json_delta" and ev.get("index") in tool_of_block:
-                        yield ToolCallDelta(index=tool_of_block[ev["index"]], arguments=delta.get("partial_json", ""))
-                elif kind == "content_block_start":
-                    block = ev.get("content_block") or {}
-                    if block.get("type") == "tool_use":
-                        tool_of_block[ev.get("index", 0)] = index = len(tool_of_block)
-                        yield ToolCallDelta(index=index, id=block.get("id"), name=block.get("name", ""))
-                    elif block.get("type") == "text" and block.get("text"):
-                        yield TextDelta(block["text"])
-                elif kind == "message_start":
-                    message = ev.get("message") or {}
-                    model = message.get("model") or model
-                    usage = usage_of(message.get("usage") or {})
-                elif kind == "message_delta":
-                    stop = (ev.get("delta") or {}).get("stop_reason") or stop
-                    raw = ev.get("usage") or {}
-                    if raw.get("output_tokens") is not None:
-                        usage.completion = raw["output_tokens"]
-                    if raw.get("input_tokens") is not None:
-                        usage = _merge_usage(usage, raw)
-                elif kind == "message_stop":
+            events: list[Event] = []
+            done = False
+            async for lines in self.line_batches(resp):
+                for line in lines:
+                    if not line.startswith(b"data:"):
+                        continue
+                    try:
+                        ev = loads(line[5:])
+                    except ValueError:
+                        raise self.protocol_error(f"an unparseable stream event: {line[:200]!r}") from None
+                    kind = ev.get("type")
+                    if kind == "content_block_delta":
+                        delta = ev.get("delta") or {}
+                        if delta.get("type") == "text_delta" and delta.get("text"):
+                            events.append(TextDelta(delta["text"]))
+                        elif delta.get("type") == "input_json_delta" and ev.get("index") in tool_of_block:
+                            events.append(ToolCallDelta(index=tool_of_block[ev["index"]],
+                                                        arguments=delta.get("partial_json", "")))
+                    elif kind == "content_block_start":
+                        block = ev.get("content_block") or {}
+                        if block.get("type") == "tool_use":
+                            tool_of_block[ev.get("index", 0)] = index = len(tool_of_block)
+                            events.append(ToolCallDelta(index=index, id=block.get("id"), name=block.get("name", "")))
+                        elif block.get("type") == "text" and block.get("text"):
+                            events.append(TextDelta(block["text"]))
+                    elif kind == "message_start":
+                        message = ev.get("message") or {}
+                        model = message.get("model") or model
+                        usage = usage_of(message.get("usage") or {})
+                    elif kind == "message_delta":
+                        stop = (ev.get("delta") or {}).get("stop_reason") or stop
+                        raw = ev.get("usage") or {}
+                        if raw.get("output_tokens") is not None:
+                            usage.completion = raw["output_tokens"]
+                        if raw.get("input_tokens") is not None:
+                            usage = _merge_usage(usage, raw)
+                    elif kind == "message_stop":
+                        done = True
+                        break
+                    elif kind == "error":
+                        raise self.protocol_error(f"an error mid-stream: {ev.get('error')}")
+                if done:
                     await self.finish_body(resp)
                     break
-                elif kind == "error":
-                    raise self.protocol_error(f"an error mid-stream: {ev.get('error')}")
+                if events:
+                    yield events
+                    events = []
             else:
                 raise self.protocol_error("a stream that ended before message_stop")
-        yield usage
-        yield Finish(_FINISH.get(stop or "end_turn", "stop"), model)
+        # The last read's events go out with the usage and the finish: one write ends the answer.
+        events += (usage, Finish(_FINISH.get(stop or "end_turn", "stop"), model))
+        yield events
 
     def _events_of_json(self, raw: bytes, model: str) -> list[Event]:
         try:

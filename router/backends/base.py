@@ -40,6 +40,13 @@ class Backend(abc.ABC):
         """Yield TextDelta / ToolCallDelta events, then Usage, then exactly one Finish. A Usage may
         also come mid-stream (running counts, when the upstream sends them); the last one wins."""
 
+    async def batches(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[list[Event]]:
+        """``stream``'s events in the groups they arrived in (one read of the upstream's socket):
+        the call pipeline meters and the front door writes each group in one go. By default one
+        event a group; the HTTP streaming backends group by read."""
+        async for ev in self.stream(req, call):
+            yield [ev]
+
     def prepare(self) -> None:
         """Load what calls need before the first one (an API key); raises ConfigError. Called when
         a run whose strategy can route here registers, so a run that never can needs nothing."""

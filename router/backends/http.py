@@ -183,6 +183,23 @@ class HttpBackend(Backend):
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             raise self.protocol_error(f"a stream cut mid-way ({type(exc).__name__})") from None
 
+    async def line_batches(self, resp: aiohttp.ClientResponse):
+        """The body's complete lines (newline stripped), one list per read of the socket:
+        events the upstream sent together are handled, and written to the client, together
+        instead of one await and one write each. A connection cut mid-body becomes a protocol
+        error; a last line without its newline still comes out."""
+        rest = b""
+        try:
+            async for data in resp.content.iter_any():
+                lines = (rest + data if rest else data).split(b"\n")
+                rest = lines.pop()
+                if lines:
+                    yield lines
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+            raise self.protocol_error(f"a stream cut mid-way ({type(exc).__name__})") from None
+        if rest:
+            yield [rest]
+
     async def finish_body(self, resp: aiohttp.ClientResponse) -> None:
         """Read the rest of a stream after its last event (usually just the chunked terminator):
         aiohttp closes a connection released mid-body, and reconnecting costs the next call."""

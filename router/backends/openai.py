@@ -83,52 +83,64 @@ class OpenAIBackend(HttpBackend):
         return dumps(body)
 
     async def stream(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[Event]:
+        async for batch in self.batches(req, call):
+            for ev in batch:
+                yield ev
+
+    async def batches(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[list[Event]]:
         resp, model = await self.post_with_fallback(
             self.base + "/chat/completions", lambda m: self.build_body(req, m, call.guards), self.headers,
             self.read_timeout(call.side == "cloud"))
         async with resp:
             if not req.stream:
-                for ev in self._events_of_json(await self.read_body(resp), model):
-                    yield ev
+                yield self._events_of_json(await self.read_body(resp), model)
                 return
             usage = Usage()
             finish: str | None = None
             saw_tools = done = False
-            async for line in self.lines(resp):
-                if not line.startswith(b"data:"):
-                    continue
-                data = line[5:].strip()
-                if data == b"[DONE]":
-                    done = True
+            events: list[Event] = []
+            async for lines in self.line_batches(resp):
+                for line in lines:
+                    if not line.startswith(b"data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == b"[DONE]":
+                        done = True
+                        break
+                    try:
+                        chunk = loads(data)
+                    except ValueError:
+                        raise self.protocol_error(f"an unparseable stream chunk: {data[:200]!r}") from None
+                    if "error" in chunk:
+                        raise self.protocol_error(f"an error mid-stream: {chunk['error']}")
+                    model = chunk.get("model") or model
+                    if chunk.get("usage"):
+                        usage = usage_of(chunk["usage"])
+                        if chunk.get("choices"):  # running counts (vLLM continuous_usage_stats): the output cap reads them
+                            events.append(usage)
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        if delta.get("content"):
+                            events.append(TextDelta(delta["content"]))
+                        for tc in delta.get("tool_calls") or ():
+                            saw_tools = True
+                            fn = tc.get("function") or {}
+                            events.append(ToolCallDelta(index=tc.get("index", 0), id=tc.get("id"), name=fn.get("name"),
+                                                        arguments=_arguments(fn.get("arguments"))))
+                        if choice.get("finish_reason"):
+                            finish = choice["finish_reason"]
+                if done:
                     await self.finish_body(resp)
                     break
-                try:
-                    chunk = loads(data)
-                except ValueError:
-                    raise self.protocol_error(f"an unparseable stream chunk: {data[:200]!r}") from None
-                if "error" in chunk:
-                    raise self.protocol_error(f"an error mid-stream: {chunk['error']}")
-                model = chunk.get("model") or model
-                if chunk.get("usage"):
-                    usage = usage_of(chunk["usage"])
-                    if chunk.get("choices"):  # running counts (vLLM continuous_usage_stats): the output cap reads them
-                        yield usage
-                for choice in chunk.get("choices") or ():
-                    delta = choice.get("delta") or {}
-                    if delta.get("content"):
-                        yield TextDelta(delta["content"])
-                    for tc in delta.get("tool_calls") or ():
-                        saw_tools = True
-                        fn = tc.get("function") or {}
-                        yield ToolCallDelta(index=tc.get("index", 0), id=tc.get("id"), name=fn.get("name"),
-                                            arguments=_arguments(fn.get("arguments")))
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
+                if events:
+                    yield events
+                    events = []
             if not done and finish is None:
                 raise self.protocol_error("a stream that ended before its finish_reason")
-        yield usage
+        # The last read's events go out with the usage and the finish: one write ends the answer.
         reason = _FINISH.get(finish or "stop", "stop")
-        yield Finish("tool_calls" if saw_tools and reason == "stop" else reason, model)
+        events += (usage, Finish("tool_calls" if saw_tools and reason == "stop" else reason, model))
+        yield events
 
     def _events_of_json(self, raw: bytes, model: str) -> list[Event]:
         try:

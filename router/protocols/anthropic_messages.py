@@ -5,7 +5,6 @@ them (OpenAI's convention, which the pricing formula expects), hence the convers
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from ..canonical import flatten_content, new_id, split_model_suffix
@@ -129,49 +128,69 @@ def _sse(name: str, obj: dict) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + dumps(obj) + b"\n\n"
 
 
-async def render_stream(events: AsyncIterator[Event], req: CanonicalRequest) -> AsyncIterator[bytes]:
-    yield _sse("message_start", {"message": {
-        "id": new_id("msg_"), "type": "message", "role": "assistant", "model": req.model, "content": [],
-        "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": 0, "output_tokens": 0}}})
-    block = -1  # index of the open content block
-    open_kind: str | None = None  # "text" or "tool:<canonical index>"
-    usage = Usage()
-    try:
-        async for ev in events:
+class StreamRenderer:
+    """Renders a call's events as Messages SSE, a group of events at a time (one write each):
+    content blocks opened and closed around text and each tool call."""
+
+    __slots__ = ("req", "block", "open_kind", "usage", "started", "finished")
+
+    def __init__(self, req: CanonicalRequest):
+        self.req = req
+        self.block = -1  # index of the open content block
+        self.open_kind: str | None = None  # "text" or "tool:<canonical index>"
+        self.usage = Usage()
+        self.started = False
+        self.finished = False  # message_stop was rendered
+
+    def feed(self, events: list[Event]) -> bytes:
+        out: list[bytes] = []
+        if not self.started:
+            self.started = True
+            out.append(_sse("message_start", {"message": {
+                "id": new_id("msg_"), "type": "message", "role": "assistant", "model": self.req.model, "content": [],
+                "stop_reason": None, "stop_sequence": None,
+                "usage": {"input_tokens": 0, "output_tokens": 0}}}))
+        for ev in events:
             if isinstance(ev, TextDelta):
                 if not ev.text:
                     continue
-                if open_kind != "text":
-                    if open_kind is not None:
-                        yield _sse("content_block_stop", {"index": block})
-                    block += 1
-                    open_kind = "text"
-                    yield _sse("content_block_start", {"index": block, "content_block": {"type": "text", "text": ""}})
-                yield _sse("content_block_delta", {"index": block, "delta": {"type": "text_delta", "text": ev.text}})
+                if self.open_kind != "text":
+                    self._open("text", out, {"type": "text", "text": ""})
+                out.append(_sse("content_block_delta", {"index": self.block,
+                                                        "delta": {"type": "text_delta", "text": ev.text}}))
             elif isinstance(ev, ToolCallDelta):
                 kind = f"tool:{ev.index}"
-                if open_kind != kind:
-                    if open_kind is not None:
-                        yield _sse("content_block_stop", {"index": block})
-                    block += 1
-                    open_kind = kind
-                    yield _sse("content_block_start", {"index": block, "content_block": {
-                        "type": "tool_use", "id": ev.id or new_id("toolu_"), "name": ev.name or "", "input": {}}})
+                if self.open_kind != kind:
+                    self._open(kind, out, {"type": "tool_use", "id": ev.id or new_id("toolu_"),
+                                           "name": ev.name or "", "input": {}})
                 if ev.arguments:
-                    yield _sse("content_block_delta", {"index": block, "delta": {
-                        "type": "input_json_delta", "partial_json": ev.arguments}})
+                    out.append(_sse("content_block_delta", {"index": self.block, "delta": {
+                        "type": "input_json_delta", "partial_json": ev.arguments}}))
             elif isinstance(ev, Usage):
-                usage = ev
+                self.usage = ev
             elif isinstance(ev, Finish):
-                if open_kind is not None:
-                    yield _sse("content_block_stop", {"index": block})
-                    open_kind = None
-                yield _sse("message_delta", {"delta": {"stop_reason": STOP_REASONS[ev.reason], "stop_sequence": None},
-                                             "usage": usage_json(usage)})
-                yield _sse("message_stop", {})
-    except RouterError as err:
-        yield _sse("error", {"error": {"type": err.error_type, "message": err.message}})
+                self._close(out)
+                out.append(_sse("message_delta", {"delta": {"stop_reason": STOP_REASONS[ev.reason],
+                                                            "stop_sequence": None},
+                                                  "usage": usage_json(self.usage)}))
+                out.append(_sse("message_stop", {}))
+                self.finished = True
+        return b"".join(out)
+
+    def _open(self, kind: str, out: list[bytes], content_block: dict) -> None:
+        """Start a content block of ``kind``, closing the one open."""
+        self._close(out)
+        self.block += 1
+        self.open_kind = kind
+        out.append(_sse("content_block_start", {"index": self.block, "content_block": content_block}))
+
+    def _close(self, out: list[bytes]) -> None:
+        if self.open_kind is not None:
+            out.append(_sse("content_block_stop", {"index": self.block}))
+            self.open_kind = None
+
+    def error(self, err: RouterError) -> bytes:
+        return _sse("error", {"error": {"type": err.error_type, "message": err.message}})
 
 
 def error_body(error_type: str, message: str) -> bytes:

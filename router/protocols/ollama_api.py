@@ -7,7 +7,6 @@ calls with results), and a tool call arrives whole in one chunk.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from ..canonical import ToolCallAssembler, flatten_content, split_model_suffix
@@ -117,29 +116,41 @@ def render(resp: CanonicalResponse, req: CanonicalRequest) -> bytes:
                   **_final_fields(resp.usage, resp.finish_reason, 0)})
 
 
-async def render_stream(events: AsyncIterator[Event], req: CanonicalRequest) -> AsyncIterator[bytes]:
-    started = time.perf_counter_ns()
-    head = dumps({"model": req.model, "created_at": _now()})[:-1]
-    tools = ToolCallAssembler()
-    usage = Usage()
-    try:
-        async for ev in events:
+class StreamRenderer:
+    """Renders a call's events as Ollama's NDJSON, a group of events at a time (one write each)."""
+
+    __slots__ = ("started", "head", "tools", "usage", "finished")
+
+    def __init__(self, req: CanonicalRequest):
+        self.started = time.perf_counter_ns()
+        self.head = dumps({"model": req.model, "created_at": _now()})[:-1]
+        self.tools = ToolCallAssembler()
+        self.usage = Usage()
+        self.finished = False  # the final ``done`` line was rendered
+
+    def feed(self, events: list[Event]) -> bytes:
+        head = self.head
+        out: list[bytes] = []
+        for ev in events:
             if isinstance(ev, TextDelta):
                 if ev.text:
-                    yield head + b',"message":{"role":"assistant","content":' + dumps(ev.text) + b'},"done":false}\n'
+                    out.append(head + b',"message":{"role":"assistant","content":' + dumps(ev.text) + b'},"done":false}\n')
             elif isinstance(ev, ToolCallDelta):
-                tools.add(ev)  # Ollama sends each call whole, so calls go out together at the end
+                self.tools.add(ev)  # Ollama sends each call whole, so calls go out together at the end
             elif isinstance(ev, Usage):
-                usage = ev
+                self.usage = ev
             elif isinstance(ev, Finish):
-                if tools:
-                    message = {"role": "assistant", "content": "", "tool_calls": _tool_calls_json(tools.calls())}
-                    yield head + b',"message":' + dumps(message) + b',"done":false}\n'
+                if self.tools:
+                    message = {"role": "assistant", "content": "", "tool_calls": _tool_calls_json(self.tools.calls())}
+                    out.append(head + b',"message":' + dumps(message) + b',"done":false}\n')
                 final = {"message": {"role": "assistant", "content": ""},
-                         **_final_fields(usage, ev.reason, time.perf_counter_ns() - started)}
-                yield head + b"," + dumps(final)[1:] + b"\n"
-    except RouterError as err:
-        yield dumps({"error": err.message}) + b"\n"
+                         **_final_fields(self.usage, ev.reason, time.perf_counter_ns() - self.started)}
+                out.append(head + b"," + dumps(final)[1:] + b"\n")
+                self.finished = True
+        return b"".join(out)
+
+    def error(self, err: RouterError) -> bytes:
+        return dumps({"error": err.message}) + b"\n"
 
 
 def error_body(error_type: str, message: str) -> bytes:

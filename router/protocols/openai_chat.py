@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from ..canonical import flatten_content, new_id, split_model_suffix
@@ -126,20 +125,30 @@ def _finish(reason: str) -> str:
     return "stop" if reason == "error" else reason
 
 
-async def render_stream(events: AsyncIterator[Event], req: CanonicalRequest) -> AsyncIterator[bytes]:
-    # Chunks share one prefix; only the choices part is serialised per event.
-    head = dumps({"id": new_id("chatcmpl-"), "object": "chat.completion.chunk",
-                  "created": int(time.time()), "model": req.model})[:-1]
-    usage: Usage | None = None
-    started = False
-    try:
-        async for ev in events:
-            if not started:
-                started = True
-                yield b"data: " + head + b',"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+class StreamRenderer:
+    """Renders a call's events as SSE, a group of events at a time (one write each). Chunks share
+    one prefix; only the choices part is serialised per event."""
+
+    __slots__ = ("req", "head", "usage", "started", "finished")
+
+    def __init__(self, req: CanonicalRequest):
+        self.req = req
+        self.head = dumps({"id": new_id("chatcmpl-"), "object": "chat.completion.chunk",
+                           "created": int(time.time()), "model": req.model})[:-1]
+        self.usage: Usage | None = None
+        self.started = False
+        self.finished = False  # the Finish was rendered, with everything that ends the stream
+
+    def feed(self, events: list[Event]) -> bytes:
+        head = self.head
+        out: list[bytes] = []
+        if not self.started:
+            self.started = True
+            out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n')
+        for ev in events:
             if isinstance(ev, TextDelta):
                 if ev.text:
-                    yield b"data: " + head + b',"choices":[{"index":0,"delta":{"content":' + dumps(ev.text) + b'},"finish_reason":null}]}\n\n'
+                    out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"content":' + dumps(ev.text) + b'},"finish_reason":null}]}\n\n')
             elif isinstance(ev, ToolCallDelta):
                 call: dict[str, Any] = {"index": ev.index}
                 if ev.id is not None or ev.name is not None:
@@ -148,18 +157,21 @@ async def render_stream(events: AsyncIterator[Event], req: CanonicalRequest) -> 
                     call["function"] = {"name": ev.name or "", "arguments": ev.arguments}
                 else:
                     call["function"] = {"arguments": ev.arguments}
-                yield b"data: " + head + b',"choices":[{"index":0,"delta":{"tool_calls":[' + dumps(call) + b']},"finish_reason":null}]}\n\n'
+                out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"tool_calls":[' + dumps(call) + b']},"finish_reason":null}]}\n\n')
             elif isinstance(ev, Usage):
-                usage = ev
+                self.usage = ev
             elif isinstance(ev, Finish):
-                yield (b"data: " + head + b',"choices":[{"index":0,"delta":{},"finish_reason":"'
-                       + _finish(ev.reason).encode() + b'"}]}\n\n')
-        if req.include_usage and usage is not None:
-            yield b"data: " + head + b',"choices":[],"usage":' + dumps(usage_json(usage)) + b"}\n\n"
-        yield b"data: [DONE]\n\n"
-    except RouterError as err:
+                out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{},"finish_reason":"'
+                           + _finish(ev.reason).encode() + b'"}]}\n\n')
+                if self.req.include_usage and self.usage is not None:
+                    out.append(b"data: " + head + b',"choices":[],"usage":' + dumps(usage_json(self.usage)) + b"}\n\n")
+                out.append(b"data: [DONE]\n\n")
+                self.finished = True
+        return b"".join(out)
+
+    def error(self, err: RouterError) -> bytes:
         # The OpenAI SDKs raise an APIError on a chunk carrying "error".
-        yield b"data: " + dumps({"error": {"message": err.message, "type": err.error_type}}) + b"\n\n"
+        return b"data: " + dumps({"error": {"message": err.message, "type": err.error_type}}) + b"\n\n"
 
 
 def error_body(error_type: str, message: str) -> bytes:

@@ -6,7 +6,6 @@ Input items become chat messages (``function_call`` items join the preceding ass
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from ..canonical import flatten_content, new_id, split_model_suffix
@@ -208,31 +207,46 @@ class _StreamState:
         return out
 
 
-async def render_stream(events: AsyncIterator[Event], req: CanonicalRequest) -> AsyncIterator[bytes]:
-    st = _StreamState(req)
-    usage: Usage | None = None
-    yield st.ev("response.created", {"response": _response(st.resp_id, req, st.created, [], "in_progress", None)})
-    try:
-        async for ev in events:
+class StreamRenderer:
+    """Renders a call's events as Responses API SSE, a group of events at a time (one write each)."""
+
+    __slots__ = ("req", "st", "usage", "started", "finished")
+
+    def __init__(self, req: CanonicalRequest):
+        self.req = req
+        self.st = _StreamState(req)
+        self.usage: Usage | None = None
+        self.started = False
+        self.finished = False  # the final response.completed / incomplete was rendered
+
+    def feed(self, events: list[Event]) -> bytes:
+        st, req = self.st, self.req
+        out: list[bytes] = []
+        if not self.started:
+            self.started = True
+            out.append(st.ev("response.created", {"response": _response(st.resp_id, req, st.created, [],
+                                                                        "in_progress", None)}))
+        for ev in events:
             if isinstance(ev, TextDelta):
                 if ev.text:
-                    for chunk in st.text_delta(ev.text):
-                        yield chunk
+                    out += st.text_delta(ev.text)
             elif isinstance(ev, ToolCallDelta):
-                for chunk in st.call_delta(ev):
-                    yield chunk
+                out += st.call_delta(ev)
             elif isinstance(ev, Usage):
-                usage = ev
+                self.usage = ev
             elif isinstance(ev, Finish):
-                for chunk in st.close_open_item():
-                    yield chunk
+                out += st.close_open_item()
                 status = "incomplete" if ev.reason == "length" else "completed"
-                final = _response(st.resp_id, req, st.created, st.output, status, usage or Usage())
-                yield st.ev(f"response.{status}", {"response": final})
-    except RouterError as err:
-        failed = _response(st.resp_id, req, st.created, st.output, "failed", usage)
+                final = _response(st.resp_id, req, st.created, st.output, status, self.usage or Usage())
+                out.append(st.ev(f"response.{status}", {"response": final}))
+                self.finished = True
+        return b"".join(out)
+
+    def error(self, err: RouterError) -> bytes:
+        st = self.st
+        failed = _response(st.resp_id, self.req, st.created, st.output, "failed", self.usage)
         failed["error"] = {"code": err.error_type, "message": err.message}
-        yield st.ev("response.failed", {"response": failed})
+        return st.ev("response.failed", {"response": failed})
 
 
 def error_body(error_type: str, message: str) -> bytes:

@@ -2,8 +2,10 @@
 
 The classifier call goes through ``ctx.complete`` (the router records and prices it), at
 temperature 0 with a tiny output cap, under ``ctx.classifier_timeout_s`` (the original had no
-timeout). COMPLEX -> cloud, SIMPLE -> local (confidence 0.8); an unclear reply -> local (0.4); a
-failed or timed-out call -> local (0.3) with the error in the reason.
+timeout). The router's ``complete`` enforces that timeout itself, where it records the call (so
+the ledger says ``timeout``); the wait here, a little longer, only stops a ``complete`` that
+enforces none. COMPLEX -> cloud, SIMPLE -> local (confidence 0.8); an unclear reply -> local
+(0.4); a failed call -> local (0.3) with the error in the reason, a timed-out one saying so.
 
 ``cascade`` runs ``heuristic`` first and trusts it when its score is far from the threshold
 (distance > cascade.threshold); otherwise it asks the classifier: agreement keeps the choice with a
@@ -32,6 +34,7 @@ CLASSIFIER_SYSTEM_PROMPT = (
 )
 _THINK_BLOCK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _LEADING_NOISE = re.compile(r"^[\s*_`\"'#:.\-]+")
+BACKSTOP_GRACE_S = 1.0  # past ctx.classifier_timeout_s, for a complete() that enforces no timeout
 
 
 def classifier_request(text: str, max_tokens: int) -> CanonicalRequest:
@@ -63,14 +66,14 @@ async def classify(text: str, ctx: StrategyContext) -> Decision:
     request = classifier_request(text[:max_chars], param(ctx.params, "classifier.max_tokens"))
     timeout = ctx.classifier_timeout_s
     try:
-        response = await asyncio.wait_for(ctx.complete(request), timeout)
+        response = await asyncio.wait_for(ctx.complete(request), timeout + BACKSTOP_GRACE_S)
         if response.finish_reason == "error":
             raise RuntimeError(f"classifier model returned an error: {response.text[:200]!r}")
-    except TimeoutError:
-        error = f"TimeoutError: no reply within {timeout:g} s"
-        return Decision("local", f"llm-classifier: classifier call failed ({error}) -> local", 0.3,
-                        {"failed": True, "error": error})
     except Exception as exc:  # any transport or model error: route, don't crash the agent's call
+        if isinstance(exc, TimeoutError) or getattr(exc, "status", None) == "timeout":
+            error = f"TimeoutError: no reply within {timeout:g} s"
+            return Decision("local", f"llm-classifier: classifier timed out ({error}) -> local", 0.3,
+                            {"failed": True, "timed_out": True, "error": error})
         error = f"{type(exc).__name__}: {exc}"
         return Decision("local", f"llm-classifier: classifier call failed ({error}) -> local", 0.3,
                         {"failed": True, "error": error})

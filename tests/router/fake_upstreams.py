@@ -9,6 +9,7 @@ Behaviour is chosen by the upstream model name the router sends (BackendSpec.mod
   401-*            HTTP 401 echoing the Authorization/x-api-key header (the router must scrub it)
   garbage-*        HTTP 200 with a body that is not JSON
   hang-*           streams one text piece, then never finishes
+  slow-*           answers normally, after SLOW_S seconds (a classifier slower than its timeout)
   cut-*            streams two text pieces, then drops the connection
   long-*           answers with finish/done reason "length" and completion tokens = requested cap
   runaway-*        ignores max_tokens, as some local servers do: streams one token ("word ") a
@@ -38,6 +39,7 @@ from starlette.routing import Route
 TEXT = "Hello from the fake upstream."
 ALIAS = "vendor-alias-7"
 RUNAWAY_TOKENS = 1500
+SLOW_S = 3.0
 USAGE = {"prompt": 11, "completion": 7, "cached": 3}
 
 
@@ -93,6 +95,8 @@ class FakeUpstream:
             return body, JSONResponse({"error": {"message": f"invalid key {key}"}}, 401)
         if model.startswith("garbage"):
             return body, Response(b"<html>this is not json{", 200, media_type="application/json")
+        if model.startswith("slow"):
+            await asyncio.sleep(SLOW_S)
         return body, None
 
     @staticmethod

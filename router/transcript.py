@@ -1,0 +1,221 @@
+"""transcript.jsonl: what each routed call asked and answered, as the router saw it.
+
+One JSON object per call, the same calls as the ledger (the agent's and the router's own
+classifier and embedding calls, same ``run_id`` and ``seq``), with the canonical request and the
+canonical response. A run asks for one with ``RunSpec.transcript_path``; the plugin points it into
+the cell folder, so it travels with the cell from any host. The format is documented in
+pytest_arena/report/SCHEMA.md ("transcript.jsonl"); ``read_transcript`` is its reader.
+
+Nothing is serialised while a call streams: the record step keeps references (the request, the
+events the call's OutputMeter already saw, its ledger record) and a callback the event loop runs
+between requests writes them, as the ledger does. Secrets (the run's token, the API keys its
+backends hold) are replaced by ``***`` before anything reaches the file, compressed or not.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from functools import cache
+
+from .contracts import CanonicalRequest, CanonicalResponse, LedgerRecord, TextDelta, ToolCallDelta
+from .jsonfast import dumps, loads
+
+if TYPE_CHECKING:
+    from .core import OutputMeter, RunState
+
+TRANSCRIPT_VERSION = 1
+BODY_INLINE_MAX = 16 * 1024  # bytes of a body's JSON kept inline; a bigger body is stored gzip'd
+GZIP_MARKER = "gzip_base64"  # a compressed body is {"gzip_base64": "<base64 of the gzip'd JSON>"}
+SCRUBBED = "***"
+FLUSH_INTERVAL_S = 0.2
+
+
+@cache
+def _recording_meter(base: type) -> type:
+    """The call's OutputMeter that also keeps every event it sees, for the transcript's response
+    (assembled when written, not while the call streams). Made on first use: readers of this
+    module (the reports) need no router loaded."""
+
+    class RecordingMeter(base):
+        __slots__ = ("events",)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.events: list = []
+
+        def add(self, ev) -> None:
+            self.events.append(ev)
+            base.add(self, ev)
+
+    return RecordingMeter
+
+
+class Transcript:
+    """One run's transcript file; used from the router's event loop only."""
+
+    def __init__(self, run: RunState, path: Path, bodies: bool):
+        self.run = run
+        self.path = path
+        self.bodies = bodies
+        self._pending: list[tuple[LedgerRecord, Any, Any]] = []
+        self._scheduled = False
+        self._closed = False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+
+    def meter(self) -> OutputMeter:
+        from .core import OutputMeter  # loaded by now: the router calls this
+
+        return _recording_meter(OutputMeter)() if self.bodies else OutputMeter()
+
+    def add(self, rec: LedgerRecord, request: Any = None, answer: Any = None) -> None:
+        """Keep one call for the next write. ``request``: its CanonicalRequest (a list of texts for
+        an embedding call); ``answer``: a CanonicalResponse, or (events, finish) of a streamed call."""
+        if self._closed:  # a call that outlived its run's finish: the ledger file keeps it, the cell folder may be gone
+            return
+        self._pending.append((rec, request, answer))
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        secrets = run_secrets(self.run)
+        lines = [scrub(dumps(self._entry(*item, secrets)), secrets) + b"\n" for item in pending]
+        with open(self.path, "ab") as out:
+            out.write(b"".join(lines))
+
+    def close(self) -> None:
+        """Write what is pending, then put the records in call order (``seq``): calls end out of
+        order (a classifier call ends before the agent call that caused it)."""
+        self.flush()
+        self._closed = True
+        lines = self.path.read_bytes().splitlines(keepends=True)
+        lines.sort(key=lambda line: loads(line)["seq"])
+        self.path.write_bytes(b"".join(lines))
+
+    def _entry(self, rec: LedgerRecord, request: Any, answer: Any, secrets: list[str]) -> dict:
+        entry = {
+            "v": TRANSCRIPT_VERSION, "run_id": rec.run_id, "seq": rec.seq, "ts": rec.ts, "purpose": rec.purpose,
+            "protocol": rec.protocol, "side": rec.choice, "forced": rec.forced, "backend": rec.backend,
+            "model": rec.model, "strategy": rec.strategy, "reason": rec.reason, "stream": rec.stream,
+            "status": rec.status, "error": rec.error,
+            "usage": {"prompt": rec.prompt_tokens, "completion": rec.completion_tokens,
+                      "cached": rec.cached_tokens, "reasoning": rec.reasoning_tokens},
+            "cost_usd": rec.cost_usd, "finish_reason": _finish_reason(rec, answer),
+        }
+        if self.bodies:
+            entry["request"] = _body(_request_body(request), secrets)
+            entry["response"] = _body(_response_body(answer), secrets)
+        return entry
+
+
+def open_transcript(run: RunState) -> Transcript | None:
+    """The run's transcript as its spec asks (``transcript_path``, ``transcript_bodies``), or None."""
+    spec = run.spec
+    if not spec.transcript_path:
+        return None
+    return Transcript(run, Path(spec.transcript_path), spec.transcript_bodies)
+
+
+def run_secrets(run: RunState) -> list[str]:
+    """What must never be written: the run's token and every API key its backends hold."""
+    held = [run.endpoints.api_key]
+    for backend in (run.local, run.cloud, run.classifier, run.embedder):
+        key = getattr(backend, "api_key", None)  # HTTP backends, once prepared (router/backends/http.py)
+        if key:
+            held.append(key)
+    return [s for s in held if s]
+
+
+def scrub(data: bytes, secrets: list[str]) -> bytes:
+    for secret in secrets:
+        data = data.replace(secret.encode(), SCRUBBED.encode())
+    return data
+
+
+def _body(body: Any, secrets: list[str]) -> Any:
+    """The body as it is (its line is scrubbed whole), or compressed, scrubbed first, once its
+    JSON passes BODY_INLINE_MAX."""
+    if body is None:
+        return None
+    data = dumps(body)
+    if len(data) <= BODY_INLINE_MAX:
+        return body
+    data = scrub(data, secrets)
+    return {GZIP_MARKER: base64.b64encode(gzip.compress(data, compresslevel=6, mtime=0)).decode("ascii")}
+
+
+def _request_body(request: Any) -> Any:
+    if request is None:
+        return None
+    if isinstance(request, list):  # an embedding call: the texts
+        return {"texts": request}
+    req: CanonicalRequest = request
+    return {
+        "model": req.model,
+        "messages": [asdict(m) for m in req.messages],
+        "tools": [asdict(t) for t in req.tools],
+        "params": {"stream": req.stream, "max_tokens": req.max_tokens, "temperature": req.temperature,
+                   "top_p": req.top_p, "seed": req.seed, "stop": req.stop, "tool_choice": req.tool_choice,
+                   "include_usage": req.include_usage, "force": req.force},
+        "extra": req.extra,
+    }
+
+
+def _response_body(answer: Any) -> Any:
+    if answer is None:
+        return None
+    if isinstance(answer, CanonicalResponse):
+        return {"text": answer.text, "tool_calls": [asdict(c) for c in answer.tool_calls]}
+    if isinstance(answer, dict):  # an embedding call's summary
+        return answer
+    from .canonical import ToolCallAssembler
+
+    events, _ = answer
+    text, tools = [], ToolCallAssembler()
+    for ev in events or ():
+        if isinstance(ev, TextDelta):
+            text.append(ev.text)
+        elif isinstance(ev, ToolCallDelta):
+            tools.add(ev)
+    return {"text": "".join(text), "tool_calls": [asdict(c) for c in tools.calls()]}
+
+
+def _finish_reason(rec: LedgerRecord, answer: Any) -> str | None:
+    """How the answer ended: the backend's word, "length" for an answer a local guard cut, None
+    when no answer came."""
+    if isinstance(answer, CanonicalResponse):
+        return answer.finish_reason
+    if isinstance(answer, tuple) and answer[1] is not None:
+        return answer[1].reason
+    return "length" if rec.status == "truncated" else None
+
+
+def load_body(value: Any) -> Any:
+    """A body as written: inline JSON, or the compressed form decoded."""
+    if isinstance(value, dict) and set(value) == {GZIP_MARKER}:
+        return json.loads(gzip.decompress(base64.b64decode(value[GZIP_MARKER])))
+    return value
+
+
+def read_transcript(path: str | Path) -> list[dict]:
+    """Every record of a transcript.jsonl, in call order, bodies decoded."""
+    records = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            for key in ("request", "response"):
+                if key in record:
+                    record[key] = load_body(record[key])
+            records.append(record)
+    return records
