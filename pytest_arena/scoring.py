@@ -95,6 +95,7 @@ class ScoreResult:
     failures: list[str] = field(default_factory=list)  # ids of tests that did not pass
     tampering: str | None = None  # what a cross-check caught; None when the report held up
     scoring_env: str | None = None  # key of the clean interpreter environment the tests ran in
+    output: str = ""  # pytest's stdout and stderr of the acceptance run (the cell's test_output.txt)
 
 
 @dataclass(frozen=True)
@@ -155,11 +156,12 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
     scoring_dir = Path(scoring_dir).resolve()
     kind = sandbox_kind()
     env = env or scoring_env.prepare()
+    output = ""  # the acceptance run's, once it ran
 
     def result(status, passed, total, reason, failures=(), junit=None, tampering=None) -> ScoreResult:
         return ScoreResult(status=status, tests_passed=passed, tests_total=total, reason=reason,
                            duration_s=time.monotonic() - start, junit_path=junit, sandbox=kind,
-                           failures=list(failures), tampering=tampering, scoring_env=env.key)
+                           failures=list(failures), tampering=tampering, scoring_env=env.key, output=output)
 
     try:
         pristine = pristine_collection(task, env, limits)
@@ -179,6 +181,7 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
         ], readonly=tuple(scoring_dir / rel for rel in (*task.test_files, canaries.path)))
     except SandboxStartError as exc:
         return result("infra_error", 0, 0, str(exc))
+    output = run.stdout + run.stderr
     if run.timed_out:
         return result("fail", 0, 0, f"wall time {limits.wall_s:g} s exceeded")
     cases = _read_junit(junit_path)
@@ -187,7 +190,7 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
                                                      run.stderr + run.stdout, limits))
     planted = (canaries.must_fail, canaries.must_pass)
     reported = [c for c in cases if c.key not in planted]
-    tests = _merged(reported)
+    tests = _counted(task, _merged(reported))
     failures = [c for c in tests if c.verdict != "passed"]
     tampering = (_canary_tampering(cases, canaries, tests_passed=not failures)
                  or _collection_mismatch(reported, pristine))
@@ -354,6 +357,23 @@ def _merged(cases: list[_Case]) -> list[_Case]:
     return list(by_key.values())
 
 
+def _counted(task: Task, tests: list[_Case]) -> list[_Case]:
+    """The tests the verdict counts: all, or for a real-prs task its FAIL_TO_PASS and
+    PASS_TO_PASS tests, one the report lacks counting as not passed."""
+    wanted = getattr(task, "test_ids", None)
+    if not wanted:
+        return tests
+    by_id = {case.test_id: case for case in tests}
+    return [by_id.get(test_id) or _Case(_key_of(test_id), "error", "not in the JUnit report")
+            for test_id in wanted]
+
+
+def _key_of(test_id: str) -> CaseKey:
+    """The JUnit key of a pytest node id (the inverse of ``_test_id``)."""
+    file, *middle, name = test_id.split("::")
+    return file, ".".join([file[:-3].replace("/", "."), *middle]), name
+
+
 def _some_ids(keys: set[CaseKey]) -> str:
     ids = sorted(_test_id(key) for key in keys)
     more = f" and {len(ids) - _IDS_IN_REASON} more" if len(ids) > _IDS_IN_REASON else ""
@@ -376,7 +396,11 @@ def _not_copied(folder: str, names: list[str]) -> set[str]:
 
 
 def _test_targets(task: Task) -> list[str]:
-    """The task's test modules, as paths relative to the scoring dir."""
+    """The task's test modules, as paths relative to the scoring dir; for a real-prs task the
+    modules of its FAIL_TO_PASS and PASS_TO_PASS tests (run whole, as SWE-bench does: not every
+    test id can be selected on pytest's command line)."""
+    if getattr(task, "test_ids", None):
+        return list(dict.fromkeys(test_id.split("::")[0] for test_id in task.test_ids))
     modules = [rel for rel in task.test_files if rel.endswith(".py")
                and PurePosixPath(rel).name != "conftest.py"]
     named = [rel for rel in modules

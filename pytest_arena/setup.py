@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         help="install folder (default: $ARENA_AGENTS_DIR or ~/.cache/pytest-arena/agents)",
     )
     parser.add_argument("--embedded", action="store_true", help="also install the embedded local model")
+    parser.add_argument("--tasks", default="", choices=["", "real-prs"],
+                        help="also prepare a task class's data: real-prs downloads its instances' sdists from PyPI")
     return parser
 
 
@@ -74,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"setup: {exc}", file=sys.stderr)
         return 1
-    if not agents and not args.embedded:
-        print("setup: nothing to do. Pass --agents NAME[,NAME...] or --agents all, and/or --embedded.",
+    if not agents and not args.embedded and not args.tasks:
+        print("setup: nothing to do. Pass --agents NAME[,NAME...] or --agents all, --embedded, and/or --tasks real-prs.",
               file=sys.stderr)
         return 1
     root = (args.root or default_install_root()).expanduser().resolve()
@@ -109,6 +111,16 @@ def main(argv: list[str] | None = None) -> int:
             install_embedded(log)
         except Exception as exc:  # noqa: BLE001 - any failure ends in one message
             log(f"FAILED embedded model: {exc}")
+            return 1
+    if args.tasks == "real-prs":
+        from .errors import ArenaError
+        from .realprs.setup import prepare_shipped
+        from .session import SHIPPED_TASKS
+
+        try:
+            prepare_shipped(SHIPPED_TASKS, root, log)
+        except ArenaError as exc:
+            log(f"FAILED real-prs: {exc}")
             return 1
     log("done")
     return 0

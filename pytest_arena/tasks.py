@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import TaskError
-from .yamlfile import read_yaml
+from .yamlfile import first_problem, read_yaml
 
 TASK_CLASSES = ("puzzles", "refactors")
 SHAPES = ("puzzle", "D1", "D5", "D6")
@@ -94,6 +94,14 @@ class Task:
     def test_files(self) -> tuple[str, ...]:
         return tuple(self.files("tests"))
 
+    def scoring_env(self, base):
+        """The interpreter environment its tests run in: the harness's clean pytest (a real-prs
+        task adds its project's own, see pytest_arena/realprs/env.py)."""
+        return base
+
+    def record_solution(self, workspace: Path, cell_dir: Path, model: str) -> None:
+        """Nothing to add to the cell folder (a real-prs task writes its SWE-bench prediction)."""
+
 
 def load_task(folder: Path) -> Task:
     """Load and validate one task folder; every problem raises TaskError naming the task."""
@@ -107,9 +115,8 @@ def load_task(folder: Path) -> Task:
     try:
         spec = TaskSpec.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise TaskError(f"{spec_path}: field '{field}': {err['msg']}.") from None
+        field, problem = first_problem(exc)
+        raise TaskError(f"{spec_path}: field '{field}': {problem}.") from None
     task = Task(spec=spec, root=folder)
     if spec.prompt is None:
         prompt_path = folder / (spec.prompt_file or "prompt.md")

@@ -8,13 +8,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from . import scoring_env
 from .errors import TaskError
+from .realprs.env import EnvError
 from .sandbox import Limits
 from .scoring import score
 from .tasks import Task
 
 
 def task_digest(task: Task) -> str:
+    if getattr(task, "content_digest", None):  # a real-prs instance: its JSON names all its content
+        return task.content_digest
     h = hashlib.sha256()
     for part in ("workspace", "tests", "reference"):
         for rel, content in task.files(part).items():
@@ -24,12 +28,13 @@ def task_digest(task: Task) -> str:
     return h.hexdigest()[:24]
 
 
-def check_reference(task: Task) -> None:
+def check_reference(task: Task, install_root: Path | None = None) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="arena-refcheck-"))
     try:
         workspace = scratch / "workspace"
         task.materialise(("workspace", "reference"), workspace)
-        result = score(task, workspace, scratch / "scoring", limits=Limits(wall_s=task.spec.scoring_timeout_s))
+        result = score(task, workspace, scratch / "scoring", limits=Limits(wall_s=task.spec.scoring_timeout_s),
+                       env=task.scoring_env(scoring_env.prepare(scoring_env.env_root(install_root))))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if result.status != "pass":
@@ -41,9 +46,14 @@ def check_reference(task: Task) -> None:
 def validate_references(session, cache) -> None:
     for task_id in dict.fromkeys(cell.task_id for cell in session.cells):
         task = session.registry.get(task_id)
+        if not getattr(task, "check_reference_at_start", True):
+            continue
         key = f"arena/reference-ok/{task_digest(task)}"
         if cache is not None and cache.get(key, False):
             continue
-        check_reference(task)
+        try:
+            check_reference(task, session.install_root)
+        except EnvError:
+            continue  # this machine cannot score the task: each of its cells says so (infra_error)
         if cache is not None:
             cache.set(key, True)

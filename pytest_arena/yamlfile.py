@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from .errors import ArenaError
 
@@ -20,3 +21,9 @@ def read_yaml(path: Path, error: type[ArenaError]) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{path}: YAML syntax error{where}: {problem}. Fix the YAML.") from None
+
+
+def first_problem(exc: ValidationError) -> tuple[str, str]:
+    """The dotted field and the message of a pydantic error's first problem (one line for the user)."""
+    err = exc.errors()[0]
+    return ".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"]

@@ -1,0 +1,84 @@
+"""The SWE-bench instance schema, as the official ``swebench`` package names its keys
+(``swebench.types.SWEbenchInstance``; ``FAIL_TO_PASS``/``PASS_TO_PASS`` hold JSON-encoded lists in
+the published data sets, plain lists in ours: both are read)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import ConfigError
+from ..yamlfile import first_problem
+
+# The keys of a prediction, as swebench.harness.run_evaluation reads them.
+KEY_INSTANCE_ID = "instance_id"
+KEY_MODEL = "model_name_or_path"
+KEY_PREDICTION = "model_patch"
+
+
+class Instance(BaseModel):
+    """One SWE-bench instance; fields the harness does not use are kept (``extra="allow"``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    instance_id: str = Field(min_length=1)
+    repo: str = Field(pattern=r"^[^/\s]+/[^/\s]+$", description="owner/name")
+    base_commit: str = Field(min_length=1)
+    problem_statement: str = Field(min_length=1)
+    patch: str
+    test_patch: str
+    FAIL_TO_PASS: list[str] = Field(min_length=1)
+    PASS_TO_PASS: list[str] = Field(default_factory=list)
+    version: str = ""
+    environment_setup_commit: str = ""
+
+    @field_validator("FAIL_TO_PASS", "PASS_TO_PASS", mode="before")
+    @classmethod
+    def _json_encoded_list(cls, value):
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("must be a list of test ids or a JSON-encoded one") from None
+        return value
+
+    @property
+    def test_ids(self) -> list[str]:
+        """Every test scoring runs: FAIL_TO_PASS then PASS_TO_PASS, each once."""
+        return list(dict.fromkeys([*self.FAIL_TO_PASS, *self.PASS_TO_PASS]))
+
+
+def parse_instance(raw: object, where: str) -> Instance:
+    """One instance from parsed JSON; a bad one raises ConfigError naming ``where`` and the field."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a JSON object with the SWE-bench instance fields.")
+    try:
+        return Instance.model_validate(raw)
+    except ValidationError as exc:
+        field, problem = first_problem(exc)
+        raise ConfigError(f"{where}: instance {raw.get('instance_id', '?')}: field '{field}': {problem}.") from None
+
+
+def read_jsonl(path: Path) -> list[Instance]:
+    """Every instance of a SWE-bench JSONL export (e.g. princeton-nlp/SWE-bench_Verified)."""
+    try:
+        lines = Path(path).read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc}): point benchmark.real_prs.instances at a "
+                          f"SWE-bench JSONL file.") from None
+    instances: dict[str, Instance] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: not JSON ({exc.args[0]}): one instance per line.") from None
+        instance = parse_instance(raw, f"{path}:{number}")
+        if instance.instance_id in instances:
+            raise ConfigError(f"{path}:{number}: instance {instance.instance_id} appears twice.")
+        instances[instance.instance_id] = instance
+    if not instances:
+        raise ConfigError(f"{path}: holds no instance.")
+    return list(instances.values())

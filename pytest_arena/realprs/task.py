@@ -1,0 +1,224 @@
+"""A prepared instance as a task of the registry: the same interface as ``tasks.Task`` (id,
+class, shape, prompt, spec, files, materialise, test_files, scoring_env), so cells, the runner,
+the scorer, oracle and null treat it like any other task.
+
+The parts map onto the instance: ``workspace`` is the repository at ``base_commit`` (what the
+agent sees: no patch, no test_patch), ``tests`` the files after ``test_patch`` (restored before
+scoring, hidden from the agent), ``reference`` the files after ``patch`` (what oracle writes).
+Scoring runs exactly FAIL_TO_PASS + PASS_TO_PASS; the cell passes (is *resolved*, SWE-bench's
+rule) iff every one of them passes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from ..errors import ConfigError, TaskError
+from ..scoring_env import ScoringEnv
+from .env import EnvError, EnvRecipe, build_env, check_python
+from .instance import KEY_INSTANCE_ID, KEY_MODEL, KEY_PREDICTION, Instance, read_jsonl
+from .prepare import INSTANCE_FILE, cached_sdist, instance_dir, prepare_instance, user_repo
+from .recipe import Recipe, discover_recipes
+
+TASK_CLASS = "real-prs"
+SHAPE = "PR"
+PREDICTION_FILE = "prediction.jsonl"  # one line: what swebench.harness.run_evaluation reads
+_IGNORED = {".git", "__pycache__", ".pytest_cache"}
+
+
+class RealPrSpec(BaseModel):
+    """The task.yaml fields the harness reads, for an instance."""
+
+    title: str
+    timeout_s: int
+    scoring_timeout_s: int
+    tests_visible: bool = False  # the agent sees the repository's tests at base, never test_patch
+    source: str
+    license: str
+    stresses: str = "a real bug fix in a real repository (SWE-bench format)"
+
+
+@dataclass(frozen=True, eq=False)
+class RealPrTask:
+    instance: Instance
+    spec: RealPrSpec
+    env_recipe: EnvRecipe
+    source_root: str
+    store: Path  # <root>: prepared instances, envs
+    repos: Path | None = None  # the user's clones (SWE-bench data); None for our recipes
+    scoring_mode: str = "local"  # scoring.real_prs
+    task_class: Literal["real-prs"] = TASK_CLASS
+    shape: str = SHAPE
+    _files: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def id(self) -> str:
+        return f"{TASK_CLASS}/{self.instance.instance_id}"
+
+    @cached_property
+    def content_digest(self) -> str:
+        """The instance (repository commit, patches, tests) and its environment recipe, without
+        reading the repository (the user's data is prepared only when a cell runs)."""
+        text = json.dumps([self.instance.model_dump(), self.env_recipe.key, self.source_root], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    @property
+    def check_reference_at_start(self) -> bool:
+        """Ours are checked at session start; the user's SWE-bench data (validated by its makers)
+        is prepared only when one of its cells runs, never all of it up front."""
+        return self.repos is None
+
+    @property
+    def root(self) -> Path:
+        """The prepared folder (patch, test_patch, reference): hidden from the scoring sandbox."""
+        return instance_dir(self.store, self.instance.instance_id)
+
+    @property
+    def prompt(self) -> str:
+        return self.instance.problem_statement.strip()
+
+    @property
+    def test_ids(self) -> list[str]:
+        return self.instance.test_ids
+
+    @cached_property
+    def test_files(self) -> tuple[str, ...]:
+        return tuple(self.files("tests"))
+
+    def ensure_prepared(self) -> Path:
+        """The prepared folder, made now from the user's clone when it is not there yet (or was
+        made from another version of the instance)."""
+        if (self.root / INSTANCE_FILE).is_file():
+            if self.repos is None or Instance.model_validate_json(
+                    (self.root / INSTANCE_FILE).read_text("utf-8")) == self.instance:
+                return self.root
+            shutil.rmtree(self.root)
+        if self.repos is None:
+            raise TaskError(f"real-prs instance {self.instance.instance_id} is not prepared in {self.store}: "
+                            f"run `python -m pytest_arena setup --tasks real-prs`.")
+        return prepare_instance(self.instance, user_repo(self.repos, self.instance), self.store)
+
+    def files(self, part: Literal["workspace", "tests", "reference"]) -> dict[str, bytes]:
+        """Relative path -> content of every file of one part (the repository without .git)."""
+        if part not in self._files:
+            base = self.ensure_prepared() / ("repo" if part == "workspace" else part)
+            out: dict[str, bytes] = {}
+            for path in sorted(base.rglob("*")):
+                rel = path.relative_to(base)
+                if path.is_file() and not path.is_symlink() and not (set(rel.parts) & _IGNORED):
+                    out[rel.as_posix()] = path.read_bytes()
+            self._files[part] = out
+        return self._files[part]
+
+    def materialise(self, parts: tuple[str, ...], dest: Path) -> None:
+        """The repository (with its .git, so agents can diff) and then the other parts on top.
+        Checks first that this machine can score the instance (its Python)."""
+        check_python(self.env_recipe)
+        dest.mkdir(parents=True, exist_ok=True)
+        if "workspace" in parts:
+            copy_tree(self.ensure_prepared() / "repo", dest)
+        for part in parts:
+            if part != "workspace":
+                for rel, content in self.files(part).items():  # type: ignore[arg-type]
+                    (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (dest / rel).write_bytes(content)
+
+    def scoring_env(self, base: ScoringEnv) -> ScoringEnv:
+        if self.scoring_mode == "swebench-docker":
+            docker = shutil.which("docker")
+            raise EnvError(
+                f"scoring.real_prs is swebench-docker, which runs the official harness in Docker "
+                f"({'docker is not installed here' if docker is None else 'not run by this harness yet'}): "
+                f"the cell's prediction.jsonl is ready for `python -m swebench.harness.run_evaluation "
+                f"--predictions_path <cell>/prediction.jsonl`; set scoring.real_prs: local to score here")
+        return build_env(self.env_recipe, base, self.store, self.source_root)
+
+    def record_solution(self, workspace: Path, cell_dir: Path, model: str) -> None:
+        """The cell's diff as a SWE-bench prediction (for swebench.harness.run_evaluation)."""
+        prediction = {KEY_INSTANCE_ID: self.instance.instance_id, KEY_MODEL: model,
+                      KEY_PREDICTION: model_patch(self.ensure_prepared() / "repo", workspace,
+                                                  self.instance.base_commit)}
+        (cell_dir / PREDICTION_FILE).write_text(json.dumps(prediction) + "\n")
+
+
+def copy_tree(source: Path, dest: Path) -> None:
+    """A private copy of ``source`` in ``dest``: copy-on-write where the file system has it,
+    otherwise a plain copy (never hard links: agents edit files in place)."""
+    run = subprocess.run(["cp", "-a", "--reflink=auto", f"{source}/.", str(dest)], capture_output=True, text=True)
+    if run.returncode != 0:
+        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+
+
+def model_patch(repo: Path, workspace: Path, base_commit: str) -> str:
+    """What the agent changed, as a git diff against ``base_commit`` (new files included),
+    computed with the pristine repository's git data and a throwaway index, whatever the agent
+    did to the workspace's own .git."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        base = ["git", f"--git-dir={repo / '.git'}", f"--work-tree={workspace}"]
+        for args in (["read-tree", base_commit], ["add", "-A", "."], ["diff", "--cached", "--no-color",
+                                                                           "--no-ext-diff", base_commit]):
+            run = subprocess.run([*base, *args], cwd=workspace, env=env, capture_output=True, text=True)
+            if run.returncode != 0:
+                raise TaskError(f"diffing the workspace {workspace} failed: {run.stderr.strip()[-300:]}")
+        return run.stdout
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+def recipe_tasks(tasks_root: Path, store: Path) -> list[RealPrTask]:
+    """The shipped instances (recipes under ``<tasks_root>/real-prs/``), each prepared by setup."""
+    tasks = []
+    for recipe in discover_recipes(tasks_root):
+        folder = instance_dir(store, recipe.instance_id)
+        sdist = cached_sdist(store / "sdists", recipe.pypi, recipe.base.version)
+        if not (folder / INSTANCE_FILE).is_file() or sdist is None:
+            raise ConfigError(f"real-prs instance {recipe.instance_id} is not prepared in {store}: run "
+                              f"`python -m pytest_arena setup --tasks real-prs` (needs PyPI once).")
+        instance = Instance.model_validate_json((folder / INSTANCE_FILE).read_text("utf-8"))
+        if not matches(instance, recipe):
+            raise ConfigError(f"real-prs instance {recipe.instance_id} in {store} was prepared from an "
+                              f"older recipe: run `python -m pytest_arena setup --tasks real-prs` again.")
+        tasks.append(RealPrTask(
+            instance=instance,
+            spec=RealPrSpec(title=recipe.changelog.strip().splitlines()[0][:80], timeout_s=recipe.timeout_s,
+                            scoring_timeout_s=recipe.scoring_timeout_s, license=recipe.license,
+                            source=f"{recipe.pypi} {recipe.base.version} -> {recipe.fix.version} (PyPI sdists)"),
+            env_recipe=EnvRecipe(instance_id=recipe.instance_id, python=recipe.python, project=str(sdist),
+                                 project_digest=recipe.base.sha256, requirements=tuple(recipe.requirements)),
+            source_root=recipe.source_root, store=store))
+    return tasks
+
+
+def matches(instance: Instance, recipe: Recipe) -> bool:
+    """Whether a prepared instance still says what its recipe says."""
+    return (instance.FAIL_TO_PASS == recipe.fail_to_pass and instance.PASS_TO_PASS == recipe.pass_to_pass
+            and instance.problem_statement.strip() == recipe.problem_statement.strip()
+            and instance.version == recipe.base.version)
+
+
+def jsonl_tasks(instances: Path, repos: Path, store: Path, timeout_s: int, scoring_timeout_s: int) -> list[RealPrTask]:
+    """The user's SWE-bench instances; each is prepared from its clone when a cell first needs it."""
+    tasks = []
+    for instance in read_jsonl(instances):
+        repo = instance_dir(store, instance.instance_id) / "repo"
+        tasks.append(RealPrTask(
+            instance=instance,
+            spec=RealPrSpec(title=instance.instance_id, timeout_s=timeout_s, scoring_timeout_s=scoring_timeout_s,
+                            source=f"{instances.name}: {instance.repo}@{instance.base_commit[:12]}",
+                            license="see the repository"),
+            env_recipe=EnvRecipe(instance_id=instance.instance_id, python=str(getattr(instance, "python", "") or ""),
+                                 project=str(repo), project_digest=instance.environment_setup_commit or instance.base_commit,
+                                 requirements=tuple(getattr(instance, "requirements", None) or ())),
+            source_root=str(getattr(instance, "source_root", None) or "."), store=store, repos=repos))
+    return tasks
