@@ -1,9 +1,11 @@
 """Analysis of result rows: one implementation for the session-end hook and the CLI.
 
     python -m pytest_arena analyze PATH... [--out DIR] [--resamples N] [--legacy] [--no-charts]
+    python -m pytest_arena analyze A B --compare --out DIR
 
 re-computes every number and chart from raw.jsonl files alone (folders are searched recursively
-and pooled: seeds and strategies from several runs end up in the same cells).
+and pooled: seeds and strategies from several runs end up in the same cells; a cell key found in
+two files counts twice, as repeats, with a warning). ``--compare`` sets two runs side by side.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ from .stats.curve import GroupCurve, curves
 from .stats.intervals import TaskResampler
 from .stats.legacy import legacy_bootstrap
 from .stats.loading import load_rows
-from .stats.observations import CellId, GroupId, ObservationSet, observe_all
+from .stats.observations import CellId, GroupId, Observation, ObservationSet, observe_all
 from .stats.paired import PairedComparison, paired_comparisons
 from .stats.repricing import row_cost, scenario_totals, unknown_scenarios
+from .stats.run_compare import RunComparison, compare_runs
 from .stats.router_metrics import Recommendation, StrategyMetrics, group_cells, recommend, strategy_metrics
 
 __all__ = ["AnalysisOptions", "Analysis", "load_rows", "run_analysis", "main"]
@@ -55,6 +58,7 @@ class Analysis:
     curves: list[GroupCurve]  # cost–quality curve, APGR/CPT, oracle router per group
     legacy: dict | None
     warnings: list[str]
+    rows: list[dict] = field(default_factory=list)  # as read: the report links each run to its cell folder
     outputs: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -64,6 +68,28 @@ class Analysis:
     def terminal_summary(self) -> str:
         from .report.tables import terminal_summary
         return terminal_summary(self)
+
+
+def price(observations: list[Observation], pricing: PricingTable, scenario: str) -> None:
+    """Each run's cost: the ledger's where the row records one, else re-priced under ``scenario``."""
+    for obs in observations:
+        obs.cost_usd = obs.ledger_cost_usd if obs.ledger_cost_usd is not None else row_cost(pricing, scenario, obs.tokens)
+
+
+def run_comparison(a: tuple[str, list[dict]], b: tuple[str, list[dict]], out_dir: Path,
+                   options: AnalysisOptions) -> tuple[RunComparison, dict[str, Path], list[str]]:
+    """``--compare``: run A against run B (each pooled on its own), compare.md and compare.json."""
+    from .report.compare import write_compare
+
+    pricing = load_pricing(options.pricing_path)
+    sides, warnings = [], []
+    for _, rows in (a, b):
+        observed = observe_all(rows)
+        price(observed.observations, pricing, options.primary_scenario)
+        sides.append(observed.observations)
+        warnings += observed.warnings
+    comparison = compare_runs(sides[0], sides[1], a[0], b[0], TaskResampler(options.resamples, options.seed))
+    return comparison, write_compare(comparison, Path(out_dir), options.resamples, options.seed), warnings
 
 
 def run_analysis(rows: list[dict], out_dir: Path, options: AnalysisOptions,
@@ -84,9 +110,7 @@ def run_analysis(rows: list[dict], out_dir: Path, options: AnalysisOptions,
     for scenario in unknown_scenarios(pricing, scenarios):
         warnings.append(f"pricing scenario {scenario!r} has no price in {pricing.path}: its costs show as $0; "
                         f"use a scenario name from the table's 'scenarios' or a model key from its 'models'")
-    for obs in observed.observations:
-        obs.cost_usd = obs.ledger_cost_usd if obs.ledger_cost_usd is not None else \
-            row_cost(pricing, options.primary_scenario, obs.tokens)
+    price(observed.observations, pricing, options.primary_scenario)
 
     by_cell = group_by_cell(observed.observations)
     totals = {cell: scenario_totals(pricing, scenarios, [o.tokens for o in members if o.counted])
@@ -106,7 +130,7 @@ def run_analysis(rows: list[dict], out_dir: Path, options: AnalysisOptions,
         recommendations={g: recommend(g, s) for g, s in groups.items()},
         comparisons=paired_comparisons(by_cell, resampler),
         curves=curves(by_cell, resampler),
-        legacy=legacy, warnings=warnings,
+        legacy=legacy, warnings=warnings, rows=rows,
     )
     analysis.outputs = write_reports(analysis, Path(out_dir))
     return analysis
@@ -130,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scenario", default=AnalysisOptions.primary_scenario,
                         help="pricing scenario for rows without a recorded cost (default %(default)s)")
     parser.add_argument("--pricing", type=Path, default=None, help="pricing table JSON (default: the bundled one)")
+    parser.add_argument("--compare", action="store_true",
+                        help="compare two runs instead of pooling them: A B --compare --out DIR writes compare.md and "
+                             "compare.json (Δ pass rate and Δ cost, B − A, per cell, group and overall, paired intervals)")
     return parser
 
 
@@ -153,6 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.pricing is not None and not args.pricing.is_file():
         print(f"error: --pricing {args.pricing}: no such file", file=sys.stderr)
         return 2
+    try:
+        load_pricing(args.pricing)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"error: pricing table {args.pricing or 'bundled'} cannot be read ({exc}): it needs 'models' "
+              f"with input/output/cache_read rates per model", file=sys.stderr)
+        return 2
+    if args.compare:
+        return _compare_main(args, out)
     rows, load_warnings = load_rows(args.paths)
     if not rows:
         for warning in load_warnings:
@@ -163,17 +198,39 @@ def main(argv: list[str] | None = None) -> int:
     options = AnalysisOptions(resamples=args.resamples, seed=args.seed, legacy=args.legacy,
                               charts=not args.no_charts, primary_scenario=args.scenario,
                               pricing_path=args.pricing)
-    try:
-        load_pricing(args.pricing)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"error: pricing table {args.pricing or 'bundled'} cannot be read ({exc}): it needs 'models' "
-              f"with input/output/cache_read rates per model", file=sys.stderr)
-        return 2
     analysis = run_analysis(rows, out, options, load_warnings)
     for warning in analysis.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(analysis.terminal_summary())
     print(f"\nreports in {out}: " + ", ".join(sorted(p.name for p in analysis.outputs.values())))
+    return 0
+
+
+def _compare_main(args: argparse.Namespace, out: Path) -> int:
+    if len(args.paths) != 2:
+        print(f"error: --compare takes exactly two runs (A B), got {len(args.paths)} PATH(s)", file=sys.stderr)
+        return 2
+    runs = []
+    for path in args.paths:
+        rows, warnings = load_rows([path])
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if not rows:
+            print(f"error: no result rows found in {path}: point it at a raw.jsonl file or a folder holding one",
+                  file=sys.stderr)
+            return 2
+        runs.append((str(path), rows))
+    options = AnalysisOptions(resamples=args.resamples, seed=args.seed, primary_scenario=args.scenario,
+                              pricing_path=args.pricing)
+    comparison, outputs, warnings = run_comparison(runs[0], runs[1], out, options)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    from .report.compare import table_text
+
+    print(f"A: {comparison.label_a}\nB: {comparison.label_b}\n{len(comparison.pairs)} pairs "
+          f"({comparison.only_a} counted rows only in A, {comparison.only_b} only in B)\n")
+    print(table_text(comparison, "simple"))
+    print(f"\nreports in {out}: " + ", ".join(sorted(p.name for p in outputs.values())))
     return 0
 
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 CI_METHOD = ("task-clustered bootstrap, expanded percentile interval (tasks resampled with replacement, all "
              "seeds of a drawn task carried along; quantiles read at Phi(-sqrt(T/(T-1)) t_{0.975,T-1}) for T "
-             "tasks); Wilson score interval with n = tasks where every resample is equal")
+             "tasks); Wilson score interval with n = tasks where every resample is equal or there are fewer "
+             "than 5 tasks (other statistics then give no interval)")
 
 
 def _header(analysis: "Analysis", schema: str) -> dict:
@@ -58,7 +59,8 @@ def aggregate(analysis: "Analysis") -> dict:
     for group, strategies in analysis.groups.items():
         rec = analysis.recommendations[group]
         groups[group.key] = {**group.as_dict(), "harness_check": rec.harness_check,
-                             "strategies": list(strategies), "recommended": rec.strategy, "best": rec.best,
+                             "strategies": list(strategies), "verdict": rec.verdict, "recommended": rec.strategy,
+                             "more_tasks_needed": rec.more_needed, "best": rec.best,
                              "overlapping_best": rec.candidates, "reason": rec.reason}
     observed = analysis.observations
     return {

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from ..stats.formatting import pass_with_ci, percent, usd
-from ..stats.intervals import Interval
+from ..stats.intervals import MIN_TASKS, Interval
+from ..stats.router_metrics import NOT_ENOUGH, TOLERANCE
 from .data_files import CI_METHOD
 from .tables import HARNESS_LABEL, group_title, render_group
 
@@ -31,9 +32,19 @@ def _ratio(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+def late_passes(rows: list[dict]) -> str | None:
+    """The line that counts passes whose agent was killed at its time limit (its files passed)."""
+    late = sum(1 for r in rows if r.get("outcome") == "pass" and r.get("agent_timed_out"))
+    if not late:
+        return None
+    return (f"{late} pass{'es' if late != 1 else ''} after the agent's time limit (the agent was killed, "
+            f"its files passed; rows say agent_timed_out: true)")
+
+
 def _provenance(analysis: "Analysis") -> list[str]:
     observed = analysis.observations
     originals = sum(o.original_format for o in observed.observations)
+    late = late_passes(analysis.rows)
     return [
         f"- rows: {len(observed.observations)} used ({originals} in the original project's format); "
         f"{len(observed.superseded)} more superseded by a later re-run of the same cell (the last row counts)",
@@ -43,14 +54,28 @@ def _provenance(analysis: "Analysis") -> list[str]:
         f"- cost: the ledger's cost where a row records one, else re-priced as "
         f"**{analysis.options.primary_scenario}** from token counts (pricing table sha256 "
         f"`{analysis.pricing.sha256[:12]}`)",
+        *([f"- {late}"] if late else []),
     ]
+
+
+EVIDENCE_RULE = (
+    f"with fewer than {MIN_TASKS} tasks per strategy, or when the cheaper strategy's observed pass rate is more "
+    f"than {100 * TOLERANCE:.0f} pp below the best's, the answer is \"not enough evidence: need about N more "
+    "tasks\", N = the tasks at which Wilson intervals (n = tasks) at the observed rates would stop overlapping, "
+    "minus the tasks run.")
+
+
+def delta_text(interval: Interval, note: str | None, scale: float, unit: str, digits: int) -> str:
+    """Δ with its interval, or the point and why there is no interval."""
+    text = _signed_interval(interval, scale, unit, digits)
+    return f"{text}, {note}" if note and interval.point is not None else text
 
 
 def comparison_rows(analysis: "Analysis") -> list[list]:
     rows = []
     for c in analysis.comparisons:
         rows.append([group_title(c.group, c.harness_check), f"{c.strategy} vs {c.baseline}", c.n_pairs, c.n_tasks,
-                     _signed_interval(c.delta_pass_rate, 100, " pp", 1),
+                     delta_text(c.delta_pass_rate, c.note, 100, " pp", 1),
                      _signed_interval(c.delta_cost_usd, 1, "", 5),
                      f"{c.wins}/{c.ties}/{c.losses}"])
     return rows
@@ -176,11 +201,13 @@ def decision_matrix_markdown(analysis: "Analysis") -> str:
     parts = ["# Decision matrix", "", *_provenance(analysis), "",
              "## Recommended strategy", "",
              "The cheapest strategy (mean cost per task) whose 95% pass-rate CI overlaps the CI of the "
-             "strategy with the highest pass rate.", ""]
+             "strategy with the highest pass rate — when the data can tell: " + EVIDENCE_RULE, ""]
     rows = []
     for group, rec in analysis.recommendations.items():
         chosen = analysis.groups[group].get(rec.strategy) if rec.strategy else None
-        rows.append([group_title(group, rec.harness_check), rec.strategy or "–",
+        pick = rec.strategy or (f"{NOT_ENOUGH}: need about {rec.more_needed} more task{'s' * (rec.more_needed != 1)}"
+                                if rec.verdict == NOT_ENOUGH else "–")
+        rows.append([group_title(group, rec.harness_check), pick,
                      pass_with_ci(chosen.pass_rate) if chosen else "–",
                      usd(chosen.cost_mean.point) if chosen else "–", rec.reason])
     parts += [_table(["group", "recommended", "pass rate [95% CI]", "cost/task", "why"], rows), ""]

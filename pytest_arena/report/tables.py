@@ -8,6 +8,7 @@ from tabulate import tabulate
 from ..stats.cells import CellStats
 from ..stats.formatting import pass_with_ci, percent, usd
 from ..stats.observations import GroupId
+from ..stats.router_metrics import NOT_ENOUGH, RECOMMEND
 
 if TYPE_CHECKING:
     from ..analyze import Analysis
@@ -70,8 +71,11 @@ def terminal_summary(analysis: "Analysis") -> str:
     for group, strategies in analysis.groups.items():
         harness = any(s.harness_check for s in strategies.values())
         lines = [group_title(group, harness), render_group(analysis, group, "simple")]
-        if not harness and analysis.recommendations[group].strategy:
-            lines.append("recommended: " + analysis.recommendations[group].reason)
+        rec = analysis.recommendations[group]
+        if rec.verdict == RECOMMEND:
+            lines.append("recommended: " + rec.reason)
+        elif rec.verdict == NOT_ENOUGH:
+            lines.append(rec.reason)
         blocks.append("\n".join(lines))
     notes = []
     if analysis.superseded:
@@ -83,6 +87,6 @@ def terminal_summary(analysis: "Analysis") -> str:
         notes.append(f"{len(analysis.warnings)} warning(s): see summary.md")
     blocks.append(
         f"95% CI: task-clustered bootstrap ({analysis.options.resamples} resamples), Wilson (n = tasks) where it "
-        f"degenerates. Costs: ledger, else re-priced as {analysis.options.primary_scenario}."
+        f"degenerates or below 5 tasks. Costs: ledger, else re-priced as {analysis.options.primary_scenario}."
         + "".join(f"\n{note}" for note in notes))
     return "\n\n".join(blocks)

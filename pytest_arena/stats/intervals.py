@@ -23,6 +23,11 @@ from statistics import NormalDist
 import numpy as np
 
 CONFIDENCE = 0.95
+# Fewer tasks than this (the resampling unit) and there is no bootstrap interval (a pass rate
+# falls back to Wilson with n = tasks, other statistics give their point alone), no interval for a
+# paired difference and no recommendation: with 1-4 clusters the bootstrap has a handful of
+# distinct resamples and the expanded-percentile coverage measured above falls apart.
+MIN_TASKS = 5
 
 
 def z_value(confidence: float = CONFIDENCE) -> float:
@@ -58,6 +63,44 @@ def wilson_interval(proportion: float, n: float, confidence: float = CONFIDENCE)
     centre = (proportion + z2 / (2 * n)) / denominator
     half = z / denominator * math.sqrt(proportion * (1 - proportion) / n + z2 / (4 * n * n))
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def wilson_difference(p_ours: float, p_theirs: float, n: float,
+                      confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Interval for p_ours - p_theirs from the two Wilson intervals (Newcombe's square-and-add
+    method 10, with the correlation of paired units taken as 0: conservative for pairs that move
+    together, as strategies on the same tasks do)."""
+    lo1, hi1 = wilson_interval(p_ours, n, confidence)
+    lo2, hi2 = wilson_interval(p_theirs, n, confidence)
+    delta = p_ours - p_theirs
+    lower = delta - math.sqrt((p_ours - lo1) ** 2 + (hi2 - p_theirs) ** 2)
+    upper = delta + math.sqrt((hi1 - p_ours) ** 2 + (p_theirs - lo2) ** 2)
+    return max(-1.0, lower), min(1.0, upper)
+
+
+def tasks_to_separate(higher: float, lower: float, confidence: float = CONFIDENCE,
+                      limit: int = 1_000_000) -> int | None:
+    """Smallest number of tasks n at which Wilson intervals (n = tasks) at these two observed pass
+    rates no longer overlap; None when they never would (equal rates) or only beyond ``limit``.
+    The Wilson upper bound falls and the lower bound rises with n, so a bisection finds it."""
+    if higher <= lower:
+        return None
+
+    def apart(n: int) -> bool:
+        return wilson_interval(lower, n, confidence)[1] < wilson_interval(higher, n, confidence)[0]
+
+    if not apart(limit):
+        return None
+    low, high = 1, 1
+    while not apart(high):
+        low, high = high, high * 2
+    while low < high:
+        mid = (low + high) // 2
+        if apart(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return high
 
 
 def student_t_quantile(probability: float, dof: int) -> float:
@@ -140,9 +183,10 @@ class TaskResampler:
 def percentile_interval(values: np.ndarray, n_clusters: int,
                         confidence: float = CONFIDENCE) -> tuple[float, float] | None:
     """Expanded percentile interval (linear interpolation) of the finite bootstrap values for
-    n_clusters resampled tasks; None if there are no finite values."""
+    n_clusters resampled tasks; None if there are no finite values or fewer than MIN_TASKS tasks
+    (callers then give the point alone, or a Wilson interval for a pass rate)."""
     finite = values[np.isfinite(values)]
-    if finite.size == 0:
+    if finite.size == 0 or n_clusters < MIN_TASKS:
         return None
     tail = expanded_tail(n_clusters, confidence)
     lower, upper = np.quantile(finite, [tail, 1 - tail])

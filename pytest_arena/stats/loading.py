@@ -24,7 +24,9 @@ def find_row_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
             files.append(path)
         else:
             warnings.append(f"{path}: no such file or folder")
-    return files, warnings
+    seen: set[Path] = set()
+    unique = [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]  # a file named twice counts once
+    return unique, warnings
 
 
 def load_rows(paths: list[Path]) -> tuple[list[dict], list[str]]:

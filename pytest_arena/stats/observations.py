@@ -13,7 +13,7 @@ these; for them:
 - a null seed becomes a replicate label ``rep<k>`` (k-th row of that cell and task in file
   order), so replicates still pair up across strategies by position;
 - the cost is re-priced from token counts under the primary scenario (the original never
-  stamped which cloud model served a row).
+  stamped which cloud model served a row), cached tokens at the cache-read rate as it did.
 
 A cell is (class, agent, strategy, local model, cloud model); ``unrecorded`` stands for a model
 id the row does not carry.
@@ -89,6 +89,11 @@ class Tokens:
     local_completion: int = 0
     cloud_prompt: int = 0
     cloud_completion: int = 0
+    cloud_cached: int = 0  # ours since the field exists; 0 where the row does not split ``cached``
+    # cloud prompt tokens a scenario prices at the cache-read rate: ours, the cloud calls' cached
+    # tokens when the ledger priced cache reads (row ``prompt_cache``), else none; the original's
+    # rows, every cached token (its compute_row_cost)
+    cache_reads: int = 0
 
     @property
     def local_total(self) -> int:
@@ -124,6 +129,7 @@ class Observation:
     cost_usd: float = 0.0  # filled by the analysis: ledger cost, else re-priced (primary scenario)
     # the agent ran without a sandbox, or the tests without bubblewrap (row.sandbox): marked in reports
     unsandboxed: bool = False
+    measured_sha: str | None = None  # ours: the settings the cell was measured under (pytest_arena/measured.py)
 
     @property
     def counted(self) -> bool:
@@ -158,7 +164,7 @@ def _int(part: dict, key: str, where: str) -> int:
 
 
 _TOKEN_FIELDS = ("prompt", "completion", "cached", "local_prompt", "local_completion", "cloud_prompt",
-                 "cloud_completion")  # Tokens' field order
+                 "cloud_completion", "cloud_cached")  # Tokens' field order
 
 
 def _text(row: dict, name: str, *, required: bool = True) -> str | None:
@@ -215,7 +221,12 @@ def observe(row: dict, source: str) -> Observation:
         expect = "pass"
         ledger_cost = None
         backend_kinds: dict = {}
+        tokens.cache_reads = tokens.cached
     else:
+        prompt_cache = row.get("prompt_cache", False)
+        if not isinstance(prompt_cache, bool):
+            raise RowFormatError(f"field 'prompt_cache' must be true or false, got {prompt_cache!r}")
+        tokens.cache_reads = tokens.cloud_cached if prompt_cache else 0
         outcome = row["outcome"]
         if outcome not in _OUTCOMES:
             raise RowFormatError(f"field 'outcome' must be one of {sorted(_OUTCOMES)}, got {outcome!r}")
@@ -247,6 +258,7 @@ def observe(row: dict, source: str) -> Observation:
         cell_key=row.get("cell_key") if not original_format else None,
         original_format=original_format, raw_category=raw_category, raw_strategy=raw_strategy,
         unsandboxed=_unsandboxed(row.get("sandbox")),
+        measured_sha=row.get("measured_sha") if not original_format else None,
     )
 
 
@@ -264,8 +276,19 @@ class ObservationSet:
     warnings: list[str]
 
 
+def _run_file(obs: Observation) -> str:
+    """The file a row came from ("file:line" sources); rows handed over in memory share one."""
+    return obs.source.rsplit(":", 1)[0] if ":" in obs.source else ""
+
+
 def observe_all(rows: list[dict]) -> ObservationSet:
-    """Read every row; the last row of a ``cell_key`` wins; null seeds get replicate labels."""
+    """Read every row; within one file the last row of a ``cell_key`` wins (a re-run: resume,
+    --lf); null seeds get replicate labels.
+
+    The same ``cell_key`` in two files is two runs of the cell: both count, pooled as repeats
+    (the later file's row gets the seed label ``<seed>/r2``, so pairs still match within a run),
+    and a warning names the files and points at ``--compare``.
+    """
     parsed: list[Observation] = []
     warnings: list[str] = []
     for index, row in enumerate(rows):
@@ -274,16 +297,17 @@ def observe_all(rows: list[dict]) -> ObservationSet:
             parsed.append(observe(row, source))
         except RowFormatError as exc:
             warnings.append(f"{source}: skipped row: {exc}")
-    last_index: dict[str, int] = {}
+    last_index: dict[tuple[str, str], int] = {}
     for i, obs in enumerate(parsed):
         if obs.cell_key:
-            last_index[obs.cell_key] = i
+            last_index[(_run_file(obs), obs.cell_key)] = i
     kept, superseded = [], []
     for i, obs in enumerate(parsed):
-        if obs.cell_key and last_index[obs.cell_key] != i:
+        if obs.cell_key and last_index[(_run_file(obs), obs.cell_key)] != i:
             superseded.append(obs)
         else:
             kept.append(obs)
+    warnings += _label_repeats(kept)
     replicate: Counter = Counter()
     for obs in kept:
         if obs.seed is None:
@@ -291,3 +315,24 @@ def observe_all(rows: list[dict]) -> ObservationSet:
             obs.seed_key = f"rep{replicate[slot]}"
             replicate[slot] += 1
     return ObservationSet(kept, superseded, warnings)
+
+
+def _label_repeats(kept: list[Observation]) -> list[str]:
+    """Cell keys found in several files: label the later files' rows as repeats; one warning per
+    pair of files."""
+    files_of: dict[str, list[str]] = {}
+    for obs in kept:
+        if obs.cell_key:
+            files = files_of.setdefault(obs.cell_key, [])
+            if _run_file(obs) not in files:
+                files.append(_run_file(obs))
+    shared: dict[tuple[str, str], list[str]] = {}
+    for obs in kept:
+        files = files_of.get(obs.cell_key or "", [])
+        k = files.index(_run_file(obs)) if len(files) > 1 else 0
+        if k:
+            obs.seed_key = f"{obs.seed_key}/r{k + 1}"
+            shared.setdefault((files[0], files[k]), []).append(obs.cell_key)
+    return [f"{first} and {other} both have {len(keys)} cell(s) (e.g. {keys[0]}): pooled as repeats, both rows "
+            f"count; to compare the two runs instead, use `python -m pytest_arena analyze A B --compare`"
+            for (first, other), keys in shared.items()]

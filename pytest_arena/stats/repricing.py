@@ -1,10 +1,14 @@
 """Cost of a row under any pricing scenario, from its token counts (prices as data, in
 ``router/data/pricing.json``; the formula lives once, in ``router/pricing.py``).
 
-Row rule (the original's ``compute_row_cost``, ORIGINAL.md 6.2): price the cloud prompt and
-completion tokens at the scenario's rates, whichever cloud model actually served the row; local
-tokens cost 0; cached tokens count against the cloud prompt only; a row with no
-local/cloud split at all is treated as cloud.
+Row rule: price the cloud prompt and completion tokens at the scenario's rates, whichever cloud
+model actually served the row; local tokens (cached ones included) cost 0, as in the ledger; the
+cloud calls' cached tokens are priced at the cache-read rate only where the ledger did so (the
+row's ``prompt_cache``), else as input like the rest of the prompt. So a row re-priced under the
+scenario of the model its ledger priced it as costs what the ledger says (one cost per cell);
+only a row served by a fallback model at another price differs. The original project's rows
+(ORIGINAL.md 6.2, ``compute_row_cost``) keep its rule: every cached token against the cloud
+prompt, at the cache-read rate; a row with no local/cloud split at all is treated as cloud.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ def cloud_tokens_for_pricing(tokens: Tokens) -> tuple[int, int, int]:
     prompt, completion = tokens.cloud_prompt, tokens.cloud_completion
     if prompt == completion == tokens.local_prompt == tokens.local_completion == 0:
         prompt, completion = tokens.prompt, tokens.completion
-    return prompt, completion, min(tokens.cached, prompt)
+    return prompt, completion, min(tokens.cache_reads, prompt)
 
 
 def row_cost(table: PricingTable, scenario: str, tokens: Tokens) -> float:

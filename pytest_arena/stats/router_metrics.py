@@ -2,6 +2,10 @@
 cost relative to always-cloud, the Pareto frontier of (mean cost, pass rate), and the
 recommended strategy.
 
+A recommendation needs evidence: at least MIN_TASKS tasks, and a cheaper pick no more than
+TOLERANCE below the best (``evidence_gap``); otherwise the verdict is "not enough evidence" with
+about how many more tasks would decide.
+
 Cost here is the mean cost per task run (total spend / runs): it adds up to a budget, which the
 median does not.
 """
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 
 from .cells import CellStats
 from .formatting import pass_with_ci, usd
+from .intervals import MIN_TASKS, tasks_to_separate
 from .observations import GroupId
 
 CLOUD, LOCAL = "always-cloud", "always-local"
@@ -25,14 +30,23 @@ class StrategyMetrics:
     on_frontier: bool
 
 
+RECOMMEND, NOT_ENOUGH, NO_VERDICT = "recommend", "not enough evidence", "none"
+# A cheaper strategy whose interval overlaps the best's counts as "as good" only when its observed
+# pass rate is at most this far below the best's; a wider gap that the intervals cannot resolve
+# yet is a lack of evidence, not a tie.
+TOLERANCE = 0.10
+
+
 @dataclass(slots=True)
 class Recommendation:
     group: GroupId
-    strategy: str | None
+    strategy: str | None  # the pick; None unless verdict is "recommend"
     best: str | None
     candidates: list[str]  # strategies whose pass-rate CI overlaps the best's
     reason: str
     harness_check: bool
+    verdict: str = NO_VERDICT  # "recommend" | "not enough evidence" | "none" (harness check, no counted run)
+    more_needed: int | None = None  # with "not enough evidence": about how many more tasks per strategy
 
 
 def group_cells(cells: list[CellStats]) -> dict[GroupId, dict[str, CellStats]]:
@@ -76,8 +90,29 @@ def strategy_metrics(strategies: dict[str, CellStats]) -> dict[str, StrategyMetr
     return metrics
 
 
+def evidence_gap(best: CellStats, cheaper: CellStats | None) -> tuple[int | None, int | None]:
+    """(about how many more tasks are needed, tasks at which the two would separate), or
+    (None, None) when the data can decide. ``cheaper`` is the cheapest strategy whose interval
+    overlaps the best's (None: the best is the pick).
+
+    Fewer than MIN_TASKS tasks never decide. A cheaper strategy more than TOLERANCE below the best
+    (observed pass rates) overlaps only because the intervals are wide: how many tasks would tell
+    the two apart is n* = the smallest number of tasks at which Wilson intervals (n = tasks) at the
+    two observed rates stop overlapping (``tasks_to_separate``); about n* - n more are needed.
+    """
+    n = best.n_tasks if cheaper is None else min(best.n_tasks, cheaper.n_tasks)
+    gap = 0.0 if cheaper is None else best.pass_rate.point - cheaper.pass_rate.point
+    wide = gap > TOLERANCE + 1e-9  # a gap of exactly TOLERANCE is within it
+    if n >= MIN_TASKS and not wide:
+        return None, None
+    separate = tasks_to_separate(best.pass_rate.point, cheaper.pass_rate.point) if wide else None
+    needed = max(MIN_TASKS - n, (separate or 0) - n, 1)
+    return needed, separate
+
+
 def recommend(group: GroupId, strategies: dict[str, CellStats]) -> Recommendation:
-    """The cheapest strategy whose pass-rate CI overlaps the best strategy's CI."""
+    """The cheapest strategy whose pass-rate CI overlaps the best strategy's CI, when the data can
+    tell; else "not enough evidence" with about how many more tasks it takes (``evidence_gap``)."""
     harness = any(s.harness_check for s in strategies.values())
     rated = {n: s for n, s in strategies.items() if s.pass_rate.point is not None}
     if harness:
@@ -93,6 +128,17 @@ def recommend(group: GroupId, strategies: dict[str, CellStats]) -> Recommendatio
     candidates = sorted(n for n in rated if rated[n].pass_rate.overlaps(rated[best].pass_rate) or n == best)
     chosen = min(candidates, key=lambda n: (cost(n), -rated[n].pass_rate.point, n))
     best_text = f"{best} {pass_with_ci(rated[best].pass_rate)} at {usd(rated[best].cost_mean.point)}/task"
+    more, separate = evidence_gap(rated[best], None if chosen == best else rated[chosen])
+    if more is not None:
+        tasks = min(rated[best].n_tasks, rated[chosen].n_tasks)
+        if separate is not None:
+            why = (f"{chosen} {pass_with_ci(rated[chosen].pass_rate)} is cheaper and its interval overlaps "
+                   f"{best_text}, but more than {100 * TOLERANCE:.0f} pp lower; at the observed rates about "
+                   f"{separate} tasks per strategy would tell whether the gap is real ({tasks} so far)")
+        else:
+            why = f"{tasks} task(s) so far; a recommendation needs at least {MIN_TASKS} per strategy ({best_text})"
+        reason = f"{NOT_ENOUGH}: need about {more} more task{'s' if more != 1 else ''} — {why}"
+        return Recommendation(group, None, best, candidates, reason, False, NOT_ENOUGH, more)
     if len(rated) == 1:
         reason = f"{best} is the only strategy with counted runs in this group ({best_text})"
     elif chosen == best:
@@ -104,4 +150,4 @@ def recommend(group: GroupId, strategies: dict[str, CellStats]) -> Recommendatio
     else:
         reason = (f"{chosen} ({pass_with_ci(rated[chosen].pass_rate)}, {usd(rated[chosen].cost_mean.point)}/task) is the "
                   f"cheapest of the {len(candidates)} strategies whose 95% CI overlaps the best's, {best_text}")
-    return Recommendation(group, chosen, best, candidates, reason, False)
+    return Recommendation(group, chosen, best, candidates, reason, False, RECOMMEND)

@@ -9,6 +9,8 @@ import pytest
 from .rowfactory import our_row
 
 # Four tasks, one seed. Per strategy: which tasks pass, cloud tokens of 1,000 per run, cost per run.
+# Each task is run twice as two tasks (t1 and t1-copy, ...): every rate and share below is the
+# four tasks', and eight tasks are enough for intervals (MIN_TASKS).
 PLAN = {
     "always-local": ({"t1"}, 0, 0.0),
     "always-cloud": ({"t1", "t2", "t3", "t4"}, 1000, 1.0),
@@ -21,8 +23,8 @@ PLAN = {
 def _rows(plan=PLAN):
     rows = []
     for strategy, (passing, cloud, cost) in plan.items():
-        for task in ("t1", "t2", "t3", "t4"):
-            rows.append(our_row(task, strategy, 42, "pass" if task in passing else "fail",
+        for task in ("t1", "t2", "t3", "t4", "t1-copy", "t2-copy", "t3-copy", "t4-copy"):
+            rows.append(our_row(task, strategy, 42, "pass" if task.removesuffix("-copy") in passing else "fail",
                                 cloud_tokens=(cloud, 0), local_tokens=(1000 - cloud, 0), cost_usd=cost))
     return rows
 
@@ -74,7 +76,7 @@ def test_oracle_router_and_gaps(curve):
     assert o.pass_rate.point == 1.0 and o.cost_mean.point == pytest.approx(0.4)
     assert o.cost_per_solved.point == pytest.approx(0.4)
     assert o.cloud_share.point == pytest.approx(1750 / 4000)
-    assert o.picks == {"always-cloud": 1, "always-local": 1, "cascade@threshold=15": 1, "cascade@threshold=5": 1}
+    assert o.picks == {"always-cloud": 2, "always-local": 2, "cascade@threshold=15": 2, "cascade@threshold=5": 2}
     p5 = g.points["cascade@threshold=5"]
     assert p5.oracle_gap_pass.point == pytest.approx(-0.25) and p5.oracle_gap_cost.point == pytest.approx(0)
     assert g.points["always-cloud"].oracle_gap_cost.point == pytest.approx(0.6)
@@ -88,7 +90,7 @@ def test_curve_json_and_summary(curve, tmp_path):
     (group,) = data["groups"].values()
     (cascade,) = [f for f in group["families"] if f["family"] == "cascade"]
     assert cascade["apgr"]["point"] == pytest.approx(7 / 12) and cascade["cpt_80"]["point"] == pytest.approx(0.7)
-    assert group["oracle"]["picks"]["always-local"] == 1
+    assert group["oracle"]["picks"]["always-local"] == 2
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "## Cost–quality curve" in summary and "cascade@threshold=15, cascade@threshold=5" in summary
     assert "0.58 [" in summary  # APGR with its interval

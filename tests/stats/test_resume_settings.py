@@ -1,0 +1,65 @@
+"""--arena-resume keeps runs apart: a cell whose measured settings changed runs again (and the
+session says how many and what changed); an operational change skips every finished cell."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_arena.config import ArenaConfig
+from pytest_arena.measured import kind, leaves
+from tests.core.arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    make_task(pytester.path)
+    make_task(pytester.path, "demo/multiplier", module="multiplier")
+    pytester.makeconftest(TEST_AGENTS_CONFTEST)
+    make_config(pytester.path, agents=("caller", "oracle"), strategies=("always-cloud",))
+    return pytester
+
+
+def rows(root: Path) -> list[dict]:
+    return [json.loads(line) for line in (root / "results/demo/raw.jsonl").read_text().splitlines()]
+
+
+def test_resume_reruns_cells_whose_measured_settings_changed_and_skips_operational_changes(project):
+    first = project.runpytest("--arena-config", "arena.yaml", "--arena-no-report")
+    first.assert_outcomes(passed=2, failed=2)  # oracle passes; the caller agent writes nothing
+    assert len({r["measured_sha"] for r in rows(project.path)}) == 4  # one per cell: task and agent differ
+
+    guard = ("--arena-set", "router.local_guards.max_output_tokens=512")
+    changed = project.runpytest("--arena-config", "arena.yaml", "--arena-resume", "--arena-no-report", *guard,
+                                "-n", "2")  # the workers' rows carry the controller's shas
+    # the model-calling cells measured under 4096 run again; oracle never calls a model: skipped
+    changed.assert_outcomes(failed=2, skipped=2)
+    changed.stdout.fnmatch_lines([
+        "resume: 2 cells have rows with other measured settings (measured-settings sha * → *: "
+        "router.local_guards.max_output_tokens 4096 → 512); re-running them"])
+    got = rows(project.path)
+    assert len(got) == 6 and [r["route"] for r in got[4:]] == ["caller", "caller"]
+
+    operational = project.runpytest(
+        "--arena-config", "arena.yaml", "--arena-resume", "--arena-no-report", *guard,
+        "--arena-set", "router.cloud_concurrency=3", "--arena-set", "router.max_retries=1",
+        "--arena-set", "analysis.resamples=300", "--arena-set", "router.port=9999", "--arena-set", "variant_tag=renamed")
+    operational.assert_outcomes(skipped=4)
+    assert "other measured settings" not in operational.stdout.str()
+    assert len(rows(project.path)) == 6
+
+    task = project.path / "tasks/puzzles/adder/tests/test_adder.py"
+    task.write_text(task.read_text() + "\n\ndef test_zero():\n    assert add(0, 0) == 0\n")
+    edited = project.runpytest("--arena-config", "arena.yaml", "--arena-resume", "--arena-no-report", *guard)
+    edited.assert_outcomes(passed=1, failed=1, skipped=2)  # both agents' adder cells: its tests changed
+    edited.stdout.fnmatch_lines(["resume: 2 cells have rows with other measured settings (*task.content*"])
+
+
+def test_every_config_field_is_classified_for_the_measured_sha():
+    config = ArenaConfig.model_validate({"variant_tag": "t", "out_dir": "r", "models": {"cloud": "scripted",
+                                                                                         "local": "qwen3:0.6b"}})
+    unclassified = [path for path in leaves(config) if kind(path) == "unclassified"]
+    assert not unclassified, (
+        f"classify {unclassified} in pytest_arena/measured.py: MEASURED if it can change a cell's result, "
+        "OPERATIONAL if not, CELL_AXES if it selects cells")
