@@ -20,6 +20,7 @@ from pathlib import Path
 
 from router.ledger import record_json
 
+from . import cell_story
 from .rows import Artifacts, Row
 
 ROW_PROPERTY = "arena_row"  # on the call report: the packed row, ledger records, artifacts
@@ -45,6 +46,8 @@ def pack(row: Row, records: list, cell_dir: Path, cap_bytes: int) -> tuple[Row, 
         artifacts = Artifacts(stored="host", host=row.provenance.host, path=str(cell_dir), compressed_bytes=len(archive))
         blob = ""
     row = row.model_copy(update={"artifacts": artifacts})
+    if artifacts.stored == "host":  # the folder stays here: its row.json too (the controller writes the others)
+        cell_story.write_row(cell_dir, row.model_dump(mode="json"))
     payload = {
         "row": row.model_dump(mode="json"),
         "ledger": [record_json(rec).decode("utf-8") for rec in records],

@@ -60,6 +60,9 @@ def session_report(arena: ArenaSession) -> str:
     analysis = run_analysis(rows, arena.out_dir, options,
                             load_warnings=[*arena.store.warnings, *arena.pricing_warnings])  # into summary.md too
     lines = [analysis.terminal_summary(), f"{len(rows)} rows in {arena.store.raw_path}; reports in {arena.out_dir}"]
+    from .report.markdown import late_passes
+
+    lines.extend(filter(None, [late_passes(rows)]))
     if problems:
         lines.append("infrastructure problems this session (not the system under test; fix, then re-run with --lf):")
         lines.extend(f"  {p}" for p in problems)

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import handoff
+from . import cell_story, handoff
 from .rows import Row
 
 RAW = "raw.jsonl"
@@ -78,17 +78,22 @@ class ResultsStore:
         append_line(self.raw_path, row.model_dump_json())
         self._written.add(row.run_id)
 
-    def accept(self, payload: str) -> dict:
+    def accept(self, payload: str, *, finished: bool = True) -> dict:
         """Store one handed-over cell: its folder, its ledger records, then its row (the row
-        last: a cell without a row is re-run by resume). Returns the row."""
+        last: a cell without a row is re-run by resume). Returns the row. A cell stopped by
+        Ctrl-C (``finished=False``) keeps its folder and its calls but gets no row."""
         row, ledger_lines, artifacts = handoff.read_payload(payload)
         if row["run_id"] in self._written:
             return row
         if row["artifacts"]["stored"] == "results":
             handoff.unpack_artifacts(artifacts, self.out_dir / row["output_ref"])
+            if finished:
+                cell_story.write_row(self.out_dir / row["output_ref"], row)  # the row as finalised by pack
         if ledger_lines:
             worker = row["provenance"]["worker"]
             append_line(self.out_dir / "ledger" / f"ledger.{worker}.jsonl", "".join(ledger_lines))
+        if not finished:
+            return row
         append_line(self.raw_path, json.dumps(row, ensure_ascii=False))
         self._written.add(row["run_id"])
         return row
@@ -105,11 +110,6 @@ class ResultsStore:
                 self.warnings.append(problem)
                 warnings.warn(problem, stacklevel=3)
 
-    def finished_cells(self) -> dict[str, str]:
-        """cell_key -> outcome of the latest row, for cells whose latest row is not infra_error."""
-        latest: dict[str, str] = {}
-        for row in self.all_rows():
-            key = row.get("cell_key")
-            if key:
-                latest[key] = row.get("outcome", "")
-        return {k: v for k, v in latest.items() if v and v != "infra_error"}
+    def latest_rows(self) -> dict[str, dict]:
+        """cell_key -> its latest row (what resume judges a cell by: pytest_arena/resume.py)."""
+        return {row["cell_key"]: row for row in self.all_rows() if row.get("cell_key")}

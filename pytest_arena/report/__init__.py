@@ -1,10 +1,12 @@
-"""Reports from an Analysis: JSON/CSV data files, Markdown, charts and a self-contained HTML page.
+"""Reports from an Analysis: JSON/CSV data files, Markdown, charts, a self-contained HTML page and
+a page per run (report/cells/).
 File schemas: SCHEMA.md in this folder."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cell_pages import collect_runs, write_cell_pages
 from .charts import curve_chart, heatmap_chart, matplotlib_available, pareto_chart
 from .data_files import aggregate, bootstrap_cis, comparisons, curve, write_cost_by_scenario, write_json
 from .html import report_html
@@ -42,6 +44,8 @@ def write_reports(analysis: "Analysis", out_dir: Path) -> dict[str, Path]:
         path = out_dir / f"{name}.md"
         path.write_text(text, encoding="utf-8")
         outputs[name] = path
+    runs = collect_runs(analysis, out_dir)
+    write_cell_pages(runs, out_dir)
     outputs["report"] = out_dir / "report.html"
-    outputs["report"].write_text(report_html(analysis, charts), encoding="utf-8")
+    outputs["report"].write_text(report_html(analysis, charts, runs), encoding="utf-8")
     return outputs

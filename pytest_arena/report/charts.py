@@ -34,6 +34,17 @@ def _pyplot():
     return plt
 
 
+MARKERS = "osD^vP*X<>"  # with tab10's colours: 10 strategies told apart by colour and by shape
+
+
+def strategy_styles(names) -> dict[str, tuple[object, str]]:
+    """(colour, marker) per strategy name, the same in every panel and chart, so a strategy is
+    recognised across panels and charts, harness-check panels included."""
+    plt = _pyplot()
+    colours = plt.get_cmap("tab10")
+    return {name: (colours(i % 10), MARKERS[i % len(MARKERS)]) for i, name in enumerate(sorted(set(names)))}
+
+
 def _error(point: float, lower: float | None, upper: float | None) -> tuple[float, float]:
     if lower is None or upper is None:
         return 0.0, 0.0
@@ -51,23 +62,25 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
     columns = min(3 if len(shown) > 4 else 2, len(shown))
     rows = math.ceil(len(shown) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 4.6 * rows), squeeze=False)
-    colours = plt.get_cmap("tab10")
+    styles = strategy_styles(name for g in shown for name in analysis.groups[g])
     for ax, group in zip(axes.flat, shown):
         strategies = analysis.groups[group]
         harness = any(c.harness_check for c in strategies.values())
         metrics = analysis.metrics[group]
         frontier = []
         names_at: dict[tuple[float, float], list[str]] = {}  # strategies that land on one point share a label
-        for i, (name, stats) in enumerate(strategies.items()):
+        for name, stats in strategies.items():
             rate, cost = stats.pass_rate, stats.cost_mean
             if rate.point is None or cost.point is None:
                 continue
-            colour = "0.5" if harness else colours(i % 10)
+            colour, marker = styles[name]
             ax.errorbar(cost.point, 100 * rate.point,
                         xerr=[[v] for v in _error(cost.point, cost.lower, cost.upper)],
                         yerr=[[100 * v] for v in _error(rate.point, rate.lower, rate.upper)],
-                        fmt="o", color=colour, ecolor=colour, elinewidth=1.2, capsize=4, markersize=7,
-                        label=f"{name} (n={stats.n_counted})")
+                        fmt="none", ecolor=colour, elinewidth=1.2, capsize=4)
+            # the marker drawn apart, so the legend shows it alone (not a box of error bars)
+            ax.plot(cost.point, 100 * rate.point, marker, color=colour, markersize=8, linestyle="none",
+                    label=f"{name} (n={stats.n_counted})")
             names_at.setdefault((round(cost.point, 12), round(100 * rate.point, 9)), []).append((name, colour))
             if metrics[name].on_frontier:
                 frontier.append((cost.point, 100 * rate.point))
@@ -168,6 +181,7 @@ def curve_chart(analysis: "Analysis", path: Path) -> Path | None:
         return None
     plt = _pyplot()
     fig, axes = plt.subplots(len(shown), 2, figsize=(11, 3.6 * len(shown)), squeeze=False)
+    styles = strategy_styles(p.family for g in shown for p in g.points.values())
     for row, g in zip(axes, shown):
         for ax, attr, flag, xlabel, scale in ((row[0], "cloud_share", "pareto_share", "cloud-token share (%)", 100),
                                               (row[1], "cost_mean", "pareto_cost", "mean cost per run (USD)", 1)):
@@ -185,8 +199,9 @@ def curve_chart(analysis: "Analysis", path: Path) -> Path | None:
                                   (getattr(m, attr).lower, getattr(m, attr).upper))) for m in members]))
                 yerr = list(zip(*[_error(100 * m.pass_rate.point, *(None if v is None else 100 * v for v in
                                   (m.pass_rate.lower, m.pass_rate.upper))) for m in members]))
-                marker = "s" if family in ("always-local", "always-cloud") else "o"
-                ax.errorbar(xs, ys, xerr=xerr, yerr=yerr, fmt=marker + "-", capsize=2, label=family, alpha=0.85)
+                colour, marker = styles[family]
+                ax.errorbar(xs, ys, xerr=xerr, yerr=yerr, fmt=marker + "-", color=colour, capsize=2, label=family,
+                            alpha=0.85)
                 if len(members) > 1:
                     for m, x, y in zip(members, xs, ys):
                         ax.annotate(m.strategy.partition("@")[2], (x, y), fontsize=6, xytext=(3, 3),

@@ -1,0 +1,140 @@
+"""The files that tell a cell's story, next to its workspace, logs/ and junit.xml.
+
+- ``patch.diff``: what the agent changed, against a snapshot of the workspace taken before it ran;
+- ``calls.jsonl``: the run's ledger records, the same lines the results folder's ledger gets;
+- ``test_output.txt``: the acceptance run's verdict and pytest's output;
+- ``row.json``: the row as raw.jsonl has it, written by whoever writes the row (``write_row``);
+- ``transcript.jsonl`` is the router's (router/transcript.py); the runner only says where.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from router.ledger import record_json
+
+if TYPE_CHECKING:
+    from .scoring import ScoreResult
+
+PATCH = "patch.diff"
+CALLS = "calls.jsonl"
+TEST_OUTPUT = "test_output.txt"
+ROW = "row.json"
+TRANSCRIPT = "transcript.jsonl"
+# Byproducts of running code, not the agent's change: never snapshotted, never diffed.
+SKIPPED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+MAX_DIFF_FILE_BYTES = 1 << 20  # a bigger file is named as changed, not diffed line by line
+PLANTED_NOTE = ("(pytest's counts below include two tests the scorer planted in a randomly named file, one "
+                "that must fail and one that must pass: the tampering cross-check, not the task's tests)")
+
+
+@dataclass(frozen=True)
+class FileState:
+    mode: int  # permission bits, as git shows them (100644 / 100755), or 120000 for a symlink
+    data: bytes | None  # the content, or a symlink's target; None when the file cannot be read
+
+
+Snapshot = dict[str, FileState]  # workspace-relative POSIX path -> state
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Every file under ``root`` (symlinks not followed, also to folders), by relative path. Never
+    raises for what an agent left behind: an unreadable file is kept without its content."""
+    files: Snapshot = {}
+    for folder, dirs, names in os.walk(root):
+        base = Path(folder)
+        linked = [d for d in dirs if (base / d).is_symlink()]
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and d not in linked]
+        for name in (*names, *linked):
+            path = base / name
+            rel = path.relative_to(root).as_posix()
+            try:
+                info = path.lstat()
+                if stat.S_ISLNK(info.st_mode):
+                    files[rel] = FileState(0o120000, os.readlink(path).encode())
+                elif stat.S_ISREG(info.st_mode):
+                    files[rel] = FileState(0o100755 if info.st_mode & 0o111 else 0o100644, _read(path))
+            except OSError:  # gone while we looked
+                continue
+    return files
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def workspace_diff(before: Snapshot, after: Snapshot) -> str:
+    """A unified diff (git's layout) from ``before`` to ``after``, files in path order; binary or
+    very large files are named, not shown."""
+    out: list[str] = []
+    for rel in sorted(before.keys() | after.keys()):
+        old, new = before.get(rel), after.get(rel)
+        if old == new:
+            continue
+        out.append(f"diff --git a/{rel} b/{rel}\n")
+        if old is None:
+            out.append(f"new file mode {new.mode:o}\n")
+        elif new is None:
+            out.append(f"deleted file mode {old.mode:o}\n")
+        elif old.mode != new.mode:
+            out.append(f"old mode {old.mode:o}\nnew mode {new.mode:o}\n")
+        if old is not None and new is not None and old.data == new.data:
+            continue  # a mode change only
+        old_text, new_text = _text(old), _text(new)
+        a, b = ("/dev/null" if old is None else f"a/{rel}"), ("/dev/null" if new is None else f"b/{rel}")
+        if old_text is None or new_text is None:
+            out.append(f"Binary files {a} and {b} differ\n")
+            continue
+        for line in difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                                         fromfile=a, tofile=b):
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _text(state: FileState | None) -> str | None:
+    """The file's text; "" for an absent file; None when it is binary or too big to diff."""
+    if state is None:
+        return ""
+    if state.data is None or len(state.data) > MAX_DIFF_FILE_BYTES or b"\0" in state.data:
+        return None
+    try:
+        return state.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def write_patch(cell_dir: Path, before: Snapshot, workspace: Path) -> None:
+    (cell_dir / PATCH).write_text(workspace_diff(before, snapshot(workspace)), encoding="utf-8")
+
+
+def write_calls(cell_dir: Path, records: list) -> None:
+    (cell_dir / CALLS).write_bytes(b"".join(record_json(rec) for rec in records))
+
+
+def write_test_output(cell_dir: Path, scored: ScoreResult | None, why_not: str | None) -> None:
+    """The acceptance run's verdict, the tests that did not pass, then pytest's own output (the
+    sandbox keeps its last 16 KiB of stdout and of stderr; junit.xml has every failure whole)."""
+    if scored is None:
+        text = f"the acceptance tests did not run: {why_not or 'the cell stopped before scoring'}\n"
+    else:
+        lines = [f"acceptance run: {scored.status}, {scored.tests_passed}/{scored.tests_total} tests passed "
+                 f"(sandbox {scored.sandbox}, {scored.duration_s:.1f} s)", f"reason: {scored.reason}"]
+        if scored.failures:
+            lines += ["not passed:", *(f"  {test}" for test in scored.failures)]
+        lines += ["", "---- pytest output ----", PLANTED_NOTE,
+                  scored.output.rstrip("\n") if scored.output else "(none)"]
+        text = "\n".join(lines) + "\n"
+    (cell_dir / TEST_OUTPUT).write_text(text, encoding="utf-8")
+
+
+def write_row(cell_dir: Path, row: dict) -> None:
+    """``row.json``: the row exactly as its raw.jsonl line holds it (indented for reading)."""
+    (cell_dir / ROW).write_text(json.dumps(row, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
