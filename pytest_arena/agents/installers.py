@@ -30,6 +30,7 @@ from .process import ProcessResult, agent_result, run_process
 
 MARKER_NAME = ".arena-install.json"
 INSTALL_STEP_TIMEOUT_S = 1800.0
+HEARTBEAT_S = 15.0  # a long install step says it is still running this often
 
 
 class InstallError(ArenaError):
@@ -87,20 +88,28 @@ def directory_size(path: Path) -> int:
 
 
 def run_install_step(cmd: list[str], *, what: str, log: Callable[[str], None], cwd: Path) -> None:
+    """Run one install step; a line when it starts, every HEARTBEAT_S while it runs (a pip or npm
+    install can take minutes in silence) and when it ends, each with its elapsed time."""
     start = time.monotonic()
+    log(f"{what} ...")
     # The user's own npm/pip configuration applies (registry mirror, proxy, cache).
-    try:
-        proc = subprocess.run(
-            cmd, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            timeout=INSTALL_STEP_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise InstallError(
-            f"{what} did not finish within {INSTALL_STEP_TIMEOUT_S:.0f}s: {' '.join(cmd)}. "
-            "Check the registry connection and re-run."
-        ) from None
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    while True:
+        try:
+            stdout, stderr = proc.communicate(timeout=HEARTBEAT_S)
+            break
+        except subprocess.TimeoutExpired:
+            if time.monotonic() - start > INSTALL_STEP_TIMEOUT_S:
+                proc.kill()
+                proc.communicate()
+                raise InstallError(
+                    f"{what} did not finish within {INSTALL_STEP_TIMEOUT_S:.0f}s: {' '.join(cmd)}. "
+                    "Check the registry connection and re-run."
+                ) from None
+            log(f"{what}: still running ({time.monotonic() - start:.0f}s)")
     if proc.returncode != 0:
-        tail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
+        tail = (stderr.strip() or stdout.strip())[-1500:]
         raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
     log(f"{what} ({time.monotonic() - start:.1f}s)")
 

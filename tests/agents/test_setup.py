@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 
@@ -51,7 +53,12 @@ def test_a_failed_step_names_the_step_and_shows_its_output(tmp_path):
 
 
 def test_setup_fails_with_exit_1_when_an_install_fails(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PATH", "/nonexistent")
+    # A PATH with bubblewrap (setup checks the sandbox first) and without npm.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if shutil.which("bwrap"):
+        (bin_dir / "bwrap").symlink_to(shutil.which("bwrap"))
+    monkeypatch.setenv("PATH", str(bin_dir))
     assert setup.main(["--agents", "codex", "--root", str(tmp_path)]) == 1
     captured = capsys.readouterr()
     assert "FAILED codex: npm is not on PATH" in captured.out
@@ -89,3 +96,13 @@ def test_setup_stops_with_one_line_when_bubblewrap_cannot_run(capsys, monkeypatc
     assert setup.main(["--agents", "oracle"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "apt-get install bubblewrap" in err[0] and "sandbox.agents=none" in err[0]
+
+
+def test_a_long_install_step_says_it_is_still_running(tmp_path, monkeypatch):
+    monkeypatch.setattr("pytest_arena.agents.installers.HEARTBEAT_S", 0.2)
+    lines: list[str] = []
+    run_install_step([sys.executable, "-c", "import time; time.sleep(0.7)"], what="aider: pip install x",
+                     log=lines.append, cwd=tmp_path)
+    assert lines[0] == "aider: pip install x ..."
+    assert any(line.startswith("aider: pip install x: still running (") for line in lines[1:-1])
+    assert re.fullmatch(r"aider: pip install x \(\d+\.\ds\)", lines[-1])
