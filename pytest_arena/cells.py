@@ -44,9 +44,15 @@ class Cell:
 
     @property
     def keywords(self) -> set[str]:
-        """Extra ``-k`` words: ``-k`` cannot parse ``@`` or ``=``, so ``cascade-threshold-15`` selects
-        ``cascade@threshold=15``."""
-        return {self.point.keyword} if self.strategy_params else set()
+        """Extra ``-k`` words beyond the id: the task class and the local model as the config
+        spells them (``-k refactors``, ``-k qwen3``), and, as ``-k`` cannot parse ``@`` or ``=``,
+        ``cascade-threshold-15`` for ``cascade@threshold=15``."""
+        words = {self.task_class}
+        if self.strategy != NON_LLM_STRATEGY:
+            words.add(self.local_model)
+        if self.strategy_params:
+            words.add(self.point.keyword)
+        return words
 
     @property
     def name(self) -> str:
