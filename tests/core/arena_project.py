@@ -181,3 +181,42 @@ class Caller(_Builtin):
 for cls in (Cheater, Sleeper, Crasher, Missing, Caller):
     register_agent(cls.name, cls)
 '''
+
+
+# Appended to TEST_AGENTS_CONFTEST where a cell must really use its local model.
+CHATTER_CONFTEST = '''
+
+import json as _json
+import urllib.request as _request
+
+
+class Chatter(_Builtin):
+    """One chat through the router (Ollama protocol), then the reference: a cell that uses its model."""
+    name = "chatter"
+    uses_llm = True
+
+    def run(self, ctx):
+        body = {"model": ctx.endpoints.model, "stream": False, "messages": [{"role": "user", "content": ctx.prompt}]}
+        req = _request.Request(ctx.endpoints.ollama_base + "/api/chat", data=_json.dumps(body).encode(),
+                               headers={"Authorization": "Bearer " + ctx.endpoints.api_key,
+                                        "Content-Type": "application/json"})
+        _request.urlopen(req, timeout=60).read()
+        for rel, content in ctx.task.files("reference").items():
+            (ctx.workspace / rel).write_bytes(content)
+        return AgentResult(exit_code=0, duration_s=0.0)
+
+
+register_agent(Chatter.name, Chatter)
+'''
+
+
+def two_model_config(root: Path, urls: list[str], strategies=("always-local", "always-cloud"), seeds=(1, 2)) -> None:
+    """Two local models, each host its own (fake) Ollama, the chatter agent."""
+    hosts = "".join(f"    gw{i}: {{local_base_url: '{url}'}}\n" for i, url in enumerate(urls))
+    (root / "arena.yaml").write_text(
+        "variant_tag: demo\nout_dir: results/demo\n"
+        f"models: {{cloud: scripted, local: [ollama/model-a, ollama/model-b], local_base_url: '{urls[0]}'}}\n"
+        f"benchmark: {{task_classes: [puzzles], agents: [chatter], seeds: [{', '.join(map(str, seeds))}], "
+        f"strategies: [{', '.join(strategies)}]}}\n"
+        "analysis: {resamples: 200, charts: false}\n"
+        f"hosts:\n  workers:\n{hosts}")

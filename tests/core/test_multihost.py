@@ -18,7 +18,7 @@ import pytest
 
 from pytest_arena.rows import Row
 
-from .arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
+from .arena_project import CHATTER_CONFTEST, TEST_AGENTS_CONFTEST, make_config, make_task, two_model_config
 
 WORKER_PID_CONFTEST = '''
 import os
@@ -58,11 +58,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_socket_server(host: Path, readonly: Path) -> tuple[subprocess.Popen, int]:
+def start_socket_server(host: Path, readonly: Path, env: dict | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    cmd = ["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(readonly), str(readonly), "--chdir", str(host),
+    cmd = ["bwrap", "--die-with-parent", "--dev-bind", "/", "/", "--ro-bind", str(readonly), str(readonly), "--chdir", str(host),
            sys.executable, "-u", "-m", "execnet.script.socketserver", f"127.0.0.1:{port}"]
-    env = dict(os.environ, HOME=str(host / "home"), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    env = dict(os.environ, HOME=str(host / "home"), PYTHONPATH=str(Path(__file__).resolve().parents[2]), **(env or {}))
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = proc.stdout.readline()
     assert "Entering Accept loop" in line, line
@@ -137,3 +137,190 @@ def test_a_worker_killed_mid_cell_leaves_one_infra_error_row_and_resume_reruns_o
     assert len({r["cell_key"] for r in got}) == 6
     result = project.runpytest_subprocess("--arena-config", "arena.yaml", "--arena-resume", "--arena-no-report")
     result.assert_outcomes(passed=1, skipped=5)
+
+
+VERSIONED_AGENT_CONFTEST = '''
+
+class Versioned(_Builtin):
+    """Like oracle, with the version `setup` would have written under the host's install root."""
+    name = "versioned"
+
+    def version(self, install_root):
+        marker = install_root / "VERSION"
+        return marker.read_text().strip() if marker.is_file() else None
+
+    def run(self, ctx):
+        for rel, content in ctx.task.files("reference").items():
+            (ctx.workspace / rel).write_bytes(content)
+        return AgentResult(exit_code=0, duration_s=0.0)
+
+
+register_agent(Versioned.name, Versioned)
+'''
+
+
+def agents_dir(root: Path, version: str) -> Path:
+    folder = root / f"agents-{version}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "VERSION").write_text(version)
+    return folder
+
+
+def assert_refused_in_one_line(result, port: int, difference: str) -> None:
+    output = result.stdout.str() + result.stderr.str()
+    lines = [line for line in output.splitlines() if "differs from the controller's" in line]
+    assert len(lines) == 1, output
+    assert f"host gw0 (socket=127.0.0.1:{port}): {difference}" in lines[0], output
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output
+    assert "replacing crashed worker" not in output, output
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_a_host_with_another_agent_version_is_refused_in_one_line(project, monkeypatch):
+    (project.path / "conftest.py").write_text((project.path / "conftest.py").read_text() + VERSIONED_AGENT_CONFTEST)
+    make_config(project.path, agents=("versioned",))
+    monkeypatch.setenv("ARENA_AGENTS_DIR", str(agents_dir(project.path.parent, "1.0")))
+    host = host_checkout(project, "older")
+    proc, port = start_socket_server(host, readonly=project.path,
+                                     env={"ARENA_AGENTS_DIR": str(agents_dir(host, "0.9"))})
+    try:
+        result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", "--tx",
+                                              f"socket=127.0.0.1:{port}//chdir={host / 'checkout'}")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert_refused_in_one_line(result, port, "agent versioned 0.9 differs from the controller's 1.0; "
+                                             "install the same version there (python -m pytest_arena setup --agents versioned)")
+    assert not (project.path / "results/demo/raw.jsonl").exists()
+
+
+def test_a_host_with_another_pricing_table_is_refused_in_one_line(project):
+    table = json.loads((Path(__file__).resolve().parents[2] / "router/data/pricing.json").read_text())
+    (project.path / "pricing.json").write_text(json.dumps(table))
+    make_config(project.path, agents=("oracle",), extra="pricing: {table: pricing.json}\n")
+    host = host_checkout(project, "repriced")
+    table["models"]["gpt-5"]["input"] = 9.99
+    (host / "checkout" / "pricing.json").write_text(json.dumps(table))
+    proc, port = start_socket_server(host, readonly=project.path)
+    try:
+        result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", "--tx",
+                                              f"socket=127.0.0.1:{port}//chdir={host / 'checkout'}")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert_refused_in_one_line(result, port, "the pricing table sha256 ")
+    assert "use the same table there" in result.stdout.str() + result.stderr.str()
+
+
+def test_a_host_that_goes_away_ends_its_cells_with_one_grouped_message(project):
+    make_config(project.path, agents=("sleeper",), seeds=(1, 2, 3))
+    hosts = [host_checkout(project, f"far{i}") for i in (1, 2)]
+    worker_env = {"SLEEPER_SECONDS": "1.5", "PID_DIR": str(project.path.parent)}
+    servers = [start_socket_server(host, readonly=project.path, env=worker_env) for host in hosts]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "--arena-config", "arena.yaml", "-p", "no:cacheprovider", "--arena-no-report",
+             "-d", *[a for (_, port), host in zip(servers, hosts) for a in ("--tx", f"socket=127.0.0.1:{port}//chdir={host / 'checkout'}")]],
+            cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        raw = project.path / "results/demo/raw.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (raw.is_file() and raw.read_text().strip()):
+            time.sleep(0.05)
+        time.sleep(0.5)  # gw1's next cell is under way
+        os.kill(int((project.path.parent / "gw1.pid").read_text()), signal.SIGKILL)  # the server and its worker
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        for server, _ in servers:
+            server.kill()
+            server.wait()
+    port = servers[1][1]
+    got = rows(project.path)
+    assert len(got) == 6, output
+    assert [r["outcome"] for r in got].count("infra_error") == 1, output
+    assert {r["provenance"]["worker"] for r in got if r["outcome"] == "pass"} >= {"gw0"}
+    lines = [line for line in output.splitlines() if "went away" in line]
+    assert len(lines) == 1, output
+    assert lines[0].startswith(f"host gw1 (socket=127.0.0.1:{port}) went away after "), output
+    assert lines[0].endswith("1 cell got infra_error rows; re-run them with --arena-resume or --lf"), output
+    assert "INTERNALERROR" not in output and "Traceback" not in output, output
+
+
+def test_loadgroup_keeps_each_local_model_on_one_worker_and_cloud_cells_ungrouped(project):
+    from tests.fakes.fake_ollama import start_fake_ollama
+
+    (project.path / "conftest.py").write_text((project.path / "conftest.py").read_text() + CHATTER_CONFTEST)
+    fakes = [start_fake_ollama(["model-a", "model-b"], load_s=0.3) for _ in range(2)]
+    try:
+        two_model_config(project.path, [fake.base_url for fake in fakes])
+        result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-n", "2", "--dist", "loadgroup",
+                                              "--arena-no-report", "-p", "no:cacheprovider")
+        loads = [fake.app.state.loads for fake in fakes]
+    finally:
+        for fake in fakes:
+            fake.stop()
+    result.assert_outcomes(passed=16)
+    got = rows(project.path)
+    local = [r for r in got if r["router_strategy"] == "always-local"]
+    workers = {model: {r["provenance"]["worker"] for r in local if r["local_model_id"] == model}
+               for model in ("ollama/model-a", "ollama/model-b")}
+    assert all(len(w) == 1 for w in workers.values()) and workers["ollama/model-a"] != workers["ollama/model-b"], workers
+    assert loads == [1, 1], "each host loaded its one model once"
+    assert not any("@" in r["node_id"].rpartition("]")[2] for r in got), "rows carry the plain node id"
+    assert "[gw0]" in result.stdout.str() and "[gw1]" in result.stdout.str()
+
+
+KEY_PROBE_CONFTEST = '''
+
+import json as _json
+
+
+def pytest_configure(config):
+    if hasattr(config, "workerinput"):
+        from pathlib import Path as _Path
+        keys = sorted(k for k in os.environ if k.endswith("_API_KEY"))
+        _Path(config.workerinput["workerid"] + ".keys").write_text(_json.dumps(keys))
+'''
+SENTINELS = {"ANTHROPIC_API_KEY": "sk-ant-sentinel-7f3a", "OPENAI_API_KEY": "sk-openai-sentinel-9c1d"}
+
+
+def test_no_cloud_key_reaches_a_worker_whose_cells_need_none_and_rows_carry_none(project, monkeypatch):
+    (project.path / "conftest.py").write_text((project.path / "conftest.py").read_text() + KEY_PROBE_CONFTEST)
+    make_config(project.path, expect={"null": "fail"})
+    for name, value in SENTINELS.items():
+        monkeypatch.setenv(name, value)
+    result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+    for worker in ("gw0", "gw1"):
+        assert json.loads((project.path / f"{worker}.keys").read_text()) == []
+    results = project.path / "results"
+    written = b"".join(f.read_bytes() for f in results.rglob("*") if f.is_file())
+    assert written and not any(value.encode() in written for value in SENTINELS.values())
+    assert not any(value in result.stdout.str() + result.stderr.str() for value in SENTINELS.values())
+
+
+def test_only_the_key_the_cells_need_reaches_a_popen_worker(project, monkeypatch):
+    (project.path / "conftest.py").write_text((project.path / "conftest.py").read_text() + KEY_PROBE_CONFTEST)
+    make_config(project.path, agents=("caller",), strategies=("always-cloud",), expect={"caller": "fail"})
+    config = project.path / "arena.yaml"
+    config.write_text(config.read_text().replace("cloud: scripted", "cloud: openai/gpt-5"))
+    for name, value in SENTINELS.items():
+        monkeypatch.setenv(name, value)
+    result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-n", "2", "-p", "no:cacheprovider",
+                                          "--arena-no-report")
+    result.assert_outcomes(passed=2)
+    for worker in ("gw0", "gw1"):
+        assert json.loads((project.path / f"{worker}.keys").read_text()) == ["OPENAI_API_KEY"]
+    written = b"".join(f.read_bytes() for f in (project.path / "results").rglob("*") if f.is_file())
+    assert written and not any(value.encode() in written for value in SENTINELS.values())
+
+
+def test_a_worker_without_the_config_in_its_checkout_is_one_line_not_a_traceback(project):
+    make_config(project.path, agents=("oracle",))
+    elsewhere = project.path.parent / f"{project.path.name}-empty"
+    elsewhere.mkdir()
+    result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", "--tx", f"popen//chdir={elsewhere}")
+    output = result.stdout.str() + result.stderr.str()
+    lines = [line for line in output.splitlines() if "host gw0 (popen): " in line]
+    assert len(lines) == 1 and "arena.yaml" in lines[0] and "its own checkout" in lines[0], output
+    assert "Traceback" not in output and "replacing crashed worker" not in output, output
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -9,6 +9,9 @@ Replies are deterministic so tests can assert them:
 - chat otherwise: "echo: <last message>", streamed one word per chunk; eval_count = chunks,
   prompt_eval_count = words in all messages;
 - embeddings: an 8-dimensional unit vector derived from a hash of the text;
+- with ``load_s`` (FAKE_OLLAMA_LOAD_S), like a host that holds one model at a time: a chat for a
+  model other than the one last used waits ``load_s`` first (one load at a time) and counts in
+  ``app.state.loads``;
 - a model whose name starts with "runaway" ignores num_predict, as some servers do: streamed, one
   token ("word ") a millisecond until the client goes away; with "stream": false, RUNAWAY_TOKENS
   tokens at once (done_reason "stop").
@@ -61,8 +64,10 @@ def _text_of(message: dict) -> str:
     return content if isinstance(content, str) else ""
 
 
-def create_app(models: Iterable[str], version: str = DEFAULT_VERSION) -> Starlette:
+def create_app(models: Iterable[str], version: str = DEFAULT_VERSION, load_s: float = 0.0) -> Starlette:
     pulled = [_with_tag(m) for m in models]
+    loaded: list[str] = []  # the model in memory, as a one-slot list
+    load_lock = asyncio.Lock()
     requests: list[tuple[str, object]] = []  # (path, body) in arrival order, for assertions
 
     def known(name: object) -> bool:
@@ -106,6 +111,12 @@ def create_app(models: Iterable[str], version: str = DEFAULT_VERSION) -> Starlet
         model = body.get("model")
         if not known(model):
             return not_found(model)
+        if load_s:
+            async with load_lock:
+                if loaded != [model]:
+                    await asyncio.sleep(load_s)
+                    loaded[:] = [model]
+                    app.state.loads += 1
         messages = body.get("messages") or []
         last = messages[-1] if messages else {}
         prompt_words = sum(len(_text_of(m).split()) for m in messages)
@@ -165,6 +176,7 @@ def create_app(models: Iterable[str], version: str = DEFAULT_VERSION) -> Starlet
         Route("/api/embeddings", api_embeddings, methods=["POST"]),
     ])
     app.state.requests = requests
+    app.state.loads = 0
     return app
 
 
@@ -185,8 +197,8 @@ def _runaway(model: str, final: dict, stream: bool):
 class FakeOllama:
     """The fake running in a background thread on 127.0.0.1 (ephemeral port unless given)."""
 
-    def __init__(self, models: Iterable[str], version: str = DEFAULT_VERSION, port: int = 0):
-        self.app = create_app(models, version)
+    def __init__(self, models: Iterable[str], version: str = DEFAULT_VERSION, port: int = 0, load_s: float = 0.0):
+        self.app = create_app(models, version, load_s)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port))
@@ -222,8 +234,8 @@ class FakeOllama:
 
 
 def start_fake_ollama(models: Iterable[str] = ("qwen3:8b",), version: str = DEFAULT_VERSION,
-                      port: int = 0) -> FakeOllama:
-    return FakeOllama(models, version, port).start()
+                      port: int = 0, load_s: float = 0.0) -> FakeOllama:
+    return FakeOllama(models, version, port, load_s).start()
 
 
 def main(argv: list[str]) -> int:
@@ -233,7 +245,8 @@ def main(argv: list[str]) -> int:
         return 2
     host, _, port = os.environ.get("OLLAMA_HOST", "127.0.0.1:11434").rpartition(":")
     models = [m for m in os.environ.get("FAKE_OLLAMA_MODELS", "").split(",") if m]
-    app = create_app(models, os.environ.get("FAKE_OLLAMA_VERSION", DEFAULT_VERSION))
+    app = create_app(models, os.environ.get("FAKE_OLLAMA_VERSION", DEFAULT_VERSION),
+                     float(os.environ.get("FAKE_OLLAMA_LOAD_S", "0")))
     print(f"fake ollama listening on {host}:{port}", flush=True)
     uvicorn.run(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
     return 0
