@@ -134,14 +134,27 @@ class RouterConfig(_Strict):
         description="strategy parameters by dotted name, e.g. {heuristic.threshold: 10, cascade.threshold: 20}; "
         "each strategy reads the ones it uses (defaults: the original's constants, router/strategies/params.py)")
     classifier_timeout_s: float = Field(default=10.0, gt=0, description="timeout of one classifier call")
+    transcript: Literal["full", "meta", "off"] = Field(
+        default="full", description="each cell's transcript.jsonl of routed calls: full (requests and responses), "
+        "meta (each call's facts, no bodies) or off (no file)")
+
+    @field_validator("transcript", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
     local_guards: LocalGuardsConfig = Field(default_factory=LocalGuardsConfig)
     local_concurrency: int = Field(default=1, ge=1, description="concurrent calls per local backend (local servers usually serve one at a time)")
     cloud_concurrency: int = Field(default=8, ge=1, description="concurrent calls per cloud backend")
     max_retries: int = Field(default=3, ge=0, description="cloud retries on 429/5xx/connection reset")
 
 
+class RealPrsData(_Strict):
+    instances: str = Field(description="a SWE-bench JSONL export (e.g. of princeton-nlp/SWE-bench_Verified), relative to the config's folder")
+    repos: str = Field(description="folder of clones of the instances' repositories (<owner>__<name>, <owner>/<name> or <name>), relative to the config's folder")
+
+
 class BenchmarkConfig(_Strict):
-    task_classes: list[TaskClass] = Field(default_factory=lambda: ["puzzles", "refactors"], description="task classes to run (real-prs is not supported)")
+    task_classes: list[TaskClass] = Field(default_factory=lambda: ["puzzles", "refactors"], description="task classes to run (real-prs: SWE-bench-format instances, see README 'Real pull requests')")
     agents: list[str] = Field(default_factory=lambda: ["aider", "opencode", "cline"], description="agents: aider, mini-swe-agent, cline, opencode, claude-code, codex, oracle, null, or a registered one")
     tasks_per_class: dict[str, int] | None = Field(default=None, description="first N tasks of each class")
     task_ids: list[str] | None = Field(default=None, description="whitelist of task ids, in this order")
@@ -157,6 +170,7 @@ class BenchmarkConfig(_Strict):
         default_factory=dict, description="expected outcome per agent, e.g. {null: fail}: such cells pass when the outcome matches")
     timeout_s: int | None = Field(default=None, gt=0, description="agent wall-time limit for every cell (default: each task's timeout_s)")
     tasks_dir: str = Field(default="tasks", description="folder of task folders, relative to the config's project root")
+    real_prs: RealPrsData | None = Field(default=None, description="real-prs: your own SWE-bench instances instead of the shipped ones (tasks/real-prs)")
 
     @field_validator("agents", "expect", mode="before")
     @classmethod
@@ -256,7 +270,8 @@ class PricingConfig(_Strict):
 
 class ScoringConfig(_Strict):
     skip: bool = Field(default=False, description="must stay false: every cell is scored")
-    swebench_image: str = Field(default="hybrid-eval-python:latest", description="SWE-bench image for real-prs tasks (not supported by this harness)")
+    swebench_image: str = Field(default="hybrid-eval-python:latest", description="kept for the original's configs; real-prs scoring needs no image (see scoring.real_prs)")
+    real_prs: Literal["local", "swebench-docker"] = Field(default="local", description="real-prs scoring: local (a cached env per instance, in the sandbox) or swebench-docker (the official harness; needs Docker, see README)")
     timeout_s: int | None = Field(default=None, gt=0, description="acceptance-test wall limit (default: each task's scoring_timeout_s)")
     memory_mb: int = Field(default=1024, gt=0, description="memory cap of the acceptance-test run")
     max_procs: int = Field(default=256, gt=0, description="process-count cap of the acceptance-test run")
@@ -318,7 +333,10 @@ class ArenaConfig(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     hosts: HostsConfig = Field(default_factory=HostsConfig)  # multi-host sweeps: artifact transfer, per-host settings
-    resume: bool = Field(default=False, description="skip cells that already have a row; infra_error cells re-run")
+    resume: bool = Field(default=False, description="skip cells that already have a row measured under the same settings; "
+                         "infra_error cells and cells whose measured settings changed re-run")
+    failures_ok: bool = Field(default=False, description="exit 0 when every failed cell is a measurement (fail, "
+                              "timeout, crash, ...), like --arena-failures-ok; infra errors and interrupted runs still fail")
     git_sha_pin: str | None = Field(default=None, description="refuse to run unless the pytest-arena checkout is at this commit")
 
     @field_validator("variant_tag")
@@ -342,14 +360,6 @@ class ArenaConfig(_Strict):
                 validate_params(strategy, self.strategy_params(strategy))
             except ValueError as exc:
                 raise ValueError(f"router.params: {exc}") from None
-        return self
-
-    @model_validator(mode="after")
-    def _classes_supported(self):
-        if "real-prs" in self.benchmark.task_classes:
-            raise ValueError(
-                "benchmark.task_classes: 'real-prs' needs SWE-bench Docker images "
-                f"({self.scoring.swebench_image}) and Docker is not available to this harness; remove it")
         return self
 
     @property
@@ -386,9 +396,10 @@ class ArenaConfig(_Strict):
         return LocalGuards(**self.router.local_guards.model_dump())
 
     def sha256(self) -> str:
-        """Identifies the experiment: every field but ``resume`` and ``hosts`` (how and where a run
-        proceeds, not what it measures)."""
-        blob = json.dumps(self.model_dump(mode="json", exclude={"resume", "hosts"}), sort_keys=True, separators=(",", ":"))
+        """Identifies the experiment: every field but ``resume``, ``failures_ok``, ``hosts`` and
+        ``router.transcript`` (how and where a run proceeds and what it keeps, not what it measures)."""
+        exclude = {"resume": True, "failures_ok": True, "hosts": True, "router": {"transcript"}}
+        blob = json.dumps(self.model_dump(mode="json", exclude=exclude), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 

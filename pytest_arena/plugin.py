@@ -17,10 +17,13 @@ from .errors import ArenaError
 from .outcomes import TEST_STATUS, Outcome
 
 if TYPE_CHECKING:  # the config and task models load only when --arena-config is given
+    from .conventions import CellMarkers
     from .session import ArenaSession
 
 SESSION_KEY = pytest.StashKey["ArenaSession"]()
 SUMMARY_KEY = pytest.StashKey[str]()
+MARKERS_KEY = pytest.StashKey["CellMarkers"]()
+FAILURE_TALLY = "arena-failure-tally"
 OUTCOME_PROPERTY = "arena_outcome"
 EXPECTED_PROPERTY = "arena_expected"
 
@@ -35,12 +38,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--arena-out", default=None, metavar="DIR",
                     help="write results here instead of the config's out_dir")
     group.addoption("--arena-resume", action="store_true", default=False,
-                    help="skip cells that already have a row (like resume: true in the config); infra_error cells re-run")
+                    help="skip cells that already have a row measured under the same settings (like resume: true in the "
+                         "config); infra_error cells and cells whose measured settings changed re-run")
     group.addoption("--arena-no-report", action="store_true", default=False,
                     help="do not analyse raw.jsonl at session end (rows are still written)")
     group.addoption("--arena-dry-run", action="store_true", default=False,
                     help="print the plan (cells per axis, projected cloud spend and wall time per strategy from "
                          "earlier rows or a stated default, budget caps) and run nothing; like `python -m pytest_arena plan`")
+    group.addoption("--arena-failures-ok", action="store_true", default=False,
+                    help="exit 0 when every failed cell is a measurement (fail, timeout, crash, ...), like "
+                         "failures_ok: true in the config; infra errors and interrupted runs still fail")
+    group.addoption("--arena-progress", choices=("auto", "live", "plain", "off"), default="auto",
+                    help="running cells (agent, strategy, task, elapsed, calls, tokens, cost so far): auto (default) "
+                         "redraws them in place on a terminal and prints plain lines on a pipe; live, plain or off")
+    group.addoption("--arena-progress-interval", type=float, default=30.0, metavar="SECONDS",
+                    help="on a pipe, repeat the running cells this often (besides each cell's start and finish; default 30)")
 
 
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
@@ -74,20 +86,42 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.exit("pytest-arena dry run: nothing was run", returncode=0)
         if config.getoption("arena_resume"):
             session.config.resume = True
+        if hasattr(config, "workerinput"):
+            from .hosts import check_worker
+
+            check_worker(session, config.workerinput)  # a host unlike the controller's is refused
         if not hasattr(config, "workerinput") and not config.getoption("collectonly"):
             from .validation import validate_references
 
             validate_references(session, getattr(config, "cache", None))
+            from .resume import write_settings
+
+            write_settings(session)  # what each cell measures under, for resume to name changes
     except ArenaError as exc:
         where = ""
         if hasattr(config, "workerinput"):  # xdist shows a worker's error as a crash: say where it was
             where = (f" (xdist worker {_worker_id(config)}, working dir {Path.cwd()}: a worker resolves the "
                      f"config in its own checkout; start it there, e.g. --tx ssh=HOST//chdir=CHECKOUT)")
-        raise pytest.UsageError(str(exc) + where) from None
+        from .hosts import WorkerRefused  # on the controller: one line, not the worker's traceback
+
+        raise (WorkerRefused if where else pytest.UsageError)(str(exc) + where) from None
     config.stash[SESSION_KEY] = session
+    from .conventions import CellMarkers, FailureTally
+
+    markers = CellMarkers(session.cells, lambda task_id: session.registry.get(task_id).shape)
+    markers.register(config)
+    config.stash[MARKERS_KEY] = markers
     if not hasattr(config, "workerinput"):
         join_path_options(config)
         config.pluginmanager.register(RowCollector(session), "arena-row-collector")
+        from .hosts import HostsController, withhold_keys
+
+        withhold_keys(session)  # before xdist starts workers, which inherit this environment
+        config.pluginmanager.register(HostsController(session), "arena-hosts")
+        config.pluginmanager.register(FailureTally(OUTCOME_PROPERTY), FAILURE_TALLY)
+    from .progress import register as register_progress
+
+    register_progress(config, session, _worker_id(config))  # live lines, status.json, Ctrl-C as a pause
 
 
 PATH_OPTIONS = ("--arena-config", "--arena-out")
@@ -176,6 +210,35 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     return None
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A missing agent stops the run here, once, naming it and its setup command. Only the cells
+    left after -k, -m, --deselect and --lf count: deselecting them is the other way out."""
+    arena = session.config.stash.get(SESSION_KEY, None)
+    if arena is None or hasattr(session.config, "workerinput") or session.config.getoption("collectonly"):
+        return
+    from .conventions import check_agents
+
+    cells = [cell for cell in map(_cell_of, session.items) if cell is not None]
+    check_agents(arena, cells, arena.install_root, session.config.stash[MARKERS_KEY])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:
+    """Under xdist the workers collect; the controller checks what each worker on this machine
+    selected (a remote host's installs are not visible here: its cells report a missing agent
+    when they run)."""
+    arena = node.config.stash.get(SESSION_KEY, None)
+    spec = node.gateway.spec
+    if arena is None or not spec.popen or spec.via:
+        return
+    from .conventions import check_agents, install_root_of
+    from .scheduling import plain_node_id
+
+    by_name = {cell.name: cell for cell in arena.cells}
+    cells = [by_name[name] for name in (plain_node_id(i).partition("::")[2] for i in ids) if name in by_name]
+    check_agents(arena, cells, install_root_of(arena.config, node.gateway.id), node.config.stash[MARKERS_KEY])
+
+
 def _cell_of(item: pytest.Item):
     """The cell an item runs (its ``arena_cell`` parametrization), or None for other tests."""
     return getattr(getattr(item, "callspec", None), "params", {}).get("arena_cell")
@@ -190,6 +253,9 @@ class ArenaConfigFile(pytest.Module):
     def _getobj(self):
         # The config is YAML, not Python: its "module" is built here, never imported from disk.
         session: ArenaSession = self.config.stash[SESSION_KEY]
+        from .scheduling import CellGroups, worker_count
+
+        groups = CellGroups(session.cells, worker_count(self.config))  # --dist loadgroup: a local model stays hot
         cells_by_task: dict[str, list] = {}
         for cell in session.cells:
             cells_by_task.setdefault(cell.task_id, []).append(cell)
@@ -200,7 +266,10 @@ class ArenaConfigFile(pytest.Module):
 
         def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             cells = cells_by_task.get(metafunc.definition.name, [])
-            metafunc.parametrize("arena_cell", [pytest.param(cell, id=cell.param_id) for cell in cells])
+            markers = self.config.stash[MARKERS_KEY]
+            metafunc.parametrize("arena_cell", [pytest.param(cell, id=cell.param_id,
+                                                             marks=markers.marks(cell) + groups.marks(cell))
+                                                for cell in cells])
 
         module.pytest_generate_tests = pytest_generate_tests
         self._arena_tasks = set(cells_by_task)
@@ -208,7 +277,7 @@ class ArenaConfigFile(pytest.Module):
 
     def collect(self):
         items = super().collect()
-        for item in items:  # -k cannot spell `cascade@threshold=15`; `cascade-threshold-15` selects it
+        for item in items:  # -k refactors, -k qwen3, and -k cascade-threshold-15 for cascade@threshold=15
             cell = _cell_of(item)
             if cell is not None:
                 item.extra_keyword_matches.update(cell.keywords)
@@ -238,7 +307,7 @@ def arena_finished_cells(arena_session: ArenaSession, request: pytest.FixtureReq
     workerinput = getattr(request.config, "workerinput", None)
     if workerinput is not None:
         return workerinput.get(FINISHED_INPUT, {})
-    return arena_session.store.finished_cells()
+    return arena_session.finished_cells()
 
 
 FINISHED_INPUT = "arena_finished_cells"
@@ -249,7 +318,16 @@ def pytest_configure_node(node) -> None:
     """xdist, on the controller, for each worker before it starts: hand it the resumed cells."""
     session = node.config.stash.get(SESSION_KEY, None)
     if session is not None and session.config.resume:
-        node.workerinput[FINISHED_INPUT] = session.store.finished_cells()
+        node.workerinput[FINISHED_INPUT] = session.finished_cells()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """With --arena-resume: how many cells re-run because their measured settings changed."""
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None or not session.config.resume or hasattr(config, "workerinput"):
+        return []
+    message = session.resume_plan().message(session.out_dir)
+    return [message] if message else []
 
 
 def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, str], arena_cell, request: pytest.FixtureRequest):
@@ -268,24 +346,50 @@ def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, s
     item.user_properties.append((ROW_PROPERTY, run.payload))  # the controller writes it (RowCollector)
     if run.interrupted is not None:
         if isinstance(run.interrupted, (KeyboardInterrupt, SystemExit)) and not hasattr(request.config, "workerinput"):
-            arena_session.store.accept(run.payload)  # Ctrl-C: pytest makes no report to carry it
+            # Ctrl-C: pytest makes no report to carry it. No row (resume re-runs the cell), but its
+            # folder and its ledger records (money spent) are kept.
+            arena_session.store.accept(run.payload, finished=False)
         raise run.interrupted
     outcome = run.row.outcome
+    from .conventions import junit_properties
+
     item.user_properties.append((OUTCOME_PROPERTY, outcome.value))
     item.user_properties.append((EXPECTED_PROPERTY, cell.expect))
+    item.user_properties.extend(junit_properties(run.row))
     if arena_session.stop_reason:
         request.session.shouldstop = f"pytest-arena stopped the session: {arena_session.stop_reason}"
     folder = arena_session.out_dir / run.row.output_ref
-    # pytrace=False: a cell's failure is a measurement, told in one line, never a traceback.
-    if outcome is Outcome.INFRA_ERROR:
-        pytest.fail(f"INFRA-ERROR: {run.message}\n(cell folder: {folder})", pytrace=False)
     if cell.expect == "fail":
         if outcome is Outcome.PASS:
-            pytest.fail(f"expected the {cell.agent} agent to fail this task, but its acceptance tests "
-                        f"passed ({run.message}): the tests do not exercise what the workspace lacks", pytrace=False)
-        return
+            _fail_cell(item, f"expected the {cell.agent} agent to fail this task, but its acceptance tests passed "
+                             f"({run.message}): the tests do not exercise what the workspace lacks")
+        if outcome is not Outcome.INFRA_ERROR:
+            return
     if outcome is not Outcome.PASS:
-        pytest.fail(f"{TEST_STATUS[outcome][2]}: {run.message}\n(cell folder: {folder})", pytrace=False)
+        _fail_cell(item, run.message, f"{TEST_STATUS[outcome][2]}: {run.message}\n(cell folder: {folder})")
+
+
+SHORT_MESSAGE_KEY = pytest.StashKey[str]()
+
+
+def _fail_cell(item: pytest.Item, short: str, text: str | None = None) -> None:
+    """Fail a cell with ``text`` (default ``short``) as its report and ``short`` as its line in
+    pytest's short summary, after the outcome word and the node id (pytest_runtest_makereport).
+    pytrace=False: a cell's failure is a measurement, told in words, never a traceback."""
+    item.stash[SHORT_MESSAGE_KEY] = short
+    pytest.fail(text or short, pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed cell's summary line reads ``FAIL <node id> - <reason>``: without pytest's
+    ``Failed: FAIL:`` prefix the reason fits beside the id."""
+    result = yield
+    short = item.stash.get(SHORT_MESSAGE_KEY, None)
+    report = result.get_result()
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if short and call.when == "call" and report.failed and crash is not None:
+        crash.message = short
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
@@ -298,6 +402,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     outcome = Outcome(value)
     if props.get(EXPECTED_PROPERTY) == "fail" and report.passed:
         return "passed", ".", f"{TEST_STATUS[outcome][2]} (expected)"
+    if outcome is Outcome.PASS and report.failed:  # a pass where the config expects a failure
+        return "failed", "F", "PASS (expected to fail)"
     return TEST_STATUS[outcome]
 
 
@@ -309,8 +415,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     arena.close()
     if hasattr(config, "workerinput"):
         return
-    if config.getoption("arena_no_report") or config.getoption("collectonly"):
+    failures_ok = config.getoption("arena_failures_ok") or arena.config.failures_ok
+    session.exitstatus = config.pluginmanager.get_plugin(FAILURE_TALLY).exit_status(session, failures_ok)
+    from .progress import interrupted
+
+    progress = interrupted(config)
+    if progress is not None:  # Ctrl-C is a pause: rows are kept, the analysis waits for `analyze`
+        config.stash[SUMMARY_KEY] = progress.interrupt_summary()
         return
+    if config.getoption("arena_no_report") or config.getoption("collectonly") or exitstatus == pytest.ExitCode.USAGE_ERROR:
+        return  # a usage error (bad selection, missing agent) ran nothing to report
     from .reporting import session_report
 
     config.stash[SUMMARY_KEY] = session_report(arena)
@@ -321,3 +435,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if summary:
         terminalreporter.write_sep("=", "pytest-arena summary")
         terminalreporter.write_line(summary)
+    tally = config.pluginmanager.get_plugin(FAILURE_TALLY)
+    if tally is not None and tally.forgiven:
+        terminalreporter.write_line(tally.summary())

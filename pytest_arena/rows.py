@@ -27,6 +27,7 @@ class Tokens(_Strict):
     local_completion: int = 0
     cloud_prompt: int = 0
     cloud_completion: int = 0
+    cloud_cached: int = 0  # the cached prompt tokens of cloud calls (``cached`` counts every call's)
 
 
 class Latency(_Strict):
@@ -42,6 +43,7 @@ class Quality(_Strict):
     tests_passed: int | None
     tests_total: int | None
     composite: float | None  # tests_passed / tests_total
+    resolved: bool | None = None  # real-prs: every FAIL_TO_PASS and PASS_TO_PASS test passed (SWE-bench's rule)
 
 
 class Scoring(_Strict):
@@ -107,6 +109,9 @@ class Row(_Strict):
     config_sha: str
     # ---- ours ----
     schema_version: int = ROW_SCHEMA_VERSION
+    # sha256 of the settings this cell's result depends on (pytest_arena/measured.py): resume
+    # re-runs a cell whose latest row has another one
+    measured_sha: str | None = None
     outcome: Outcome
     expect: Literal["pass", "fail"]
     node_id: str
@@ -115,10 +120,16 @@ class Row(_Strict):
     shape: str
     agent_version: str
     agent_exit_code: int | None
+    # The agent was killed at its time limit. Its outcome is still ``pass`` when its files pass
+    # (reports count those passes apart); otherwise the outcome is ``timeout``.
+    agent_timed_out: bool = False
     agent_reported: dict | None  # the agent's own usage/cost report, where it gives one
     strategy_params: dict[str, int | float] = {}  # swept param values of the operating point (full dotted names)
     usage_mismatch: str | None = None  # set when the agent's own token report and the ledger disagree widely
     cost_usd: float  # from the ledger, priced with the pricing table at call time
+    # router.prompt_cache: the ledger priced cloud cached tokens at the cache-read rate (true) or as
+    # input (false); re-pricing applies the same rule, so a row's cost under its own scenario is this one
+    prompt_cache: bool = False
     backend_kinds: dict[str, str]  # {"local": "embedded", "cloud": "scripted"}: harness checks are visible
     provenance: Provenance
     # Where the agent and the acceptance tests ran: {"agent": "bwrap" | "none", "scoring": "bwrap" |

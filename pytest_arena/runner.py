@@ -13,7 +13,7 @@ from pathlib import Path
 from router.contracts import RunSpec, RunTotals, ScriptedPlan
 from router.errors import RouterError
 
-from . import handoff, provenance
+from . import cell_story, handoff, progress, provenance
 from .agents.base import AgentResult, AgentRunContext
 from .agents.process import AgentSandbox, AgentSandboxError, agent_sandbox, report_mismatch, tool_prefixes
 from .agents.registry import get_agent
@@ -23,6 +23,7 @@ from .outcomes import Outcome
 from .rows import Artifacts, Latency, Provenance, Quality, Routing, Row, Scoring, Tokens
 from .sandbox import Limits, RouterLink, sandbox_kind
 from .scoring import ScoreResult, score
+from .scheduling import plain_node_id
 from .scoring_env import env_root, prepare as prepare_scoring_env
 from .session import ArenaSession
 from .tasks import Task
@@ -62,7 +63,8 @@ def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals
     if scored.status == "infra_error":
         return Outcome.INFRA_ERROR, f"scoring sandbox failed: {scored.reason}"
     if scored.status == "pass":
-        return Outcome.PASS, f"{scored.tests_passed}/{scored.tests_total} tests passed"
+        late = " after the agent was killed at its time limit" if agent is not None and agent.failure == "timeout" else ""
+        return Outcome.PASS, f"{scored.tests_passed}/{scored.tests_total} tests passed{late}"
     tests = f"{scored.tests_passed}/{scored.tests_total} tests passed"
     if agent is not None and agent.failure == "timeout":
         return Outcome.TIMEOUT, f"agent ran past its time limit ({agent.reason or 'killed'}); {tests}"
@@ -74,7 +76,9 @@ def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals
         return Outcome.TRUNCATED, f"{statuses['truncated']} local call(s) cut by the output cap; {tests}"
     if agent is not None and agent.failure == "agent_crash":
         return Outcome.AGENT_CRASH, f"agent crashed: {agent.reason or f'exit {agent.exit_code}'}; {tests}"
-    return Outcome.FAIL, f"{tests}: {scored.reason}" if scored.reason else tests
+    if not scored.reason or scored.reason.startswith(tests):  # the scorer's reason names the counts
+        return Outcome.FAIL, scored.reason or tests
+    return Outcome.FAIL, f"{tests}: {scored.reason}"
 
 
 def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Path, router) -> AgentSandbox:
@@ -120,8 +124,10 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
     router = None
     box: AgentSandbox | None = None
     interrupted: BaseException | None = None
+    before: cell_story.Snapshot | None = None
     try:
         populate_workspace(task, workspace)
+        before = cell_story.snapshot(workspace)  # patch.diff: the agent's change against this
         version = adapter.version(session.install_root)
         if version is None:
             raise AgentNotInstalled(
@@ -141,7 +147,10 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
                 run_id=run_id, strategy=cell.strategy, local=local, cloud=cloud,
                 strategy_params=config.strategy_params(cell.strategy, dict(cell.strategy_params)), classifier=classifier, embedder=embedder,
                 guards=config.guards(), cell_budget_usd=config.budget.cell_usd, seed=cell.seed, scripted=scripted,
-                classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache))
+                classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache,
+                transcript_path=None if config.router.transcript == "off" else str(cell_dir / cell_story.TRANSCRIPT),
+                transcript_bodies=config.router.transcript == "full"))
+            progress.WATCH.routed(run_id, router)  # live calls and cost for the progress display
         timeout_s = config.benchmark.timeout_s or task.spec.timeout_s
         ctx = AgentRunContext(task=task, workspace=workspace, prompt=task.prompt, endpoints=endpoints,
                               seed=cell.seed, timeout_s=timeout_s, home=home, log_dir=cell_dir / "logs",
@@ -160,8 +169,9 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         s0 = time.monotonic()
         limits = Limits(wall_s=config.scoring.timeout_s or task.spec.scoring_timeout_s,
                         memory_mb=config.scoring.memory_mb, max_procs=config.scoring.max_procs)
+        task.record_solution(workspace, cell_dir, model=f"{cell.agent}+{cell.strategy_point}")
         scored = score(task, workspace, scratch / "scoring", limits=limits,
-                       env=prepare_scoring_env(env_root(session.install_root)))
+                       env=task.scoring_env(prepare_scoring_env(env_root(session.install_root))))
         scoring_ms = int((time.monotonic() - s0) * 1000)
         if scored.junit_path and Path(scored.junit_path).is_file():
             shutil.copy2(scored.junit_path, cell_dir / "junit.xml")
@@ -175,6 +185,8 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
     finally:
         if workspace.exists():
             shutil.copytree(workspace, cell_dir / "workspace", dirs_exist_ok=True, symlinks=True)
+            if before is not None:
+                cell_story.write_patch(cell_dir, before, workspace)
         shutil.rmtree(scratch, ignore_errors=True)
 
     outcome, reason = decide_outcome(scored, agent_result, totals, infra)
@@ -190,6 +202,8 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         outcome=outcome, reason=reason, prov=provenance.collect(sandbox_kind(), config.pricing.table, session.worker),
         totals=totals, scored=scored, agent_result=agent_result, agent_version=agent_version,
         backend_kinds=backend_kinds, box=box, agent_ms=agent_ms, scoring_ms=scoring_ms, mismatch=mismatch)
+    cell_story.write_calls(cell_dir, totals.records if totals else [])
+    cell_story.write_test_output(cell_dir, scored, infra)
     row, payload = handoff.pack(row, totals.records if totals else [], cell_dir, session.artifacts_cap_bytes)
     return CellRun(row=row, message=reason, payload=payload, interrupted=interrupted)
 
@@ -216,13 +230,14 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
     tokens = Tokens(
         prompt=totals.prompt, completion=totals.completion, cached=totals.cached, reasoning=totals.reasoning,
         local_prompt=totals.local_prompt, local_completion=totals.local_completion,
-        cloud_prompt=totals.cloud_prompt, cloud_completion=totals.cloud_completion)
+        cloud_prompt=totals.cloud_prompt, cloud_completion=totals.cloud_completion, cloud_cached=totals.cloud_cached)
     quality = Quality(
         functional_pass=None if scored is None or scored.status == "infra_error" else scored.status == "pass",
         tests_passed=scored.tests_passed if scored and scored.status != "infra_error" else None,
         tests_total=scored.tests_total if scored and scored.status != "infra_error" else None,
         composite=(scored.tests_passed / scored.tests_total) if scored and scored.tests_total else (
-            0.0 if scored and scored.status != "infra_error" else None))
+            0.0 if scored and scored.status != "infra_error" else None),
+        resolved=(scored.status == "pass") if task.task_class == "real-prs" and scored and scored.status != "infra_error" else None)
     routing = Routing(
         total_calls=totals.calls, local_calls=totals.local_calls, cloud_calls=totals.cloud_calls,
         router_calls=totals.router_calls,
@@ -243,13 +258,15 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
         variant=config.variant_tag, cloud_model_id=cell.cloud_model, local_model_id=cell.local_model,
         router_classifier_model_id=config.models.router_classifier, router_strategy=cell.strategy_point,
         strategy_params=dict(cell.strategy_params),
-        seed=cell.seed, config_sha=session.config_sha,
-        outcome=outcome, expect=cell.expect, node_id=node_id, cell_key=cell.key, run_id=run_id,
+        seed=cell.seed, config_sha=session.config_sha, measured_sha=session.measured_sha(cell),
+        outcome=outcome, expect=cell.expect, node_id=plain_node_id(node_id), cell_key=cell.key, run_id=run_id,
         shape=task.shape, agent_version=agent_version,
         agent_exit_code=agent_result.exit_code if agent_result else None,
+        agent_timed_out=agent_result is not None and agent_result.failure == "timeout",
         agent_reported=agent_result.reported if agent_result else None,
         usage_mismatch=mismatch,
-        cost_usd=round(totals.cost_usd, 8), backend_kinds=backend_kinds, provenance=prov,
+        cost_usd=round(totals.cost_usd, 8), prompt_cache=config.router.prompt_cache,
+        backend_kinds=backend_kinds, provenance=prov,
         sandbox={"agent": box.kind if box else "not started",
                  "scoring": scored.sandbox if scored else "not run"},
         scoring=Scoring(tampering_detected=scored.tampering is not None, tampering=scored.tampering,

@@ -123,6 +123,9 @@ class ArenaSession:
     stop_reason: str | None = None
     pricing_warnings: list[str] = field(default_factory=list)  # shown in the session summary and reports
     _config_sha: str | None = None
+    _measured: dict[str, dict] = field(default_factory=dict)  # cell key -> its measured settings
+    _task_digests: dict[str, str] = field(default_factory=dict)
+    _resume_plan: object | None = None
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
 
     # ------------------------------------------------------------------ construction
@@ -143,6 +146,10 @@ class ArenaSession:
         tasks_dir = resolve_tasks_dir(config.benchmark.tasks_dir, project_root, config_path)
         try:
             registry = discover_tasks(tasks_dir)
+            if "real-prs" in config.benchmark.task_classes:
+                from .realprs.registry import with_real_prs
+
+                registry = with_real_prs(registry, config, config_path, tasks_dir, host_settings(config, worker))
         except TaskError as exc:
             raise ConfigError(str(exc)) from None
         cells = expand_cells(config, registry, str(config_path))
@@ -163,6 +170,46 @@ class ArenaSession:
         if self._config_sha is None:
             self._config_sha = self.config.sha256()
         return self._config_sha
+
+    def measured_settings(self, cell) -> dict:
+        """What this cell's result depends on (pytest_arena/measured.py), the same on every host."""
+        key = cell.key
+        if key not in self._measured:
+            from .agents.registry import get_agent
+            from .measured import measured_settings
+            from .validation import task_digest
+
+            task = self.registry.get(cell.task_id)
+            if cell.task_id not in self._task_digests:
+                self._task_digests[cell.task_id] = task_digest(task)
+            self._measured[key] = measured_settings(
+                self.config, cell, task, uses_llm=get_agent(cell.agent).uses_llm,
+                pricing_sha256=self.pricing_sha256, task_digest=self._task_digests[cell.task_id])
+        return self._measured[key]
+
+    def measured_sha(self, cell) -> str:
+        from .measured import settings_sha
+
+        return settings_sha(self.measured_settings(cell))
+
+    @property
+    def pricing_sha256(self) -> str:
+        from router.pricing import load_pricing
+
+        return load_pricing(pricing_table_path(self.config, self.project_root)).sha256
+
+    def resume_plan(self):
+        """Which cells --arena-resume skips and which re-run (pytest_arena/resume.py); once per session."""
+        with self._lock:
+            if self._resume_plan is None:
+                from .resume import plan_resume
+
+                self._resume_plan = plan_resume(self)
+            return self._resume_plan
+
+    def finished_cells(self) -> dict[str, str]:
+        """cell_key -> outcome of the cells resume skips (an empty dict unless resuming)."""
+        return self.resume_plan().finished if self.config.resume else {}
 
     @property
     def out_dir(self) -> Path:

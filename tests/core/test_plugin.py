@@ -68,7 +68,8 @@ def test_oracle_passes_null_fails_as_expected_and_rows_are_complete(project):
     by_agent = {(r["task_id"], r["route"]): r for r in got}
     oracle = by_agent[("demo/adder", "oracle")]
     assert oracle["outcome"] == "pass"
-    assert oracle["quality"] == {"functional_pass": True, "tests_passed": 3, "tests_total": 3, "composite": 1.0}
+    assert oracle["quality"] == {"functional_pass": True, "tests_passed": 3, "tests_total": 3, "composite": 1.0,
+                                 "resolved": None}  # resolved: real-prs only
     null = by_agent[("demo/adder", "null")]
     assert null["outcome"] == "fail" and null["quality"]["tests_passed"] == 0 and null["expect"] == "fail"
     for row in got:
@@ -101,29 +102,47 @@ def test_cheating_agent_gains_nothing(project):
         assert row["quality"]["tests_total"] >= 2  # the pristine tests ran, not the agent's
 
 
-def test_timeout_crash_and_missing_agent_each_get_their_outcome(project, monkeypatch):
+def test_timeout_and_crash_each_get_their_outcome(project, monkeypatch):
+    # (a missing agent stops the run at collection: tests/core/test_pytest_conventions.py)
     monkeypatch.setenv("SLEEPER_SECONDS", "30")
-    make_config(project.path, agents=("sleeper", "crasher", "missing", "oracle"), timeout_s=1)
+    make_config(project.path, agents=("sleeper", "crasher", "oracle"), timeout_s=1)
     result = project.runpytest("--arena-config", "arena.yaml", "-v", "-k", "adder")
     result.stdout.fnmatch_lines_random([
-        "*adder?sleeper-s42? TIMEOUT*", "*adder?crasher-s42? CRASH*", "*adder?missing-s42? INFRA-ERROR*",
-        "*adder?oracle-s42? PASS*", "*python -m pytest_arena setup --agents missing*"])
+        "*adder?sleeper-s42? TIMEOUT*", "*adder?crasher-s42? CRASH*", "*adder?oracle-s42? PASS*"])
     outcomes = {r["route"]: r["outcome"] for r in rows(project.path)}
-    assert outcomes == {"sleeper": "timeout", "crasher": "agent_crash", "missing": "infra_error", "oracle": "pass"}
+    assert outcomes == {"sleeper": "timeout", "crasher": "agent_crash", "oracle": "pass"}
+
+
+BROKEN_AGENT = """
+
+from pytest_arena.errors import ArenaError
+
+
+class Broken(_Builtin):
+    \"\"\"Installed, but what it needs breaks under it at run time: an infra_error.\"\"\"
+    name = "broken"
+
+    def run(self, ctx):
+        raise ArenaError("the broken agent's service is down: start it")
+
+
+register_agent("broken", Broken)
+"""
 
 
 def test_resume_skips_finished_cells_and_reruns_infra_errors(project):
-    make_config(project.path, agents=("oracle", "missing"))
+    project.makeconftest(TEST_AGENTS_CONFTEST + BROKEN_AGENT)
+    make_config(project.path, agents=("oracle", "broken"))
     first = project.runpytest("--arena-config", "arena.yaml")
     assert len(rows(project.path)) == 4
-    # one line per missing piece, not one traceback per cell
+    # one line per infrastructure problem, not one traceback per cell
     first.stdout.fnmatch_lines(["*infrastructure problems this session*",
-                                "*2 cell(s): agent missing is not installed*python -m pytest_arena setup --agents missing*"])
+                                "*2 cell(s): the broken agent's service is down: start it*"])
     result = project.runpytest("--arena-config", "arena.yaml", "--arena-resume", "-rs")
     result.assert_outcomes(skipped=2, errors=2)  # infra_error cells count as pytest errors
     result.stdout.fnmatch_lines(["*resumed: a row with outcome pass exists*"])
     got = rows(project.path)
-    assert len(got) == 6 and sum(r["route"] == "missing" for r in got) == 4
+    assert len(got) == 6 and sum(r["route"] == "broken" for r in got) == 4
 
 
 def test_bad_task_folders_stop_collection_with_the_task_named(project):
