@@ -107,8 +107,11 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
     note = "bars: 95% CI (task-clustered bootstrap; Wilson where it degenerates)"
     if len(groups) > len(shown):
         note += f"; {len(shown)} of {len(groups)} groups shown, all are in decision_matrix.md"
-    fig.suptitle(f"Cost vs pass rate per strategy   ({note})", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # keep a strip for the suptitle
+    # One panel is too narrow for the title and its note on one line: the note goes on a second.
+    joiner = "   " if columns > 1 else "\n"
+    fig.suptitle(f"Cost vs pass rate per strategy{joiner}({note})", fontsize=9)
+    strip = 0.35 if columns > 1 else 0.4
+    fig.tight_layout(rect=(0, 0, 1, 1 - strip / fig.get_figheight()))  # keep a strip for the suptitle
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
