@@ -17,10 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import TaskError
-from .yamlfile import first_problem, read_yaml
+from .yamlfile import read_model
 
 TASK_CLASSES = ("puzzles", "refactors")
 SHAPES = ("puzzle", "D1", "D5", "D6")
@@ -109,14 +109,7 @@ def load_task(folder: Path) -> Task:
     where = f"task folder {folder}"
     if not spec_path.is_file():
         raise TaskError(f"{where}: task.yaml is missing. Add one (see README 'Adding a task').")
-    raw = read_yaml(spec_path, TaskError)
-    if not isinstance(raw, dict):
-        raise TaskError(f"{spec_path}: must be a mapping of fields (id, class, shape, ...).")
-    try:
-        spec = TaskSpec.model_validate(raw)
-    except ValidationError as exc:
-        field, problem = first_problem(exc)
-        raise TaskError(f"{spec_path}: field '{field}': {problem}.") from None
+    spec = read_model(spec_path, TaskSpec, TaskError, fields="id, class, shape")
     task = Task(spec=spec, root=folder)
     if spec.prompt is None:
         prompt_path = folder / (spec.prompt_file or "prompt.md")

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import ArenaError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def read_yaml(path: Path, error: type[ArenaError]) -> Any:
@@ -27,3 +29,17 @@ def first_problem(exc: ValidationError) -> tuple[str, str]:
     """The dotted field and the message of a pydantic error's first problem (one line for the user)."""
     err = exc.errors()[0]
     return ".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"]
+
+
+def read_model(path: Path, model: type[Model], error: type[ArenaError], *, fields: str, hint: str = "") -> Model:
+    """A YAML mapping validated as ``model``; one ``error`` line naming the file and the first bad
+    field otherwise. ``fields`` names a few expected fields for the not-a-mapping message; ``hint``
+    (e.g. " See README 'Adding a task'.") ends the field message."""
+    raw = read_yaml(path, error)
+    if not isinstance(raw, dict):
+        raise error(f"{path}: must be a mapping of fields ({fields}, ...).")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        field, problem = first_problem(exc)
+        raise error(f"{path}: field '{field}': {problem}.{hint}") from None

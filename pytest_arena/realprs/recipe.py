@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import TaskError
-from ..yamlfile import first_problem, read_yaml
+from ..yamlfile import read_model
 
 RECIPE_FOLDER = "real-prs"
 
@@ -47,14 +47,8 @@ class Recipe(BaseModel):
 
 
 def read_recipe(path: Path) -> Recipe:
-    raw = read_yaml(path, TaskError)
-    if not isinstance(raw, dict):
-        raise TaskError(f"{path}: must be a mapping of fields (instance_id, repo, pypi, ...).")
-    try:
-        recipe = Recipe.model_validate(raw)
-    except ValidationError as exc:
-        field, problem = first_problem(exc)
-        raise TaskError(f"{path}: field '{field}': {problem}. See README 'Real pull requests'.") from None
+    recipe = read_model(path, Recipe, TaskError, fields="instance_id, repo, pypi",
+                        hint=" See README 'Real pull requests'.")
     if path.stem != recipe.instance_id:
         raise TaskError(f"{path}: field 'instance_id' is {recipe.instance_id}: name the file "
                         f"{recipe.instance_id}.yaml.")
