@@ -14,6 +14,11 @@ from pytest_arena.realprs.prepare import real_prs_root
 from pytest_arena.realprs.setup import prepare_shipped
 from pytest_arena.session import SHIPPED_TASKS
 
+try:  # the optional official package: its `datasets` registers pyarrow types once per process, so
+    import swebench.harness.utils  # noqa: F401  a second import after pytester's drop would fail
+except ImportError:
+    pass
+
 
 @pytest.fixture(scope="session")
 def install_root():
