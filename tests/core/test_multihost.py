@@ -4,6 +4,7 @@ controller's results folder (bubblewrap binds it read-only); a ``popen//chdir=``
 killed mid-cell."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -69,6 +70,23 @@ def start_socket_server(host: Path, readonly: Path, env: dict | None = None) -> 
     return proc, port
 
 
+@contextlib.contextmanager
+def socket_servers(project: pytest.Pytester, hosts: list[Path], env: dict | None = None):
+    """One execnet socket server per host checkout; yields (ports, the ``--tx`` arguments that
+    reach them); every server is killed on the way out."""
+    servers: list[tuple[subprocess.Popen, int]] = []
+    try:
+        for host in hosts:
+            servers.append(start_socket_server(host, readonly=project.path, env=env))
+        ports = [port for _, port in servers]
+        yield ports, [a for port, host in zip(ports, hosts)
+                      for a in ("--tx", f"socket=127.0.0.1:{port}//chdir={host / 'checkout'}")]
+    finally:
+        for proc, _ in servers:
+            proc.kill()
+            proc.wait()
+
+
 def assert_complete_rows(got: list[dict], count: int) -> None:
     assert len(got) == count
     for row in got:
@@ -80,15 +98,8 @@ def assert_complete_rows(got: list[dict], count: int) -> None:
 def test_socket_workers_on_other_checkouts_send_every_row_home(project):
     make_config(project.path, seeds=(1, 2), expect={"null": "fail"})
     hosts = [host_checkout(project, f"host{i}") for i in (1, 2)]
-    servers = [start_socket_server(host, readonly=project.path) for host in hosts]
-    try:
-        result = project.runpytest_subprocess(
-            "--arena-config", "arena.yaml", "-d", *[a for (_, port), host in zip(servers, hosts)
-                                           for a in ("--tx", f"socket=127.0.0.1:{port}//chdir={host / 'checkout'}")])
-    finally:
-        for proc, _ in servers:
-            proc.kill()
-            proc.wait()
+    with socket_servers(project, hosts) as (_, tx):
+        result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", *tx)
     result.assert_outcomes(passed=8)
     got = rows(project.path)
     assert_complete_rows(got, 8)
@@ -181,14 +192,8 @@ def test_a_host_with_another_agent_version_is_refused_in_one_line(project, monke
     make_config(project.path, agents=("versioned",))
     monkeypatch.setenv("ARENA_AGENTS_DIR", str(agents_dir(project.path.parent, "1.0")))
     host = host_checkout(project, "older")
-    proc, port = start_socket_server(host, readonly=project.path,
-                                     env={"ARENA_AGENTS_DIR": str(agents_dir(host, "0.9"))})
-    try:
-        result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", "--tx",
-                                              f"socket=127.0.0.1:{port}//chdir={host / 'checkout'}")
-    finally:
-        proc.kill()
-        proc.wait()
+    with socket_servers(project, [host], env={"ARENA_AGENTS_DIR": str(agents_dir(host, "0.9"))}) as ([port], tx):
+        result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", *tx)
     assert_refused_in_one_line(result, port, "agent versioned 0.9 differs from the controller's 1.0; "
                                              "install the same version there (python -m pytest_arena setup --agents versioned)")
     assert not (project.path / "results/demo/raw.jsonl").exists()
@@ -201,13 +206,8 @@ def test_a_host_with_another_pricing_table_is_refused_in_one_line(project):
     host = host_checkout(project, "repriced")
     table["models"]["gpt-5"]["input"] = 9.99
     (host / "checkout" / "pricing.json").write_text(json.dumps(table))
-    proc, port = start_socket_server(host, readonly=project.path)
-    try:
-        result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", "--tx",
-                                              f"socket=127.0.0.1:{port}//chdir={host / 'checkout'}")
-    finally:
-        proc.kill()
-        proc.wait()
+    with socket_servers(project, [host]) as ([port], tx):
+        result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", *tx)
     assert_refused_in_one_line(result, port, "the pricing table sha256 ")
     assert "use the same table there" in result.stdout.str() + result.stderr.str()
 
@@ -216,11 +216,10 @@ def test_a_host_that_goes_away_ends_its_cells_with_one_grouped_message(project):
     make_config(project.path, agents=("sleeper",), seeds=(1, 2, 3))
     hosts = [host_checkout(project, f"far{i}") for i in (1, 2)]
     worker_env = {"SLEEPER_SECONDS": "1.5", "PID_DIR": str(project.path.parent)}
-    servers = [start_socket_server(host, readonly=project.path, env=worker_env) for host in hosts]
-    try:
+    with socket_servers(project, hosts, env=worker_env) as (ports, tx):
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "--arena-config", "arena.yaml", "-p", "no:cacheprovider", "--arena-no-report",
-             "-d", *[a for (_, port), host in zip(servers, hosts) for a in ("--tx", f"socket=127.0.0.1:{port}//chdir={host / 'checkout'}")]],
+             "-d", *tx],
             cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         raw = project.path / "results/demo/raw.jsonl"
         deadline = time.monotonic() + 60
@@ -229,11 +228,7 @@ def test_a_host_that_goes_away_ends_its_cells_with_one_grouped_message(project):
         time.sleep(0.5)  # gw1's next cell is under way
         os.kill(int((project.path.parent / "gw1.pid").read_text()), signal.SIGKILL)  # the server and its worker
         output, _ = proc.communicate(timeout=120)
-    finally:
-        for server, _ in servers:
-            server.kill()
-            server.wait()
-    port = servers[1][1]
+    port = ports[1]
     got = rows(project.path)
     assert len(got) == 6, output
     assert [r["outcome"] for r in got].count("infra_error") == 1, output
