@@ -185,15 +185,6 @@ class FailureTally:
                 f"exit status 0 (infra errors, unexpected passes or an interrupted run would still fail)")
 
 
-def install_root_of(config, worker: str) -> Path:
-    """Where ``worker`` (an xdist worker id, or "main") finds its agents on this machine."""
-    from .agents.installers import default_install_root
-    from .session import host_settings
-
-    root = host_settings(config, worker).install_root
-    return Path(root).expanduser() if root else default_install_root()
-
-
 def check_agents(arena, cells: Iterable[Cell], install_root: Path, markers: CellMarkers) -> None:
     """Stop the run (pytest's usage-error exit) when a selected cell's agent is missing. Cells a
     resumed run skips do not count: they never start their agent."""

@@ -231,12 +231,14 @@ def pytest_xdist_node_collection_finished(node, ids) -> None:
     spec = node.gateway.spec
     if arena is None or not spec.popen or spec.via:
         return
-    from .conventions import check_agents, install_root_of
+    from .conventions import check_agents
     from .scheduling import plain_node_id
+    from .session import host_settings, install_root_for
 
     by_name = {cell.name: cell for cell in arena.cells}
     cells = [by_name[name] for name in (plain_node_id(i).partition("::")[2] for i in ids) if name in by_name]
-    check_agents(arena, cells, install_root_of(arena.config, node.gateway.id), node.config.stash[MARKERS_KEY])
+    check_agents(arena, cells, install_root_for(host_settings(arena.config, node.gateway.id)),
+                 node.config.stash[MARKERS_KEY])
 
 
 def _cell_of(item: pytest.Item):

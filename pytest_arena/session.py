@@ -74,6 +74,11 @@ def host_settings(config: ArenaConfig, worker: str) -> HostSettings:
         local_concurrency=entry.local_concurrency or (int(concurrency) if concurrency else None))
 
 
+def install_root_for(host: HostSettings) -> Path:
+    """Where a host finds its agents: its settings' install root, else the default one."""
+    return Path(host.install_root).expanduser() if host.install_root else default_install_root()
+
+
 def apply_host_settings(config: ArenaConfig, host: HostSettings) -> ArenaConfig:
     models, router = config.models, config.router
     if host.local_base_url:
@@ -159,9 +164,8 @@ class ArenaSession:
         config_sha = config.sha256()  # the experiment's identity, the same on every host
         host = host_settings(config, worker)
         config = apply_host_settings(config, host)
-        install_root = Path(host.install_root).expanduser() if host.install_root else default_install_root()
         return cls(config=config, config_path=config_path, project_root=project_root, registry=registry,
-                   cells=cells, store=ResultsStore(out), worker=worker, install_root=install_root,
+                   cells=cells, store=ResultsStore(out), worker=worker, install_root=install_root_for(host),
                    host_dir=host_state_dir(config.variant_tag), pricing_warnings=pricing_warnings,
                    _config_sha=config_sha)
 
