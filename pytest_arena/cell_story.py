@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 PATCH = "patch.diff"
 CALLS = "calls.jsonl"
 TEST_OUTPUT = "test_output.txt"
+NOT_PASSED = "not passed:"  # in TEST_OUTPUT: the line before the ids of the tests that did not pass (report pages read it)
 ROW = "row.json"
 TRANSCRIPT = "transcript.jsonl"
 # Byproducts of running code, not the agent's change: never snapshotted, never diffed.
@@ -128,7 +129,7 @@ def write_test_output(cell_dir: Path, scored: ScoreResult | None, why_not: str |
         lines = [f"acceptance run: {scored.status}, {scored.tests_passed}/{scored.tests_total} tests passed "
                  f"(sandbox {scored.sandbox}, {scored.duration_s:.1f} s)", f"reason: {scored.reason}"]
         if scored.failures:
-            lines += ["not passed:", *(f"  {test}" for test in scored.failures)]
+            lines += [NOT_PASSED, *(f"  {test}" for test in scored.failures)]
         lines += ["", "---- pytest output ----", PLANTED_NOTE,
                   scored.output.rstrip("\n") if scored.output else "(none)"]
         text = "\n".join(lines) + "\n"

@@ -106,7 +106,7 @@ class _Case:
 
     @property
     def test_id(self) -> str:  # e.g. "test_graph.py::TestSort::test_cycle[3]"
-        return _test_id(self.key)
+        return junit_test_id(self.key)
 
     @property
     def is_test(self) -> bool:
@@ -184,7 +184,7 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
     output = run.stdout + run.stderr
     if run.timed_out:
         return result("fail", 0, 0, f"wall time {limits.wall_s:g} s exceeded")
-    cases = _read_junit(junit_path)
+    cases = read_junit(junit_path)
     if cases is None:
         return result("fail", 0, 0, _no_report_reason(run.exit_code, run.killed_reason,
                                                      run.stderr + run.stdout, limits))
@@ -199,7 +199,7 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
     if tampering:
         return result("fail", 0, len(pristine),
                       f"tampering detected: {tampering}; no test counts as passed",
-                      sorted(_test_id(key) for key in pristine), junit_path, tampering)
+                      sorted(junit_test_id(key) for key in pristine), junit_path, tampering)
     passed, total = len(tests) - len(failures), len(tests)
     if failures:
         first = failures[0]
@@ -369,13 +369,13 @@ def _counted(task: Task, tests: list[_Case]) -> list[_Case]:
 
 
 def _key_of(test_id: str) -> CaseKey:
-    """The JUnit key of a pytest node id (the inverse of ``_test_id``)."""
+    """The JUnit key of a pytest node id (the inverse of ``junit_test_id``)."""
     file, *middle, name = test_id.split("::")
     return file, ".".join([file[:-3].replace("/", "."), *middle]), name
 
 
 def _some_ids(keys: set[CaseKey]) -> str:
-    ids = sorted(_test_id(key) for key in keys)
+    ids = sorted(junit_test_id(key) for key in keys)
     more = f" and {len(ids) - _IDS_IN_REASON} more" if len(ids) > _IDS_IN_REASON else ""
     return ", ".join(ids[:_IDS_IN_REASON]) + more
 
@@ -452,7 +452,7 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _read_junit(path: Path) -> list[_Case] | None:
+def read_junit(path: Path) -> list[_Case] | None:
     """Every testcase of a pytest JUnit report (xunit1), or None when there is no readable one."""
     try:
         root = ET.parse(path).getroot()
@@ -472,7 +472,7 @@ def _read_junit(path: Path) -> list[_Case] | None:
     return cases
 
 
-def _test_id(key: CaseKey) -> str:
+def junit_test_id(key: CaseKey) -> str:
     """A pytest-style node id from a testcase's file=, classname= (module path + classes) and
     name=."""
     file, classname, name = key

@@ -16,14 +16,13 @@ from pathlib import Path
 
 from router.transcript import load_body
 
-from ..cell_story import CALLS, TEST_OUTPUT, TRANSCRIPT
-from ..scoring import _read_junit as read_junit, _test_id as junit_test_id  # the scorer's own reader
+from ..cell_story import CALLS, NOT_PASSED, TEST_OUTPUT, TRANSCRIPT
+from ..scoring import junit_test_id, read_junit  # the scorer's own reader
 
 MAX_TEXT_BYTES = 1_000_000  # a diff or test output beyond this is cut (the file itself is linked)
 MAX_CALLS = 2_000  # calls shown per page; the rest are counted
 MAX_FAILURES = 200
 JUNIT = "junit.xml"  # the acceptance run's report, as the runner copies it into the cell folder
-NOT_PASSED = "not passed:"
 
 
 @dataclass
