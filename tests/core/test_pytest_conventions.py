@@ -189,6 +189,9 @@ def test_exit_codes_and_failures_ok(project, monkeypatch):
 
 def test_failure_messages_say_each_fact_once_and_the_summary_shows_the_cell_id(project, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
+    # pytest never shortens summary lines on CI (CI or BUILD_NUMBER set; pytest < 9 counts an empty CI too)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("BUILD_NUMBER", raising=False)
     make_task(project.path, "demo/a-task-whose-name-is-long-enough-to-fill-the-line", module="longname")
     make_config(project.path, agents=("null",))
     result = project.runpytest("--arena-config", "arena.yaml", "--arena-no-report", "-k", "adder or long")
