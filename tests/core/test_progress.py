@@ -199,8 +199,11 @@ def test_ctrl_c_pauses_quickly_keeps_finished_rows_and_resume_completes(project,
     make_config(project.path, agents=("oracle", "sleeper"), seeds=(1, 2))
     seconds = "47.125"  # a duration no other process sleeps: finds the agent in the process table
     args = ("-k", "adder", *args)
+    # As from a terminal: a job started in the background by a script inherits SIGINT ignored, and
+    # Python then keeps ignoring it (a test run started with `&` saw Ctrl-C do nothing).
     proc = subprocess.Popen(_pytest_cmd(*args), cwd=project.path, env=dict(os.environ, SLEEPER_SECONDS=seconds),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         _wait_for(lambda: any(e["agent"] == "sleeper" for e in _status_json(project.path).get("running", []))
                   and _agent_pids(seconds) and _rows(project.path), "the sleeper cell running")
