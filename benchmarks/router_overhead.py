@@ -15,14 +15,22 @@ bare proxy and through the router, one after the other. Per target and run:
   req/s c=N              closed-loop throughput (wrk, --conc connections), non-stream and stream
   CPU ms per streamed call the proxy's CPU time under the streaming throughput load
 
+Two more targets can join the same runs:
+  compare  --compare-src DIR: the router package of another source tree (a before/after)
+  node     --compare-node DIR: the original project's Node router, ``node DIR/server.mjs`` (DIR is
+           the ``router/`` folder of a clone of RunanywhereAI/hybrid-arena; nothing of it is in this
+           repository), banner off, its decision log in a temporary folder, cloud base on the mock.
+           Its local side speaks Ollama's native /api/chat, which the mock does not, so it is
+           compared with ``--strategy always-cloud`` only.
+
 Overhead = (through a proxy) - (direct), taken within one run. Printed: every run with the load
-average before and after it, then medians over the runs with their range [min-max], the ratios
-to the same-run baselines, and, labelled as such, reference figures measured elsewhere (the
-original project's Node router and LiteLLM, issue 12, on this machine type): the Node router
-cannot run here, so it is never part of a run.
+average before and after it, then medians over the runs with their range [min-max] and the ratios
+to the same-run baselines (each ratio the median of the per-run ratios); without ``--compare-node``,
+reference figures measured elsewhere (issue 12), labelled as such.
 
   python benchmarks/router_overhead.py [--runs 3] [--duration 5] [--n 1000] [--stream-n 300]
-                                       [--strategy heuristic] [--compare-src DIR] [--json out.json]
+                                       [--strategy heuristic] [--compare-src DIR]
+                                       [--compare-node DIR] [--json out.json]
 """
 from __future__ import annotations
 
@@ -83,8 +91,8 @@ def loadavg() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def loadgen(bench: Path, url: str, args, label: str, cpu_pid: int | None) -> dict:
-    cmd = [sys.executable, str(bench / "loadgen.py"), "--url", url, "--model", "mock-model",
+def loadgen(bench: Path, url: str, args, label: str, cpu_pid: int | None, model: str = "mock-model") -> dict:
+    cmd = [sys.executable, str(bench / "loadgen.py"), "--url", url, "--model", model,
            "--modes", "seq,stream,tput", "--tput-stream", "--n", str(args.n), "--stream-n", str(args.stream_n),
            "--warmup", str(args.warmup), "--conc", str(args.conc), "--duration", str(args.duration),
            "--label", label, "--header", f"Authorization: Bearer {TOKEN}"]
@@ -123,12 +131,28 @@ def ledger_summary(path: Path) -> str:
             + "; routed " + ", ".join(f"{k} {v:,}" for k, v in choice.most_common()))
 
 
-def start_router(args, src: Path, port: int, mock_url: str, ledger: Path, tmp: Path, err) -> subprocess.Popen:
+def start_router(args, src: Path, port: int, mock_url: str, ledger: Path, tmp: Path, err,
+                 transcript: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "router", "--port", str(port), "--strategy", args.strategy,
          "--local", f"openai:mock-model@{mock_url}/v1", "--cloud", f"openai:mock-model@{mock_url}/v1",
-         "--ledger", str(ledger), "--env-file", str(tmp / "none.env"), "--token", TOKEN],
+         "--ledger", str(ledger), "--env-file", str(tmp / "none.env"), "--token", TOKEN]
+        + (["--transcript", str(transcript)] if transcript else []),
         cwd=src, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "PYTHONPATH": str(src)})
+
+
+def start_node_router(folder: Path, port: int, mock_url: str, log_dir: Path, err) -> subprocess.Popen:
+    """The original's router as its README starts it, cloud side on the mock, banner off (the
+    banner adds an event the other targets do not send)."""
+    server = folder / "server.mjs"
+    if not server.is_file():
+        raise SystemExit(f"--compare-node {folder}: no server.mjs there (give the router/ folder of a clone of "
+                         "RunanywhereAI/hybrid-arena)")
+    if shutil.which("node") is None:
+        raise SystemExit("--compare-node needs Node.js (`node` on PATH)")
+    env = {**os.environ, "PORT": str(port), "CLOUD_BASE": f"{mock_url}/v1", "CLOUD_API_KEY": "sk-bench",
+           "ROUTER_BANNER": "0", "ROUTER_LOG_DIR": str(log_dir)}
+    return subprocess.Popen(["node", str(server)], cwd=folder, stdout=subprocess.DEVNULL, stderr=err, env=env)
 
 
 def main() -> int:
@@ -144,11 +168,20 @@ def main() -> int:
     ap.add_argument("--compare-src", type=Path,
                     help="also measure, in the same runs, the router package of this source tree (e.g. "
                          "`git archive OLD router | tar -x -C DIR`): a before/after taken side by side")
+    ap.add_argument("--compare-node", type=Path,
+                    help="also measure, in the same runs, the original project's Node router: the router/ folder "
+                         "(with server.mjs) of a clone of RunanywhereAI/hybrid-arena; needs --strategy always-cloud")
+    ap.add_argument("--transcript", action="store_true",
+                    help="the router also writes a full transcript of every call, as pytest-arena's runs do by "
+                         "default (router.transcript: full)")
     ap.add_argument("--json", help="also write every run's raw figures here")
     args = ap.parse_args()
+    if args.compare_node and args.strategy != "always-cloud":
+        ap.error("--compare-node needs --strategy always-cloud: the Node router's local side speaks Ollama's "
+                 "/api/chat, which the mock upstream does not")
     bench = Path(args.bench_dir)
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-"))
-    names = ["mock", "bare", "router"] + (["compare"] if args.compare_src else [])
+    names = ["mock", "bare", "router"] + (["compare"] if args.compare_src else []) + (["node"] if args.compare_node else [])
     ports = {name: free_port() for name in names}
     mock_url = f"http://127.0.0.1:{ports['mock']}"
     err = open(tmp / "servers.log", "w")
@@ -157,28 +190,37 @@ def main() -> int:
                                  stdout=subprocess.DEVNULL, stderr=err),
         "bare": subprocess.Popen([sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port",
                                   str(ports["bare"]), "--upstream", mock_url], stdout=subprocess.DEVNULL, stderr=err),
-        "router": start_router(args, REPO, ports["router"], mock_url, tmp / "ledger.jsonl", tmp, err),
+        "router": start_router(args, REPO, ports["router"], mock_url, tmp / "ledger.jsonl", tmp, err,
+                               tmp / "transcript.jsonl" if args.transcript else None),
     }
     if args.compare_src:
         procs["compare"] = start_router(args, args.compare_src.resolve(), ports["compare"], mock_url,
                                         tmp / "ledger-compare.jsonl", tmp, err)
+    if args.compare_node:
+        procs["node"] = start_node_router(args.compare_node.resolve(), ports["node"], mock_url, tmp / "node-logs", err)
     urls = {"direct": f"{mock_url}/v1/chat/completions", "bare": f"http://127.0.0.1:{ports['bare']}/v1/chat/completions"}
     urls.update({name: f"http://127.0.0.1:{ports[name]}/run/default/v1/chat/completions"
                  for name in ("router", "compare") if name in procs})
+    if "node" in procs:
+        urls["node"] = f"http://127.0.0.1:{ports['node']}/v1/chat/completions"
+    models = {"node": f"router/{args.strategy}"}  # the Node router reads its strategy from the model
     try:
         for name, proc in procs.items():
             wait_port(ports[name], proc, name)
         print(f"machine: {machine()}")
         print(f"setup: {args.runs} runs; per target and run {args.n} sequential calls, {args.stream_n} sequential "
               f"streams, wrk c={args.conc} for {args.duration} s non-stream and stream; router strategy "
-              f"{args.strategy}, ledger on, token checked"
-              + (f"; 'compare' is the router of {args.compare_src}" if args.compare_src else ""), flush=True)
+              f"{args.strategy}, ledger on, token checked, transcript {'on' if args.transcript else 'off'}"
+              + (f"; 'compare' is the router of {args.compare_src}" if args.compare_src else "")
+              + (f"; 'node' is the original's Node router ({args.compare_node}, node {node_version()})"
+                 if args.compare_node else ""), flush=True)
         load_start = loadavg()
         runs: list[dict[str, dict]] = []
         for run in range(args.runs):
             before = loadavg()
             row = {target: figures(loadgen(bench, url, args, f"{target}-{run}",
-                                           procs[target].pid if target != "direct" else None))
+                                           procs[target].pid if target != "direct" else None,
+                                           models.get(target, "mock-model")))
                    for target, url in urls.items()}
             runs.append(row)
             print(f"run {run + 1} (load average {before} before, {loadavg()} after):")
@@ -210,6 +252,22 @@ UNITS = {"ns_p50": ("ms", 3), "ns_p99": ("ms", 3), "ttfb_p50": ("ms", 3), "total
          "rps": ("req/s", 0), "rps_stream": ("req/s", 0), "cpu_stream": ("ms", 3)}
 
 
+def node_version() -> str:
+    try:
+        return subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def decision_log_summary(folder: Path) -> str:
+    path = folder / "decisions.jsonl"
+    if not path.exists():
+        return "no decision log"
+    recs = [json.loads(line) for line in open(path, "rb") if line.strip()]
+    ok = sum(1 for r in recs if r.get("success"))
+    return f"{len(recs):,} records, {ok:,} success"
+
+
 def report(runs: list[dict[str, dict]], args, load_start: str, load_end: str, tmp: Path) -> None:
     def series(target: str, key: str, kind: str) -> list[float]:
         if kind == "over":
@@ -219,18 +277,18 @@ def report(runs: list[dict[str, dict]], args, load_start: str, load_end: str, tm
     def ratio(num: list[float], den: list[float]) -> list[float]:
         return [a / b for a, b in zip(num, den) if b]
 
-    compare = "compare" in runs[0]
+    others = [name for name in ("compare", "node") if name in runs[0]]
     print(f"\nmachine: {machine()}; load average {load_start} at the start, {load_end} at the end")
     print(f"medians of {len(runs)} runs [range]; overhead = through the proxy - direct, same run; c={args.conc}\n")
     head = f"  {'figure':42s} {'router':30s} {'bare pass-through':30s} {'router / bare':22s}"
-    print(head + (f" {'compare':30s} router / compare" if compare else ""))
+    print(head + "".join(f" {name:30s} {'router / ' + name:22s}" for name in others))
     for label, key, kind in ROWS:
         unit, digits = UNITS[key]
         router, bare = series("router", key, kind), series("bare", key, kind)
         line = f"  {label:42s} {med(router, unit, digits):30s} {med(bare, unit, digits):30s} {med(ratio(router, bare), 'x', 2):22s}"
-        if compare:
-            other = series("compare", key, kind)
-            line += f" {med(other, unit, digits):30s} {med(ratio(router, other), 'x', 2)}"
+        for name in others:
+            other = series(name, key, kind)
+            line += f" {med(other, unit, digits):30s} {med(ratio(router, other), 'x', 2):22s}"
         print(line)
     direct = {key: med(series("direct", key, "val"), *UNITS[key]) for key in ("ns_p50", "total_p50", "rps", "rps_stream")}
     print(f"  {'direct to the mock (no proxy)':42s} non-stream p50 {direct['ns_p50']}, stream total {direct['total_p50']},"
@@ -239,13 +297,24 @@ def report(runs: list[dict[str, dict]], args, load_start: str, load_end: str, tm
     print(f"  errors (bad status or incomplete answer) over all runs: {errors}")
     print(f"  router ledger: {ledger_summary(tmp / 'ledger.jsonl')}")
     print(f"    (client_error: calls in flight when wrk stopped a phase, at most c={args.conc} per phase)")
-    if compare:
+    if "compare" in others:
         print(f"  compare ledger: {ledger_summary(tmp / 'ledger-compare.jsonl')}")
+    if "node" in others:
+        print(f"  node decision log: {decision_log_summary(tmp / 'node-logs')}")
+        # issue 12's goal, taken run by run: Node's figure over ours (overhead) and ours over Node's (req/s)
+        total = ratio(series("node", "total_p50", "over"), series("router", "total_p50", "over"))
+        rps = ratio(series("router", "rps_stream", "val"), series("node", "rps_stream", "val"))
+        print(f"\nissue 12 goal, measured in these runs: streaming at least {TARGET}x better than the Node router")
+        for name, values in (("stream total overhead, Node / router", total),
+                             ("stream throughput c=32, router / Node", rps)):
+            m = statistics.median(values)
+            print(f"  {name:40s} {med(values, 'x', 2):22s} {'met' if m >= TARGET else 'MISSED'}")
+        return
 
     total = statistics.median(series("router", "total_p50", "over"))
     rps = statistics.median(series("router", "rps_stream", "val"))
     print("\nreference figures, NOT from this run (issue 12: AMD EPYC 2-core machine, 2026-12-01, medians of three"
-          " runs; the Node router cannot run here):")
+          " runs; --compare-node measures the Node router in the same run):")
     print(f"  original Node router: non-stream overhead p50 {NODE_REF['ns_p50']} ms, stream TTFB {NODE_REF['ttfb_p50']} ms,"
           f" stream total {NODE_REF['total_p50']} ms, {NODE_REF['rps']:,} / {NODE_REF['rps_stream']:,} req/s,"
           f" {NODE_REF['cpu_stream']} ms CPU per streamed call")
