@@ -110,14 +110,18 @@ def test_classifier_and_embedding_calls_are_recorded_and_priced(make_run, router
     assert all(r.status == "ok" and r.prompt_tokens > 0 for r in totals.records)
 
 
-def test_finish_run_waits_for_the_call_in_flight(make_run, router):
+def test_finish_run_waits_for_the_call_in_flight(make_run, router, upstream):
     from router.contracts import LocalGuards
 
     spec, ep = make_run("always-local", local=("ollama", "hang-w:1"), guards=LocalGuards(wall_timeout_s=1.0))
     caller = threading.Thread(target=lambda: httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep),
                                                        json={"messages": HI, "stream": True}, timeout=10))
+    before = len(upstream.requests)
     caller.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5  # finish the run once its call reached the upstream, however loaded the machine
+    while len(upstream.requests) == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(upstream.requests) > before, "the call never reached the upstream"
     totals = router.finish_run(spec.run_id, timeout_s=5)
     caller.join()
     assert totals.statuses == {"timeout": 1}
