@@ -324,12 +324,12 @@ def pytest_configure_node(node) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """With --arena-resume: how many cells re-run because their measured settings changed."""
+    """With --arena-resume: how many cells re-run because their measured settings or their
+    agent's version changed."""
     session = config.stash.get(SESSION_KEY, None)
     if session is None or not session.config.resume or hasattr(config, "workerinput"):
         return []
-    message = session.resume_plan().message(session.out_dir)
-    return [message] if message else []
+    return session.resume_plan().messages(session.out_dir)
 
 
 def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, str], arena_cell, request: pytest.FixtureRequest):

@@ -105,7 +105,7 @@ class _Builtin(AgentAdapter):
     uses_llm = False
 
     def version(self, install_root):
-        return "test-1"
+        return os.environ.get("TEST_AGENT_VERSION", "test-1")  # a test upgrades the agents by setting it
 
     def install_command(self, install_root):
         return "(test agent)"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_arena import __version__
 from pytest_arena.config import ArenaConfig
 from pytest_arena.measured import kind, leaves
 from tests.core.arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
@@ -19,6 +20,9 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeconftest(TEST_AGENTS_CONFTEST)
     make_config(pytester.path, agents=("caller", "oracle"), strategies=("always-cloud",))
     return pytester
+
+
+BUILTIN = f"builtin-{__version__}"  # the oracle's version: the harness's own
 
 
 def rows(root: Path) -> list[dict]:
@@ -54,6 +58,25 @@ def test_resume_reruns_cells_whose_measured_settings_changed_and_skips_operation
     edited = project.runpytest("--arena-config", "arena.yaml", "--arena-resume", "--arena-no-report", *guard)
     edited.assert_outcomes(passed=1, failed=1, skipped=2)  # both agents' adder cells: its tests changed
     edited.stdout.fnmatch_lines(["resume: 2 cells have rows with other measured settings (*task.content*"])
+
+
+def test_resume_reruns_the_cells_of_an_agent_whose_version_changed(project, monkeypatch):
+    first = project.runpytest("--arena-config", "arena.yaml", "--arena-no-report", "-k", "caller")
+    first.assert_outcomes(failed=2)
+    assert {r["agent_version"] for r in rows(project.path)} == {"test-1"}
+
+    monkeypatch.setenv("TEST_AGENT_VERSION", "test-2")  # the agent was upgraded between two sessions
+    upgraded = project.runpytest("--arena-config", "arena.yaml", "--arena-resume", "--arena-no-report")
+    upgraded.assert_outcomes(passed=2, failed=2)  # the oracle cells had no row; the caller's ran on test-1
+    upgraded.stdout.fnmatch_lines(["resume: 2 cells have rows from another agent version (caller test-1 → test-2); "
+                                   "re-running them"])
+    assert "other measured settings" not in upgraded.stdout.str()
+    assert sorted((r["route"], r["agent_version"]) for r in rows(project.path)[2:]) == [
+        ("caller", "test-2"), ("caller", "test-2"), ("oracle", BUILTIN), ("oracle", BUILTIN)]
+
+    again = project.runpytest("--arena-config", "arena.yaml", "--arena-resume", "--arena-no-report")
+    again.assert_outcomes(skipped=4)
+    assert "agent version" not in again.stdout.str()
 
 
 def test_every_config_field_is_classified_for_the_measured_sha():
