@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,29 @@ def test_nothing_outside_the_workspace_is_written_and_pytest_is_out_of_reach(are
     assert not list(project.rglob("arena-probe-was-here")) and not list(out_dir.rglob("arena-probe-was-here"))
     assert found(out_dir, rows["probe-processes"])["hit"] == []
     assert "pytest-arena summary" in result.stdout.str()  # the session ran to its end
+
+
+def test_nothing_the_agent_started_outlives_it(arena):
+    """A detached daemon (new session) the probe leaves behind would write a passing solution into
+    the workspace while the cell is scored. Run by hand outside the harness it does (checked when
+    the probe was written); in the cell, bwrap's pid namespace ends it with the agent. (With
+    ``sandbox.agents: none`` the cell's pids cgroup kills it too, where cgroups can be made.)"""
+    run, out_dir, *_ = arena
+    _, rows = run("probe-lingering")
+    tag = found(out_dir, rows["probe-lingering"])["daemon"]
+    time.sleep(1.5)  # a surviving daemon writes from 1 s after its start, every 0.1 s
+    alive = [p for p in Path("/proc").glob("[0-9]*/cmdline") if tag.encode() in _read(p)]
+    assert alive == [], "a process the agent started is still running"
+    workspace = out_dir / rows["probe-lingering"]["output_ref"] / "workspace"
+    assert (workspace / "adder.py").is_file() and not (workspace / "late-write").exists()
+    assert_gained_nothing(rows["probe-lingering"])
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def test_control_without_the_agent_sandbox_the_probes_do_reach_their_targets(arena):
