@@ -225,10 +225,10 @@ def _compare_main(args: argparse.Namespace, out: Path) -> int:
     comparison, outputs, warnings = run_comparison(runs[0], runs[1], out, options)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    from .report.compare import table_text
+    from .report.compare import table_text, version_line
 
     print(f"A: {comparison.label_a}\nB: {comparison.label_b}\n{len(comparison.pairs)} pairs "
-          f"({comparison.only_a} counted rows only in A, {comparison.only_b} only in B)\n")
+          f"({comparison.only_a} counted rows only in A, {comparison.only_b} only in B); {version_line(comparison)}\n")
     print(table_text(comparison, "simple"))
     print(f"\nreports in {out}: " + ", ".join(sorted(p.name for p in outputs.values())))
     return 0

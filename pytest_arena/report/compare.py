@@ -1,6 +1,7 @@
 """compare.md and compare.json: two runs side by side (``analyze A B --compare``)."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from tabulate import tabulate
@@ -37,7 +38,20 @@ def _facts(comparison: RunComparison) -> list[str]:
     return [f"- A: {comparison.label_a}", f"- B: {comparison.label_b}",
             f"- {len(comparison.pairs)} pairs; {comparison.only_a} counted row(s) only in A, "
             f"{comparison.only_b} only in B (not compared)",
-            f"- {differ} pair(s) measured under different settings (measured_sha)"]
+            f"- {differ} pair(s) measured under different settings (measured_sha)",
+            f"- {version_line(comparison)}"]
+
+
+def version_line(comparison: RunComparison) -> str:
+    """How many pairs ran another agent version in B than in A, and which: an upgrade is a change
+    too, and a comparison across one says so."""
+    changes = Counter((p.cell.agent, p.a.agent_version, p.b.agent_version) for p in comparison.pairs
+                      if p.versions_differ)
+    if not changes:
+        return "0 pair(s) measured with different agent versions"
+    named = ", ".join(f"{agent} {a} → {b}" for (agent, a, b), _ in changes.most_common(3))
+    more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+    return f"{sum(changes.values())} pair(s) measured with different agent versions ({named}{more})"
 
 
 def compare_markdown(comparison: RunComparison) -> str:

@@ -130,6 +130,7 @@ class Observation:
     # the agent ran without a sandbox, or the tests without bubblewrap (row.sandbox): marked in reports
     unsandboxed: bool = False
     measured_sha: str | None = None  # ours: the settings the cell was measured under (pytest_arena/measured.py)
+    agent_version: str | None = None  # ours: the agent's version as the row records it
 
     @property
     def counted(self) -> bool:
@@ -259,7 +260,12 @@ def observe(row: dict, source: str) -> Observation:
         original_format=original_format, raw_category=raw_category, raw_strategy=raw_strategy,
         unsandboxed=_unsandboxed(row.get("sandbox")),
         measured_sha=row.get("measured_sha") if not original_format else None,
+        agent_version=_version(row.get("agent_version")) if not original_format else None,
     )
+
+
+def _version(value: object) -> str | None:
+    return str(value) if value not in (None, "", "unknown") else None
 
 
 def _unsandboxed(box: object) -> bool:

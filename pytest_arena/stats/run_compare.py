@@ -36,7 +36,13 @@ class Pair:
                 "outcome_a": self.a.outcome, "outcome_b": self.b.outcome, "delta_pass": self.d_pass,
                 "cost_a_usd": self.a.cost_usd, "cost_b_usd": self.b.cost_usd,
                 "delta_cost_usd": self.b.cost_usd - self.a.cost_usd,
-                "measured_settings_differ": self.a.measured_sha != self.b.measured_sha}
+                "measured_settings_differ": self.a.measured_sha != self.b.measured_sha,
+                "agent_version_a": self.a.agent_version, "agent_version_b": self.b.agent_version}
+
+    @property
+    def versions_differ(self) -> bool:
+        """Both rows name the agent's version, and not the same one."""
+        return None not in (self.a.agent_version, self.b.agent_version) and self.a.agent_version != self.b.agent_version
 
 
 @dataclass(slots=True)

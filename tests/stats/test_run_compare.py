@@ -73,3 +73,24 @@ def test_compare_needs_two_runs_and_says_when_there_are_too_few_pairs(tmp_path):
     few = analyze(tmp_path / "A", tmp_path / "B", "--compare", "--out", tmp_path / "c", cwd=tmp_path)
     assert few.returncode == 0, few.stderr
     assert "+100.0 pp, too few pairs (n=1 on 1 task" in few.stdout and "[+100.0, +100.0]" not in few.stdout
+
+
+def test_compare_names_the_pairs_measured_with_another_agent_version(runs):
+    b_path = runs / "B" / "raw.jsonl"
+    rows = [json.loads(line) for line in b_path.read_text().splitlines()]
+    for row in rows:
+        if row["router_strategy"] == "cascade":
+            row["agent_version"] = "1.1"  # the agent was upgraded before B's cascade cells ran
+    write_jsonl(b_path, rows)
+    result = analyze(runs / "A", runs / "B", "--compare", "--out", runs / "cmp", "--resamples", "500", cwd=runs)
+    assert result.returncode == 0, result.stderr
+    agent = rows[0]["route"]
+    line = f"7 pair(s) measured with different agent versions ({agent} 1.0 → 1.1)"  # cascade's 7 pairs
+    assert line in result.stdout
+    assert f"- {line}" in (runs / "cmp" / "compare.md").read_text()
+    pairs = json.loads((runs / "cmp" / "compare.json").read_text())["pairs"]
+    assert {(p["strategy"], p["agent_version_a"], p["agent_version_b"]) for p in pairs} == {
+        ("cascade", "1.0", "1.1"), ("always-cloud", "1.0", "1.0")}
+
+    same = analyze(runs / "A", runs / "A", "--compare", "--out", runs / "same", "--resamples", "200", cwd=runs)
+    assert "0 pair(s) measured with different agent versions" in same.stdout
