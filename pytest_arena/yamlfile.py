@@ -31,6 +31,16 @@ def first_problem(exc: ValidationError) -> tuple[str, str]:
     return ".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"]
 
 
+def validate_fields(raw: dict, model: type[Model], error: type[ArenaError], where: str, hint: str = "") -> Model:
+    """``raw`` validated as ``model``; otherwise one ``error`` line: ``where``, the first bad field
+    and its problem, then ``hint``."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        field, problem = first_problem(exc)
+        raise error(f"{where}: field '{field}': {problem}.{hint}") from None
+
+
 def read_model(path: Path, model: type[Model], error: type[ArenaError], *, fields: str, hint: str = "") -> Model:
     """A YAML mapping validated as ``model``; one ``error`` line naming the file and the first bad
     field otherwise. ``fields`` names a few expected fields for the not-a-mapping message; ``hint``
@@ -38,8 +48,4 @@ def read_model(path: Path, model: type[Model], error: type[ArenaError], *, field
     raw = read_yaml(path, error)
     if not isinstance(raw, dict):
         raise error(f"{path}: must be a mapping of fields ({fields}, ...).")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        field, problem = first_problem(exc)
-        raise error(f"{path}: field '{field}': {problem}.{hint}") from None
+    return validate_fields(raw, model, error, str(path), hint)

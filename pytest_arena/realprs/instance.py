@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import ConfigError
-from ..yamlfile import first_problem
+from ..yamlfile import validate_fields
 
 # The keys of a prediction, as swebench.harness.run_evaluation reads them.
 KEY_INSTANCE_ID = "instance_id"
@@ -53,11 +53,7 @@ def parse_instance(raw: object, where: str) -> Instance:
     """One instance from parsed JSON; a bad one raises ConfigError naming ``where`` and the field."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a JSON object with the SWE-bench instance fields.")
-    try:
-        return Instance.model_validate(raw)
-    except ValidationError as exc:
-        field, problem = first_problem(exc)
-        raise ConfigError(f"{where}: instance {raw.get('instance_id', '?')}: field '{field}': {problem}.") from None
+    return validate_fields(raw, Instance, ConfigError, f"{where}: instance {raw.get('instance_id', '?')}")
 
 
 def read_jsonl(path: Path) -> list[Instance]:
