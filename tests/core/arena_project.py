@@ -220,3 +220,12 @@ def two_model_config(root: Path, urls: list[str], strategies=("always-local", "a
         f"strategies: [{', '.join(strategies)}]}}\n"
         "analysis: {resamples: 200, charts: false}\n"
         f"hosts:\n  workers:\n{hosts}")
+
+
+def two_task_project(pytester, conftest: str = TEST_AGENTS_CONFTEST):
+    """A pytester project with the adder and multiplier tasks (one class) and the test agents,
+    plus whatever ``conftest`` adds to them."""
+    make_task(pytester.path)
+    make_task(pytester.path, "demo/multiplier", module="multiplier")
+    pytester.makeconftest(conftest)
+    return pytester

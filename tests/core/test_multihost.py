@@ -19,7 +19,7 @@ import pytest
 
 from pytest_arena.rows import Row
 
-from .arena_project import CHATTER_CONFTEST, TEST_AGENTS_CONFTEST, make_config, make_task, two_model_config
+from .arena_project import CHATTER_CONFTEST, TEST_AGENTS_CONFTEST, make_config, two_model_config, two_task_project
 
 WORKER_PID_CONFTEST = '''
 import os
@@ -34,10 +34,7 @@ def pytest_configure(config):
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    make_task(pytester.path)
-    make_task(pytester.path, "demo/multiplier", module="multiplier")
-    pytester.makeconftest(TEST_AGENTS_CONFTEST + WORKER_PID_CONFTEST)
-    return pytester
+    return two_task_project(pytester, TEST_AGENTS_CONFTEST + WORKER_PID_CONFTEST)
 
 
 def rows(root: Path) -> list[dict]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
+from .arena_project import TEST_AGENTS_CONFTEST, make_config, two_task_project
 
 TALKER = '''
 
@@ -49,10 +49,7 @@ OUT = "results/demo"
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    make_task(pytester.path)
-    make_task(pytester.path, "demo/multiplier", module="multiplier")
-    pytester.makeconftest(TEST_AGENTS_CONFTEST + TALKER)
-    return pytester
+    return two_task_project(pytester, TEST_AGENTS_CONFTEST + TALKER)
 
 
 def _pytest_cmd(*args: str) -> list[str]:

@@ -10,14 +10,12 @@ import pytest
 from pytest_arena import __version__
 from pytest_arena.config import ArenaConfig
 from pytest_arena.measured import kind, leaves
-from tests.core.arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
+from tests.core.arena_project import make_config, two_task_project
 
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    make_task(pytester.path)
-    make_task(pytester.path, "demo/multiplier", module="multiplier")
-    pytester.makeconftest(TEST_AGENTS_CONFTEST)
+    two_task_project(pytester)
     make_config(pytester.path, agents=("caller", "oracle"), strategies=("always-cloud",))
     return pytester
 
