@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sys
 import threading
 import time
 
@@ -72,6 +73,13 @@ class FakeUpstream:
         while not self.server.started:
             time.sleep(0.01)
         return self
+
+    def router_command(self, *extra: str) -> list[str]:
+        """``python -m router`` on a free port with both sides here (local: Ollama ``qwen:fake``,
+        cloud: OpenAI ``gpt-5.5``), routing every call local, plus ``extra`` flags."""
+        return [sys.executable, "-m", "router", "--port", "0", "--strategy", "always-local",
+                "--local", f"ollama:qwen:fake@{self.base_url}", "--cloud", f"openai:gpt-5.5@{self.base_url}/v1",
+                *extra]
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -184,9 +184,7 @@ def _banner(proc: subprocess.Popen) -> list[str]:
 
 
 def test_python_m_router_with_a_token_requires_it_and_says_so(upstream, tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "router", "--port", "0", "--strategy", "always-local",
-                             "--local", f"ollama:qwen:fake@{upstream.base_url}", "--token", "my-debug-token",
-                             "--cloud", f"openai:gpt-5.5@{upstream.base_url}/v1"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(upstream.router_command("--token", "my-debug-token"), stdout=subprocess.PIPE, text=True)
     try:
         banner = _banner(proc)
         base = banner[0].split(" on ")[1].split()[0]
@@ -214,9 +212,7 @@ def test_a_router_never_closed_leaves_no_socket_behind():
 
 
 def test_python_m_router_without_a_token_is_open_and_says_so(upstream):
-    proc = subprocess.Popen([sys.executable, "-m", "router", "--port", "0", "--strategy", "always-local",
-                             "--local", f"ollama:qwen:fake@{upstream.base_url}",
-                             "--cloud", f"openai:gpt-5.5@{upstream.base_url}/v1"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(upstream.router_command(), stdout=subprocess.PIPE, text=True)
     try:
         banner = _banner(proc)
         base = banner[0].split(" on ")[1].split()[0]

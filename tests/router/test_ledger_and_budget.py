@@ -5,7 +5,6 @@ import asyncio
 import json
 import logging
 import subprocess
-import sys
 import threading
 import time
 
@@ -173,10 +172,7 @@ def test_scripted_backend_through_the_router_and_headers_off(upstream, tmp_path)
 
 def test_python_m_router_serves_the_default_run_unprefixed(upstream, tmp_path):
     ledger = tmp_path / "l.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "router", "--port", "0", "--strategy", "always-local",
-                             "--local", f"ollama:qwen:fake@{upstream.base_url}",
-                             "--cloud", f"openai:gpt-5.5@{upstream.base_url}/v1", "--ledger", str(ledger)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(upstream.router_command("--ledger", str(ledger)), stdout=subprocess.PIPE, text=True)
     try:
         base = proc.stdout.readline().split(" on ")[1].split()[0]
         resp = httpx.post(base + "/v1/chat/completions", json={"model": "m", "messages": HI}, timeout=10)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 
 import httpx
 import openai
@@ -105,10 +104,7 @@ def test_the_standalone_routers_run_keeps_its_transcript_until_it_closes(upstrea
 
 def test_python_m_router_writes_the_transcript_named_by_its_flag(upstream, tmp_path):
     path = tmp_path / "standalone-transcript.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "router", "--port", "0", "--strategy", "always-local",
-                             "--local", f"ollama:qwen:fake@{upstream.base_url}",
-                             "--cloud", f"openai:gpt-5.5@{upstream.base_url}/v1", "--transcript", str(path)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(upstream.router_command("--transcript", str(path)), stdout=subprocess.PIPE, text=True)
     try:
         base = proc.stdout.readline().split(" on ")[1].split()[0]
         resp = httpx.post(base + "/v1/chat/completions", timeout=10,
