@@ -35,18 +35,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from router_overhead import REPO, TOKEN, free_port, machine
+from router_overhead import REPO, TOKEN, free_port, machine, router_command
 
 BENCH = Path("/work/shared/bench")
 
 
-def run_target(name: str, argv: list[str], cwd: Path, env: dict, path: str, tmp: Path, mock_port: int,
-               calls: int, warmup: int) -> float:
-    """Instructions per streamed call of one target: callgrind's total over ``calls`` calls."""
+def run_target(name: str, command, cwd: Path, path: str, tmp: Path, mock_port: int, calls: int, warmup: int) -> float:
+    """Instructions per streamed call of one target: callgrind's total over ``calls`` calls.
+    ``command(port, mock_url, scratch)`` gives its command line."""
     out = tmp / name
     out.mkdir()
     port = free_port()
-    argv = [a.replace("{port}", str(port)).replace("{mock}", f"http://127.0.0.1:{mock_port}") for a in argv]
+    argv = command(port, f"http://127.0.0.1:{mock_port}", out)
+    env = {**os.environ, "PYTHONPATH": str(cwd)}  # a router runs from its own tree
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p", *argv], cwd=cwd,
                             env=env, stdout=subprocess.PIPE, stderr=open(out / "stderr", "w"), text=True)
     try:
@@ -113,14 +114,16 @@ def main() -> int:
         raise SystemExit("needs valgrind (Debian package valgrind)")
     version = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"machine: {machine()}; {version}")
-    router_argv = [sys.executable, "-m", "router", "--port", "{port}", "--strategy", "always-cloud",
-                   "--local", "openai:mock-model@{mock}/v1", "--cloud", "openai:mock-model@{mock}/v1",
-                   "--ledger", "ledger.jsonl", "--env-file", "none.env", "--token", TOKEN]
-    bare_argv = [sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port", "{port}", "--upstream", "{mock}"]
-    targets = [("router", router_argv, REPO, "/run/default/v1/chat/completions")]
+    def router(port: int, mock_url: str, scratch: Path) -> list[str]:
+        return router_command(port, "always-cloud", mock_url, scratch / "ledger.jsonl", scratch / "none.env")
+
+    def bare(port: int, mock_url: str, scratch: Path) -> list[str]:
+        return [sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port", str(port), "--upstream", mock_url]
+
+    targets = [("router", router, REPO, "/run/default/v1/chat/completions")]
     if args.compare_src:
-        targets.append(("compare", router_argv, args.compare_src.resolve(), "/run/default/v1/chat/completions"))
-    targets.append(("bare", bare_argv, REPO, "/v1/chat/completions"))
+        targets.append(("compare", router, args.compare_src.resolve(), "/run/default/v1/chat/completions"))
+    targets.append(("bare", bare, REPO, "/v1/chat/completions"))
     figures: dict[str, dict[str, float]] = {}
     for timing, delay in (("burst", "0"), ("per-chunk", "4")):
         tmp = Path(tempfile.mkdtemp(prefix="arena-instructions-"))
@@ -128,14 +131,8 @@ def main() -> int:
         mock = subprocess.Popen([sys.executable, str(BENCH / "mock_upstream.py"), "--port", str(mock_port),
                                  "--chunk-delay-ms", delay], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            for name, argv, src, path in targets:
-                work = tmp / f"{name}-cwd"
-                work.mkdir()
-                (work / "none.env").touch()
-                env = {**os.environ, "PYTHONPATH": str(src)}
-                # the router runs from its tree (PYTHONPATH); its ledger and env file sit in a scratch folder
-                argv = [a if a not in ("ledger.jsonl", "none.env") else str(work / a) for a in argv]
-                per_call = run_target(name, argv, src, env, path, tmp, mock_port, args.calls, args.warmup)
+            for name, command, src, path in targets:
+                per_call = run_target(name, command, src, path, tmp, mock_port, args.calls, args.warmup)
                 figures.setdefault(name, {})[timing] = per_call
                 print(f"  {timing:9s} {name:7s} {per_call / 1e6:.3f} M instructions per streamed call", flush=True)
         finally:

@@ -131,14 +131,19 @@ def ledger_summary(path: Path) -> str:
             + "; routed " + ", ".join(f"{k} {v:,}" for k, v in choice.most_common()))
 
 
+def router_command(port: int, strategy: str, mock_url: str, ledger: Path, env_file: Path,
+                   transcript: Path | None = None) -> list[str]:
+    """``python -m router`` as measured: both sides on the mock, the ledger written, a token checked."""
+    return ([sys.executable, "-m", "router", "--port", str(port), "--strategy", strategy,
+             "--local", f"openai:mock-model@{mock_url}/v1", "--cloud", f"openai:mock-model@{mock_url}/v1",
+             "--ledger", str(ledger), "--env-file", str(env_file), "--token", TOKEN]
+            + (["--transcript", str(transcript)] if transcript else []))
+
+
 def start_router(args, src: Path, port: int, mock_url: str, ledger: Path, tmp: Path, err,
                  transcript: Path | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "router", "--port", str(port), "--strategy", args.strategy,
-         "--local", f"openai:mock-model@{mock_url}/v1", "--cloud", f"openai:mock-model@{mock_url}/v1",
-         "--ledger", str(ledger), "--env-file", str(tmp / "none.env"), "--token", TOKEN]
-        + (["--transcript", str(transcript)] if transcript else []),
-        cwd=src, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "PYTHONPATH": str(src)})
+    return subprocess.Popen(router_command(port, args.strategy, mock_url, ledger, tmp / "none.env", transcript),
+                            cwd=src, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "PYTHONPATH": str(src)})
 
 
 def start_node_router(folder: Path, port: int, mock_url: str, log_dir: Path, err) -> subprocess.Popen:
