@@ -1,24 +1,78 @@
 """The floor of a Python proxy on the router's stack, for router_overhead.py's same-run baseline.
 
 A raw ASGI app under uvicorn (httptools, uvloop, no access log: the router's settings) that
-forwards every POST to one upstream through one aiohttp session and passes the answer back
+forwards every POST to one upstream through one keep-alive client and passes the answer back
 untouched: a JSON body whole, a streamed body one ``send`` per read of the upstream's socket.
 No routing, no parsing, no ledger, no auth: what remains is the cost of the server and the
-client libraries, which no router built on them can undercut.
+client library, which no router built on them can undercut.
 
-  python benchmarks/bare_proxy.py --port 18100 --upstream http://127.0.0.1:18000
+The client is the router's own (``router.backends.upstream``) by default, or with ``--client
+aiohttp`` the aiohttp session the router used before issue 12 (needs the ``dev`` extra).
+
+  python benchmarks/bare_proxy.py --port 18100 --upstream http://127.0.0.1:18000 [--client aiohttp]
 """
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-import aiohttp
 import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the router package of this tree
 
 _FORWARDED = ("content-type", "authorization")
 
 
+async def _request_body(receive) -> bytes:
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
+
+
+def _start(status: int, media: bytes, length: int | None = None) -> dict:
+    headers = [(b"content-type", media)]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return {"type": "http.response.start", "status": status, "headers": headers}
+
+
 def make_app(upstream: str):
+    """The pass-through on the router's own client."""
+    from router.backends.upstream import UpstreamPool
+
+    pool: UpstreamPool | None = None
+
+    async def app(scope, receive, send) -> None:
+        nonlocal pool
+        if scope["type"] != "http":
+            return
+        if pool is None:  # bound to the server's event loop
+            pool = UpstreamPool()
+        body = await _request_body(receive)
+        headers = {k.decode(): v.decode() for k, v in scope["headers"] if k.decode() in _FORWARDED}
+        async with await pool.request("POST", upstream + scope["path"], body, headers) as resp:
+            media = resp.headers.get("content-type", "application/json").encode()
+            if b"text/event-stream" not in media:
+                data = await resp.read()
+                await send(_start(resp.status, media, len(data)))
+                await send({"type": "http.response.body", "body": data})
+                return
+            await send(_start(resp.status, media))
+            while data := await resp.readany():
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def make_aiohttp_app(upstream: str):
+    """The same pass-through on aiohttp (the router's client before issue 12)."""
+    import aiohttp
+
     session: aiohttp.ClientSession | None = None
 
     async def app(scope, receive, send) -> None:
@@ -27,21 +81,16 @@ def make_app(upstream: str):
             return
         if session is None:  # bound to the server's event loop
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60))
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await _request_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"] if k.decode() in _FORWARDED}
         async with session.post(upstream + scope["path"], data=body, headers=headers) as resp:
             media = resp.headers.get("content-type", "application/json").encode()
-            if "text/event-stream" not in resp.headers.get("content-type", ""):
+            if b"text/event-stream" not in media:
                 data = await resp.read()
-                await send({"type": "http.response.start", "status": resp.status,
-                            "headers": [(b"content-type", media), (b"content-length", str(len(data)).encode())]})
+                await send(_start(resp.status, media, len(data)))
                 await send({"type": "http.response.body", "body": data})
                 return
-            await send({"type": "http.response.start", "status": resp.status, "headers": [(b"content-type", media)]})
+            await send(_start(resp.status, media))
             async for data in resp.content.iter_any():
                 await send({"type": "http.response.body", "body": data, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
@@ -53,8 +102,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--upstream", required=True, help="base URL of the upstream, e.g. http://127.0.0.1:18000")
+    ap.add_argument("--client", choices=("router", "aiohttp"), default="router",
+                    help="the upstream client: the router's own (default) or aiohttp")
     args = ap.parse_args()
-    uvicorn.run(make_app(args.upstream.rstrip("/")), host="127.0.0.1", port=args.port, http="httptools",
+    build = make_aiohttp_app if args.client == "aiohttp" else make_app
+    uvicorn.run(build(args.upstream.rstrip("/")), host="127.0.0.1", port=args.port, http="httptools",
                 loop="uvloop", lifespan="off", log_level="warning", access_log=False, server_header=False,
                 date_header=False, timeout_keep_alive=75, backlog=2048)
 

@@ -8,7 +8,8 @@ connection, zeroes the counters, sends ``--calls`` more, dumps, and prints instr
 
   router   ``python -m router --strategy always-cloud`` (ledger on, token checked), of this tree
   compare  the same for ``--compare-src DIR`` (another tree's router package), if given
-  bare     benchmarks/bare_proxy.py, the floor of any proxy on uvicorn + aiohttp
+  bare     benchmarks/bare_proxy.py, the floor of any proxy on uvicorn + the router's upstream client
+           (``--bare-client aiohttp``: on aiohttp, the router's client before issue 12)
 
 Two upstream timings, because they are two different workloads:
   burst      the mock writes its 20 chunks at once (``--chunk-delay-ms 0``): the proxy wakes about
@@ -19,7 +20,7 @@ Two upstream timings, because they are two different workloads:
 Only user-space instructions are counted (system calls are not), and valgrind runs the target
 ~50x slower; compare only figures from this script.
 
-  python benchmarks/router_instructions.py [--calls 200] [--warmup 50] [--compare-src DIR]
+  python benchmarks/router_instructions.py [--calls 200] [--warmup 50] [--compare-src DIR] [--bare-client aiohttp]
 """
 from __future__ import annotations
 
@@ -109,6 +110,8 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=200, help="counted streamed calls per target and timing")
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--compare-src", type=Path, help="also count the router package of this source tree")
+    ap.add_argument("--bare-client", choices=("router", "aiohttp"), default="router",
+                    help="the bare pass-through's upstream client (default: the router's own)")
     args = ap.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("needs valgrind (Debian package valgrind)")
@@ -118,7 +121,8 @@ def main() -> int:
         return router_command(port, "always-cloud", mock_url, scratch / "ledger.jsonl", scratch / "none.env")
 
     def bare(port: int, mock_url: str, scratch: Path) -> list[str]:
-        return [sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port", str(port), "--upstream", mock_url]
+        return [sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port", str(port), "--upstream", mock_url,
+                "--client", args.bare_client]
 
     targets = [("router", router, REPO, "/run/default/v1/chat/completions")]
     if args.compare_src:

@@ -3,8 +3,9 @@
 Starts three servers as subprocesses:
   mock    /work/shared/bench/mock_upstream.py (OpenAI-compatible; a stream is 20 chunks, a usage
           chunk and [DONE])
-  bare    benchmarks/bare_proxy.py: raw ASGI on uvicorn + aiohttp passing bytes through (the floor
-          of any proxy on the router's stack)
+  bare    benchmarks/bare_proxy.py: raw ASGI on uvicorn + the router's upstream client passing bytes
+          through (the floor of any proxy on the router's stack); ``--bare-client aiohttp`` puts
+          aiohttp, the router's client before issue 12, in its place
   router  ``python -m router`` with a real strategy (default ``heuristic``), both backends on the
           mock, the ledger written to a file and a token checked on every call, as in real use
 then, ``--runs`` times, runs /work/shared/bench/loadgen.py against the mock directly, through the
@@ -30,7 +31,7 @@ reference figures measured elsewhere (issue 12), labelled as such.
 
   python benchmarks/router_overhead.py [--runs 3] [--duration 5] [--n 1000] [--stream-n 300]
                                        [--strategy heuristic] [--compare-src DIR]
-                                       [--compare-node DIR] [--json out.json]
+                                       [--compare-node DIR] [--bare-client aiohttp] [--json out.json]
 """
 from __future__ import annotations
 
@@ -179,6 +180,8 @@ def main() -> int:
     ap.add_argument("--transcript", action="store_true",
                     help="the router also writes a full transcript of every call, as pytest-arena's runs do by "
                          "default (router.transcript: full)")
+    ap.add_argument("--bare-client", choices=("router", "aiohttp"), default="router",
+                    help="the bare pass-through's upstream client (default: the router's own)")
     ap.add_argument("--json", help="also write every run's raw figures here")
     args = ap.parse_args()
     if args.compare_node and args.strategy != "always-cloud":
@@ -194,7 +197,8 @@ def main() -> int:
         "mock": subprocess.Popen([sys.executable, str(bench / "mock_upstream.py"), "--port", str(ports["mock"])],
                                  stdout=subprocess.DEVNULL, stderr=err),
         "bare": subprocess.Popen([sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port",
-                                  str(ports["bare"]), "--upstream", mock_url], stdout=subprocess.DEVNULL, stderr=err),
+                                  str(ports["bare"]), "--upstream", mock_url, "--client", args.bare_client],
+                                 stdout=subprocess.DEVNULL, stderr=err),
         "router": start_router(args, REPO, ports["router"], mock_url, tmp / "ledger.jsonl", tmp, err,
                                tmp / "transcript.jsonl" if args.transcript else None),
     }

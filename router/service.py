@@ -1,10 +1,10 @@
 """Run the router in a background thread: ``start_router(settings) -> RouterHandle``.
 
-The router gets its own event loop (uvloop and httptools when installed) and one uvicorn server
-listening on two sockets: an ephemeral port on 127.0.0.1, and a Unix socket that a sandboxed agent
-with no network at all can reach through the socket file bound into its sandbox. The handle is
-thread-safe: the plugin registers a run before starting an agent, reads its totals afterwards, and
-closes the router at session end.
+The router gets its own event loop (uvloop when installed; httptools parses both sides' HTTP) and
+one uvicorn server listening on two sockets: an ephemeral port on 127.0.0.1, and a Unix socket that
+a sandboxed agent with no network at all can reach through the socket file bound into its sandbox.
+The handle is thread-safe: the plugin registers a run before starting an agent, reads its totals
+afterwards, and closes the router at session end.
 """
 from __future__ import annotations
 
@@ -38,11 +38,7 @@ try:
     import uvloop as _uvloop
 except ImportError:  # pragma: no cover - plain asyncio works, only slower
     _uvloop = None
-try:
-    import httptools  # noqa: F401
-    _HTTP_IMPL = "httptools"
-except ImportError:  # pragma: no cover
-    _HTTP_IMPL = "h11"
+_HTTP_IMPL = "httptools"  # a dependency: the upstream client (backends/upstream.py) parses with it too
 
 
 @dataclass(slots=True)

@@ -1,7 +1,9 @@
-"""What the HTTP backends share: one aiohttp session per backend, API keys, bounded retries.
+"""What the HTTP backends share: one upstream connection pool per backend, API keys, bounded retries.
 
-aiohttp rather than httpx: measured here, httpx.AsyncClient collapsed to ~550 req/s with a
-240 ms p99 at concurrency 32 while aiohttp served ~6,000 req/s (see /work/shared/bench/README.md).
+The client is the router's own (``upstream.py``: asyncio + httptools). Before it, aiohttp, chosen
+over httpx.AsyncClient, which collapsed to ~550 req/s with a 240 ms p99 at concurrency 32 where
+aiohttp served ~6,000 req/s (/work/shared/bench/README.md); aiohttp in turn cost ~32 k
+instructions per socket read on the streaming path (benchmarks/NOTES-router-streaming.md).
 """
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import aiohttp
 
 from ..contracts import BackendSpec
 from ..errors import (
@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..keys import KEYS
 from .base import Backend
+from .upstream import Response, UpstreamClosed, UpstreamPool, UpstreamTimeout
 
 _MAX_ERROR_CHARS = 500
 _MAX_RETRY_AFTER_S = 30.0
@@ -63,7 +64,7 @@ def api_base(base_url: str, default: str, version_path: str) -> str:
 
 
 class HttpBackend(Backend):
-    """A backend that talks HTTP to one upstream through one long-lived aiohttp session."""
+    """A backend that talks HTTP to one upstream through one long-lived connection pool."""
 
     def __init__(self, spec: BackendSpec, options: HttpOptions):
         super().__init__(spec)
@@ -73,23 +74,14 @@ class HttpBackend(Backend):
         self.api_key: str | None = None
         self.headers: dict[str, str] = {}
         self._key_pending = bool(spec.api_key_env)
-        self._session: aiohttp.ClientSession | None = None
-        # Built once: an aiohttp ClientTimeout per request costs measurable CPU at 3,000 req/s.
-        self._timeouts = {
-            True: aiohttp.ClientTimeout(total=None, sock_connect=_CONNECT_TIMEOUT_S, sock_read=options.cloud_timeout_s),
-            False: aiohttp.ClientTimeout(total=None, sock_connect=_CONNECT_TIMEOUT_S),
-        }
+        self._pool: UpstreamPool | None = None
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        # Created lazily so it binds to the router's event loop, not the constructing thread's.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=_CONNECT_TIMEOUT_S),
-                auto_decompress=True,
-            )
-        return self._session
+    def pool(self) -> UpstreamPool:
+        # Created lazily, on the router's event loop, where its connections live.
+        if self._pool is None or self._pool.closed:
+            self._pool = UpstreamPool(connect_timeout_s=_CONNECT_TIMEOUT_S, keepalive_s=60.0)
+        return self._pool
 
     def auth_headers(self, key: str) -> dict[str, str]:
         """The request headers that carry the API key."""
@@ -102,8 +94,8 @@ class HttpBackend(Backend):
             self._key_pending = False
 
     async def aclose(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        if self._pool is not None and not self._pool.closed:
+            await self._pool.aclose()
 
     def scrub(self, text: str) -> str:
         """Error text with the API key removed, in case an upstream echoes it."""
@@ -111,12 +103,13 @@ class HttpBackend(Backend):
             text = text.replace(self.api_key, "***")
         return text
 
-    def read_timeout(self, cloud: bool) -> aiohttp.ClientTimeout:
-        # Local calls are bounded by the wall-clock guard in the call pipeline.
-        return self._timeouts[cloud]
+    def read_timeout(self, cloud: bool) -> float | None:
+        """Seconds a read of the upstream may wait: cloud calls ``cloud_timeout_s``; local calls
+        none here, they are bounded by the wall-clock guard in the call pipeline."""
+        return self.options.cloud_timeout_s if cloud else None
 
     async def post(self, url: str, body: bytes, headers: dict[str, str],
-                   timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
+                   timeout: float | None) -> Response:
         """POST with bounded retries on 429/5xx and connection failures; returns a 2xx response."""
         if self._key_pending:  # a call its run's strategy never routes here (a !cloud suffix)
             self.prepare()
@@ -124,8 +117,8 @@ class HttpBackend(Backend):
         for attempt in range(retries + 1):
             last = attempt == retries
             try:
-                resp = await self.session.post(url, data=body, headers=headers, timeout=timeout)
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+                resp = await self.pool.request("POST", url, body, headers, read_timeout=timeout)
+            except (UpstreamClosed, UpstreamTimeout) as exc:
                 if last:
                     raise UpstreamConnectionError(
                         f"upstream {self.spec.label} unreachable at {url} after {retries + 1} attempts: "
@@ -136,7 +129,7 @@ class HttpBackend(Backend):
                 return resp
             try:
                 detail = self.scrub((await resp.text(errors="replace"))[:_MAX_ERROR_CHARS])
-            except aiohttp.ClientError:
+            except (UpstreamClosed, UpstreamTimeout):
                 detail = ""
             finally:
                 resp.release()
@@ -151,7 +144,7 @@ class HttpBackend(Backend):
             raise UpstreamError(message, upstream_status=resp.status)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _retry_delay(self, resp: aiohttp.ClientResponse, attempt: int) -> float:
+    def _retry_delay(self, resp: Response, attempt: int) -> float:
         after = resp.headers.get("retry-after")
         if after:
             try:
@@ -161,7 +154,7 @@ class HttpBackend(Backend):
         return self.options.retry_backoff_s * (2 ** attempt)
 
     async def post_with_fallback(self, url: str, build: Callable[[str], bytes], headers: dict[str, str],
-                                 timeout: aiohttp.ClientTimeout) -> tuple[aiohttp.ClientResponse, str]:
+                                 timeout: float | None) -> tuple[Response, str]:
         """POST for ``spec.model``; only when 5xx retries are exhausted, once more for the explicit
         ``spec.fallback_model``. Returns the response and the model actually asked for."""
         try:
@@ -175,43 +168,43 @@ class HttpBackend(Backend):
     def protocol_error(self, what: str) -> UpstreamProtocolError:
         return UpstreamProtocolError(f"upstream {self.spec.label} sent {self.scrub(what)[:_MAX_ERROR_CHARS]}")
 
-    async def lines(self, resp: aiohttp.ClientResponse):
-        """The response body line by line; a connection cut mid-body becomes a protocol error."""
-        try:
-            async for line in resp.content:
+    async def lines(self, resp: Response):
+        """The response body line by line (newline stripped); a connection cut mid-body becomes a
+        protocol error."""
+        async for batch in self.line_batches(resp):
+            for line in batch:
                 yield line
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-            raise self.protocol_error(f"a stream cut mid-way ({type(exc).__name__})") from None
 
-    async def line_batches(self, resp: aiohttp.ClientResponse):
+    async def line_batches(self, resp: Response):
         """The body's complete lines (newline stripped), one list per read of the socket:
         events the upstream sent together are handled, and written to the client, together
         instead of one await and one write each. A connection cut mid-body becomes a protocol
         error; a last line without its newline still comes out."""
         rest = b""
         try:
-            async for data in resp.content.iter_any():
+            while data := await resp.readany():
                 lines = (rest + data if rest else data).split(b"\n")
                 rest = lines.pop()
                 if lines:
                     yield lines
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-            raise self.protocol_error(f"a stream cut mid-way ({type(exc).__name__})") from None
+        except (UpstreamClosed, UpstreamTimeout) as exc:
+            raise self.protocol_error(f"a stream cut mid-way ({exc})") from None
         if rest:
             yield [rest]
 
-    async def finish_body(self, resp: aiohttp.ClientResponse) -> None:
-        """Read the rest of a stream after its last event (usually just the chunked terminator):
-        aiohttp closes a connection released mid-body, and reconnecting costs the next call."""
-        if resp.content.is_eof():
+    async def finish_body(self, resp: Response) -> None:
+        """Read the rest of a stream after its last event (usually just the chunked terminator),
+        so that its connection goes back to the pool instead of being closed."""
+        if resp.is_eof():
             return
         try:
-            await asyncio.wait_for(resp.content.read(), _DRAIN_TIMEOUT_S)
-        except (asyncio.TimeoutError, aiohttp.ClientError):
+            async with asyncio.timeout(_DRAIN_TIMEOUT_S):
+                await resp.read()
+        except (TimeoutError, UpstreamClosed):  # UpstreamTimeout is a TimeoutError
             pass  # an upstream that keeps the body open: the connection is closed, not reused
 
-    async def read_body(self, resp: aiohttp.ClientResponse) -> bytes:
+    async def read_body(self, resp: Response) -> bytes:
         try:
             return await resp.read()
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-            raise self.protocol_error(f"a reply cut mid-way ({type(exc).__name__})") from None
+        except (UpstreamClosed, UpstreamTimeout) as exc:
+            raise self.protocol_error(f"a reply cut mid-way ({exc})") from None
