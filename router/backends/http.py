@@ -52,6 +52,9 @@ def load_api_key(spec: BackendSpec, env_file: str | None) -> str | None:
             f"backend {spec.label!r}: API key variable {spec.api_key_env} is not set in the environment{where}; "
             f"export {spec.api_key_env}=... or put it in a .env file (RouterSettings.env_file)"
         )
+    if "\n" in key or "\r" in key:  # it would end the header line it is sent in
+        raise ConfigError(f"backend {spec.label!r}: API key variable {spec.api_key_env} contains a line break; "
+                          "set it to the key alone (e.g. strip the newline a file read left at its end)")
     return key
 
 

@@ -338,6 +338,8 @@ class UpstreamPool:
                 b"\r\nUser-Agent: ", _USER_AGENT, b"\r\nAccept-Encoding: identity\r\nContent-Length: ",
                 str(len(body)).encode("ascii"), b"\r\n"]
         for name, value in headers.items():
+            if "\n" in value or "\r" in value or "\n" in name or "\r" in name:
+                raise ValueError(f"request header {name!r} has a line break")  # never the value: it may be a key
             head += (name.encode("latin-1"), b": ", value.encode("latin-1"), b"\r\n")
         head += (b"\r\n", body)
         request = b"".join(head)

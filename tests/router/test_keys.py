@@ -11,6 +11,7 @@ import pytest
 
 from fake_upstreams import TEXT
 from router.contracts import BackendSpec, RunSpec
+from router.errors import ConfigError
 from router.keys import KEYS
 from router.service import RouterSettings, start_router
 
@@ -77,6 +78,18 @@ def test_a_newer_environment_value_replaces_the_held_key(upstream, monkeypatch):
             assert _chat(ep).status_code == 200
         sent = [h for _, h, body in upstream.requests if body.get("model") == "gpt-key-b"][-1]
         assert sent["authorization"] == f"Bearer {value}"
+
+
+def test_a_key_with_a_line_break_is_refused_by_name_before_any_request(upstream, monkeypatch):
+    """A key read from a file with its newline would end the Authorization header line early."""
+    monkeypatch.setenv("ARENA_TEST_KEY_NL", "sk-line\nX-Injected: 1")
+    local, cloud = _specs(upstream, "gpt-key-nl", "ARENA_TEST_KEY_NL")
+    sent_before = len(upstream.requests)
+    with start_router(RouterSettings()) as router:
+        with pytest.raises(ConfigError, match="ARENA_TEST_KEY_NL contains a line break") as err:
+            router.register_run(RunSpec(run_id="cloud", strategy="always-cloud", local=local, cloud=cloud))
+    assert "sk-line" not in str(err.value)
+    assert len(upstream.requests) == sent_before
 
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])

@@ -397,3 +397,43 @@ def test_https_with_a_verified_certificate(tmp_path):
         return body
 
     assert run(go()) == b"over tls"
+
+
+def test_a_header_value_with_a_line_break_is_refused_and_not_sent():
+    async def go():
+        async with Server(keep_alive_echo) as server:
+            pool = UpstreamPool()
+            with pytest.raises(ValueError, match="'Authorization' has a line break") as err:
+                await pool.request("POST", server.url, b"", {"Authorization": "Bearer sk-1\r\nX-Injected: 1"})
+            await pool.aclose()
+            return server, str(err.value)
+
+    server, message = run(go())
+    assert server.requests == [] and "sk-1" not in message
+
+
+def test_bytes_on_an_idle_connection_close_it_and_the_next_request_gets_a_new_one():
+    async def chatty(reader, writer, server):
+        await server.read_request(reader)
+        writer.write(reply(b"ok"))
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(reply(b"nobody asked"))  # unsolicited: must not become the next answer
+        await writer.drain()
+        while await server.read_request(reader):
+            writer.write(reply(b"late"))
+            await writer.drain()
+
+    async def go():
+        async with Server(chatty) as server:
+            pool = UpstreamPool()
+            got = []
+            for _ in range(2):
+                async with await pool.request("POST", server.url, b"", {}) as resp:
+                    got.append(await resp.read())
+                await asyncio.sleep(0.2)
+            await pool.aclose()
+            return server, got
+
+    server, got = run(go())
+    assert got == [b"ok", b"ok"] and server.connections == 2
