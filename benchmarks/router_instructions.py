@@ -20,7 +20,8 @@ Two upstream timings, because they are two different workloads:
 Only user-space instructions are counted (system calls are not), and valgrind runs the target
 ~50x slower; compare only figures from this script.
 
-  python benchmarks/router_instructions.py [--calls 200] [--warmup 50] [--compare-src DIR] [--bare-client aiohttp]
+  python benchmarks/router_instructions.py [--calls 200] [--warmup 50] [--compare-src DIR] [--transcript]
+                                             [--bare-client aiohttp]
 """
 from __future__ import annotations
 
@@ -110,6 +111,8 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=200, help="counted streamed calls per target and timing")
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--compare-src", type=Path, help="also count the router package of this source tree")
+    ap.add_argument("--transcript", action="store_true",
+                    help="the routers also write a full transcript of every call (pytest-arena's default)")
     ap.add_argument("--bare-client", choices=("router", "aiohttp"), default="router",
                     help="the bare pass-through's upstream client (default: the router's own)")
     args = ap.parse_args()
@@ -118,7 +121,8 @@ def main() -> int:
     version = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"machine: {machine()}; {version}")
     def router(port: int, mock_url: str, scratch: Path) -> list[str]:
-        return router_command(port, "always-cloud", mock_url, scratch / "ledger.jsonl", scratch / "none.env")
+        return router_command(port, "always-cloud", mock_url, scratch / "ledger.jsonl", scratch / "none.env",
+                              scratch / "transcript.jsonl" if args.transcript else None)
 
     def bare(port: int, mock_url: str, scratch: Path) -> list[str]:
         return [sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port", str(port), "--upstream", mock_url,

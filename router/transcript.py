@@ -17,11 +17,9 @@ import asyncio
 import base64
 import gzip
 import json
-from dataclasses import asdict
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from functools import cache
 
 from .contracts import CanonicalRequest, CanonicalResponse, LedgerRecord, TextDelta, ToolCallDelta
 from .jsonfast import dumps, loads
@@ -90,7 +88,7 @@ class Transcript:
             return
         pending, self._pending = self._pending, []
         secrets = run_secrets(self.run)
-        lines = [scrub(dumps(self._entry(*item, secrets)), secrets) + b"\n" for item in pending]
+        lines = [scrub(self._line(*item, secrets), secrets) + b"\n" for item in pending]
         with open(self.path, "ab") as out:
             out.write(b"".join(lines))
 
@@ -103,7 +101,9 @@ class Transcript:
         lines.sort(key=lambda line: loads(line)["seq"])
         self.path.write_bytes(b"".join(lines))
 
-    def _entry(self, rec: LedgerRecord, request: Any, answer: Any, secrets: list[str]) -> dict:
+    def _line(self, rec: LedgerRecord, request: Any, answer: Any, secrets: list[str]) -> bytes:
+        """One record's JSON. The bodies are encoded once: measured against BODY_INLINE_MAX, then
+        spliced into the line as they are."""
         entry = {
             "v": TRANSCRIPT_VERSION, "run_id": rec.run_id, "seq": rec.seq, "ts": rec.ts, "purpose": rec.purpose,
             "protocol": rec.protocol, "side": rec.choice, "forced": rec.forced, "backend": rec.backend,
@@ -113,10 +113,11 @@ class Transcript:
                       "cached": rec.cached_tokens, "reasoning": rec.reasoning_tokens},
             "cost_usd": rec.cost_usd, "finish_reason": _finish_reason(rec, answer),
         }
-        if self.bodies:
-            entry["request"] = _body(_request_body(request), secrets)
-            entry["response"] = _body(_response_body(answer), secrets)
-        return entry
+        line = dumps(entry)
+        if not self.bodies:
+            return line
+        return b"".join((line[:-1], b',"request":', _body(_request_body(request), secrets),
+                         b',"response":', _body(_response_body(answer), secrets), b"}"))
 
 
 def open_transcript(run: RunState) -> Transcript | None:
@@ -143,16 +144,16 @@ def scrub(data: bytes, secrets: list[str]) -> bytes:
     return data
 
 
-def _body(body: Any, secrets: list[str]) -> Any:
-    """The body as it is (its line is scrubbed whole), or compressed, scrubbed first, once its
-    JSON passes BODY_INLINE_MAX."""
+def _body(body: Any, secrets: list[str]) -> bytes:
+    """The body's JSON as it is (its line is scrubbed whole), or compressed, scrubbed first, once
+    it passes BODY_INLINE_MAX."""
     if body is None:
-        return None
+        return b"null"
     data = dumps(body)
     if len(data) <= BODY_INLINE_MAX:
-        return body
+        return data
     data = scrub(data, secrets)
-    return {GZIP_MARKER: base64.b64encode(gzip.compress(data, compresslevel=6, mtime=0)).decode("ascii")}
+    return dumps({GZIP_MARKER: base64.b64encode(gzip.compress(data, compresslevel=6, mtime=0)).decode("ascii")})
 
 
 def _request_body(request: Any) -> Any:
@@ -163,8 +164,10 @@ def _request_body(request: Any) -> Any:
     req: CanonicalRequest = request
     return {
         "model": req.model,
-        "messages": [asdict(m) for m in req.messages],
-        "tools": [asdict(t) for t in req.tools],
+        # the dataclasses themselves: encoded field for field in C by orjson (jsonfast's fallback
+        # does the same), where dataclasses.asdict deep-copied every tool schema on every call
+        "messages": req.messages,
+        "tools": req.tools,
         "params": {"stream": req.stream, "max_tokens": req.max_tokens, "temperature": req.temperature,
                    "top_p": req.top_p, "seed": req.seed, "stop": req.stop, "tool_choice": req.tool_choice,
                    "include_usage": req.include_usage, "force": req.force},
@@ -176,7 +179,7 @@ def _response_body(answer: Any) -> Any:
     if answer is None:
         return None
     if isinstance(answer, CanonicalResponse):
-        return {"text": answer.text, "tool_calls": [asdict(c) for c in answer.tool_calls]}
+        return {"text": answer.text, "tool_calls": answer.tool_calls}
     if isinstance(answer, dict):  # an embedding call's summary
         return answer
     from .canonical import ToolCallAssembler
@@ -188,7 +191,7 @@ def _response_body(answer: Any) -> Any:
             text.append(ev.text)
         elif isinstance(ev, ToolCallDelta):
             tools.add(ev)
-    return {"text": "".join(text), "tool_calls": [asdict(c) for c in tools.calls()]}
+    return {"text": "".join(text), "tool_calls": tools.calls()}
 
 
 def _finish_reason(rec: LedgerRecord, answer: Any) -> str | None:
