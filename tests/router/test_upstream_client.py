@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import gzip
 import shutil
+import socket
 import ssl
 import subprocess
 import time
@@ -437,3 +438,36 @@ def test_bytes_on_an_idle_connection_close_it_and_the_next_request_gets_a_new_on
 
     server, got = run(go())
     assert got == [b"ok", b"ok"] and server.connections == 2
+
+
+def test_an_address_that_never_answers_costs_a_quarter_second_not_the_connect_timeout():
+    """Happy eyeballs: a host whose first address is black-holed (a laptop's broken IPv6) is reached
+    on its next address once the first has not connected within 0.25 s."""
+    async def go():
+        async with Server(keep_alive_echo) as server:
+            loop = asyncio.get_running_loop()
+            real_connect = loop.sock_connect
+            black_hole = ("127.0.0.2", server.port)
+
+            async def getaddrinfo(host, port, **kw):
+                assert host == "upstream.test"
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", black_hole),
+                        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+            async def sock_connect(sock, address):
+                if address == black_hole:
+                    await asyncio.sleep(60)  # no SYN-ACK, no error: what a dropped route does
+                return await real_connect(sock, address)
+
+            loop.getaddrinfo, loop.sock_connect = getaddrinfo, sock_connect
+            pool = UpstreamPool(connect_timeout_s=5)
+            t = time.monotonic()
+            async with await pool.request("POST", f"http://upstream.test:{server.port}/v1", b"hi", {}) as resp:
+                body = await resp.read()
+            took = time.monotonic() - t
+            await pool.aclose()
+            return server, body, took
+
+    server, body, took = run(go())
+    assert body == b"echo:hi" and server.connections == 1
+    assert 0.2 < took < 2.0
