@@ -67,6 +67,23 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 20))
 
 
+def bodies_of(handler, calls: int, *, pause: float = 0.0) -> tuple[Server, list[bytes]]:
+    """``calls`` requests one after another through one pool, ``pause`` seconds apart: the server
+    (its counts) and the bodies read."""
+    async def go():
+        async with Server(handler) as server:
+            pool = UpstreamPool()
+            got = []
+            for _ in range(calls):
+                async with await pool.request("POST", server.url, b"x", {}) as resp:
+                    got.append(await resp.read())
+                await asyncio.sleep(pause)
+            await pool.aclose()
+            return server, got
+
+    return run(go())
+
+
 def reply(body: bytes, *extra: str, status: str = "200 OK") -> bytes:
     head = "".join(f"{h}\r\n" for h in extra)
     return f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
@@ -146,17 +163,7 @@ def test_a_body_ended_by_the_close_is_whole_and_its_connection_is_not_reused():
         writer.write(b"part two")
         await writer.drain()
 
-    async def go():
-        async with Server(close_delimited) as server:
-            pool = UpstreamPool()
-            got = []
-            for _ in range(2):
-                async with await pool.request("POST", server.url, b"", {}) as resp:
-                    got.append(await resp.read())
-            await pool.aclose()
-            return server, got
-
-    server, got = run(go())
+    server, got = bodies_of(close_delimited, 2)
     assert got == [b"part one, part two"] * 2
     assert server.connections == 2
 
@@ -168,18 +175,7 @@ def test_a_connection_the_upstream_closed_while_idle_is_replaced_without_an_erro
         await writer.drain()
         await asyncio.sleep(0.05)
 
-    async def go():
-        async with Server(one_then_close) as server:
-            pool = UpstreamPool()
-            got = []
-            for _ in range(3):
-                async with await pool.request("POST", server.url, b"x", {}) as resp:
-                    got.append(await resp.read())
-                await asyncio.sleep(0.2)
-            await pool.aclose()
-            return server, got
-
-    server, got = run(go())
+    server, got = bodies_of(one_then_close, 3, pause=0.2)
     assert got == [b"ok"] * 3
     assert server.connections == 3 and len(server.requests) == 3
 
@@ -425,18 +421,7 @@ def test_bytes_on_an_idle_connection_close_it_and_the_next_request_gets_a_new_on
             writer.write(reply(b"late"))
             await writer.drain()
 
-    async def go():
-        async with Server(chatty) as server:
-            pool = UpstreamPool()
-            got = []
-            for _ in range(2):
-                async with await pool.request("POST", server.url, b"", {}) as resp:
-                    got.append(await resp.read())
-                await asyncio.sleep(0.2)
-            await pool.aclose()
-            return server, got
-
-    server, got = run(go())
+    server, got = bodies_of(chatty, 2, pause=0.2)
     assert got == [b"ok", b"ok"] and server.connections == 2
 
 
