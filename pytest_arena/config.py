@@ -18,6 +18,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -88,6 +89,16 @@ def empty_axis_message(field: str) -> str:
     return f"must not be empty: {_EMPTY_AXIS_FIX[field]}"
 
 
+def http_url(value: str | None) -> str | None:
+    """A base URL field's value, checked: the router's upstream client speaks http and https only."""
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL; write it with its scheme and host, "
+                             "e.g. 'http://127.0.0.1:11434/v1'")
+    return value
+
+
 class Models(_Strict):
     cloud: str = Field(description="cloud model: 'gpt-5.5', 'claude-sonnet-4-6', 'openai/<id>' or 'scripted' (offline stand-in)")
     local: str | list[str] = Field(
@@ -113,6 +124,11 @@ class Models(_Strict):
         if isinstance(value, list) and not value:
             raise ValueError(empty_axis_message("models.local"))
         return value
+
+    @field_validator("local_base_url", "cloud_base_url", "anthropic_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return http_url(value)
 
 
 class LocalGuardsConfig(_Strict):
@@ -304,6 +320,11 @@ class HostSettings(_Strict):
     local_base_url: str | None = Field(default=None, description="where this host serves its local models (models.local_base_url)")
     install_root: str | None = Field(default=None, description="this host's agent installs (default ~/.cache/pytest-arena/agents)")
     local_concurrency: int | None = Field(default=None, ge=1, description="concurrent calls to this host's local backend (router.local_concurrency)")
+
+    @field_validator("local_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return http_url(value)
 
 
 class HostsConfig(_Strict):
