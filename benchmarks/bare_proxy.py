@@ -40,6 +40,25 @@ def _start(status: int, media: bytes, length: int | None = None) -> dict:
     return {"type": "http.response.start", "status": status, "headers": headers}
 
 
+def _forwarded(scope) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in scope["headers"] if k.decode() in _FORWARDED}
+
+
+async def _pass_back(send, resp, readany) -> None:
+    """The upstream's answer to the client untouched: a JSON body whole, a streamed body one
+    ``send`` per ``readany()`` (one read of the upstream's socket; ``b""`` at the end)."""
+    media = resp.headers.get("content-type", "application/json").encode()
+    if b"text/event-stream" not in media:
+        data = await resp.read()
+        await send(_start(resp.status, media, len(data)))
+        await send({"type": "http.response.body", "body": data})
+        return
+    await send(_start(resp.status, media))
+    while data := await readany():
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
 def make_app(upstream: str):
     """The pass-through on the router's own client."""
     from router.backends.upstream import UpstreamPool
@@ -53,18 +72,8 @@ def make_app(upstream: str):
         if pool is None:  # bound to the server's event loop
             pool = UpstreamPool()
         body = await _request_body(receive)
-        headers = {k.decode(): v.decode() for k, v in scope["headers"] if k.decode() in _FORWARDED}
-        async with await pool.request("POST", upstream + scope["path"], body, headers) as resp:
-            media = resp.headers.get("content-type", "application/json").encode()
-            if b"text/event-stream" not in media:
-                data = await resp.read()
-                await send(_start(resp.status, media, len(data)))
-                await send({"type": "http.response.body", "body": data})
-                return
-            await send(_start(resp.status, media))
-            while data := await resp.readany():
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
+        async with await pool.request("POST", upstream + scope["path"], body, _forwarded(scope)) as resp:
+            await _pass_back(send, resp, resp.readany)
 
     return app
 
@@ -82,18 +91,8 @@ def make_aiohttp_app(upstream: str):
         if session is None:  # bound to the server's event loop
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60))
         body = await _request_body(receive)
-        headers = {k.decode(): v.decode() for k, v in scope["headers"] if k.decode() in _FORWARDED}
-        async with session.post(upstream + scope["path"], data=body, headers=headers) as resp:
-            media = resp.headers.get("content-type", "application/json").encode()
-            if b"text/event-stream" not in media:
-                data = await resp.read()
-                await send(_start(resp.status, media, len(data)))
-                await send({"type": "http.response.body", "body": data})
-                return
-            await send(_start(resp.status, media))
-            async for data in resp.content.iter_any():
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
+        async with session.post(upstream + scope["path"], data=body, headers=_forwarded(scope)) as resp:
+            await _pass_back(send, resp, resp.content.readany)
 
     return app
 

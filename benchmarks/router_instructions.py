@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from router_overhead import REPO, TOKEN, free_port, machine, router_command
+from router_overhead import REPO, TOKEN, bare_command, free_port, machine, router_command
 
 BENCH = Path("/work/shared/bench")
 
@@ -125,8 +125,7 @@ def main() -> int:
                               scratch / "transcript.jsonl" if args.transcript else None)
 
     def bare(port: int, mock_url: str, scratch: Path) -> list[str]:
-        return [sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port", str(port), "--upstream", mock_url,
-                "--client", args.bare_client]
+        return bare_command(port, mock_url, args.bare_client)
 
     targets = [("router", router, REPO, "/run/default/v1/chat/completions")]
     if args.compare_src:

@@ -141,6 +141,12 @@ def router_command(port: int, strategy: str, mock_url: str, ledger: Path, env_fi
             + (["--transcript", str(transcript)] if transcript else []))
 
 
+def bare_command(port: int, mock_url: str, client: str = "router") -> list[str]:
+    """benchmarks/bare_proxy.py on the mock, its upstream client ``router`` or ``aiohttp``."""
+    return [sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port", str(port), "--upstream", mock_url,
+            "--client", client]
+
+
 def start_router(args, src: Path, port: int, mock_url: str, ledger: Path, tmp: Path, err,
                  transcript: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(router_command(port, args.strategy, mock_url, ledger, tmp / "none.env", transcript),
@@ -196,8 +202,7 @@ def main() -> int:
     procs = {
         "mock": subprocess.Popen([sys.executable, str(bench / "mock_upstream.py"), "--port", str(ports["mock"])],
                                  stdout=subprocess.DEVNULL, stderr=err),
-        "bare": subprocess.Popen([sys.executable, str(REPO / "benchmarks" / "bare_proxy.py"), "--port",
-                                  str(ports["bare"]), "--upstream", mock_url, "--client", args.bare_client],
+        "bare": subprocess.Popen(bare_command(ports["bare"], mock_url, args.bare_client),
                                  stdout=subprocess.DEVNULL, stderr=err),
         "router": start_router(args, REPO, ports["router"], mock_url, tmp / "ledger.jsonl", tmp, err,
                                tmp / "transcript.jsonl" if args.transcript else None),
