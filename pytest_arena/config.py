@@ -17,11 +17,11 @@ import itertools
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from router.contracts import BackendSpec, LocalGuards
 
@@ -89,14 +89,16 @@ def empty_axis_message(field: str) -> str:
     return f"must not be empty: {_EMPTY_AXIS_FIX[field]}"
 
 
-def http_url(value: str | None) -> str | None:
+def http_url(value: str) -> str:
     """A base URL field's value, checked: the router's upstream client speaks http and https only."""
-    if value is not None:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL; write it with its scheme and host, "
-                             "e.g. 'http://127.0.0.1:11434/v1'")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL; write it with its scheme and host, "
+                         "e.g. 'http://127.0.0.1:11434/v1'")
     return value
+
+
+BaseUrl = Annotated[str, AfterValidator(http_url)]  # every base URL field of the config
 
 
 class Models(_Strict):
@@ -110,9 +112,9 @@ class Models(_Strict):
     router_classifier: str = Field(default="qwen3:0.6b", description="model the llm-classifier and cascade strategies ask")
     embedding: str | None = Field(
         default=None, description="embedding model for embedding-knn (e.g. 'ollama/nomic-embed-text'); null uses the offline hashed embedding")
-    local_base_url: str = Field(default="http://127.0.0.1:11434/v1", description="where local models are served (Ollama or OpenAI-compatible)")
-    cloud_base_url: str = Field(default="https://api.openai.com/v1", description="OpenAI-compatible cloud endpoint")
-    anthropic_base_url: str = Field(default="https://api.anthropic.com", description="Anthropic endpoint for claude-* cloud models")
+    local_base_url: BaseUrl = Field(default="http://127.0.0.1:11434/v1", description="where local models are served (Ollama or OpenAI-compatible)")
+    cloud_base_url: BaseUrl = Field(default="https://api.openai.com/v1", description="OpenAI-compatible cloud endpoint")
+    anthropic_base_url: BaseUrl = Field(default="https://api.anthropic.com", description="Anthropic endpoint for claude-* cloud models")
 
     @property
     def locals(self) -> list[str]:
@@ -124,11 +126,6 @@ class Models(_Strict):
         if isinstance(value, list) and not value:
             raise ValueError(empty_axis_message("models.local"))
         return value
-
-    @field_validator("local_base_url", "cloud_base_url", "anthropic_base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return http_url(value)
 
 
 class LocalGuardsConfig(_Strict):
@@ -317,14 +314,9 @@ class HostSettings(_Strict):
     """What differs on one worker host; unset fields fall back to its environment
     (ARENA_LOCAL_BASE_URL, ARENA_AGENTS_DIR, ARENA_LOCAL_CONCURRENCY), then to the config."""
 
-    local_base_url: str | None = Field(default=None, description="where this host serves its local models (models.local_base_url)")
+    local_base_url: BaseUrl | None = Field(default=None, description="where this host serves its local models (models.local_base_url)")
     install_root: str | None = Field(default=None, description="this host's agent installs (default ~/.cache/pytest-arena/agents)")
     local_concurrency: int | None = Field(default=None, ge=1, description="concurrent calls to this host's local backend (router.local_concurrency)")
-
-    @field_validator("local_base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        return http_url(value)
 
 
 class HostsConfig(_Strict):
