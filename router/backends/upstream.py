@@ -58,7 +58,7 @@ class Response:
     to the pool, anything else closes it."""
 
     __slots__ = ("status", "headers", "_conn", "_chunks", "_size", "_done", "_error", "_waiter",
-                 "_read_timeout", "_decoder", "_released")
+                 "_read_timeout", "_decoder")
 
     def __init__(self, conn: _Connection, read_timeout: float | None):
         self.status = 0
@@ -71,7 +71,6 @@ class Response:
         self._waiter: asyncio.Future | None = None
         self._read_timeout = read_timeout
         self._decoder = None
-        self._released = False
 
     # ---- fed by the connection
     def _feed(self, data: bytes) -> None:
@@ -151,9 +150,7 @@ class Response:
         return self._done and not self._chunks
 
     def release(self) -> None:
-        if not self._released:
-            self._released = True
-            self._conn.release(self)
+        self._conn.release(self)  # a second release is a no-op: the connection has let go of it
 
     async def __aenter__(self) -> Response:
         return self
