@@ -56,16 +56,42 @@ def pack(row: Row, records: list, cell_dir: Path, cap_bytes: int) -> tuple[Row, 
     return row, json.dumps(payload, ensure_ascii=False)
 
 
-def unpack_artifacts(blob: str, dest: Path) -> None:
-    """Extract a cell's archive into its folder; members that would leave it are refused
-    (tarfile's data filter), so a worker cannot write outside its cell folder."""
+def unpack_artifacts(blob: str, dest: Path) -> list[str]:
+    """Extract a cell's archive into its folder. Only regular files and folders are extracted,
+    each through tarfile's data filter, so a worker cannot write outside its cell folder. What an
+    agent left that is neither (a symlink, say to a host file, as ``python -m venv`` leaves; a hard
+    link, a FIFO, a device) is never made on the controller: it is recorded, one line each in
+    ``not-extracted.txt`` and in the returned list, for the row."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     if not blob:
-        return
+        return []
+    skipped = []
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(blob)), mode="r:gz") as tar:
-        tar.extractall(dest, filter="data")
+        for member in tar:
+            name = _printable(member.name.removeprefix("./"))
+            if not (member.isreg() or member.isdir()):
+                target = f" -> {_printable(member.linkname)}" if member.issym() or member.islnk() else ""
+                skipped.append(f"{name}: {_KINDS.get(member.type, 'special file')}{target}, not extracted")
+                continue
+            try:
+                tar.extract(member, dest, filter="data")
+            except (tarfile.TarError, OSError) as exc:
+                skipped.append(f"{name}: not extracted ({type(exc).__name__}: {_printable(str(exc))})")
+    if skipped:
+        (dest / "not-extracted.txt").write_text("\n".join(skipped) + "\n", encoding="utf-8")
+    return skipped
+
+
+_KINDS = {tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hard link", tarfile.FIFOTYPE: "FIFO",
+          tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device"}
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters and undecodable bytes escaped, for a one-line record."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for ch in text)
 
 
 def read_payload(payload: str) -> tuple[dict, list[str], str]:

@@ -86,7 +86,12 @@ class ResultsStore:
         if row["run_id"] in self._written:
             return row
         if row["artifacts"]["stored"] == "results":
-            handoff.unpack_artifacts(artifacts, self.out_dir / row["output_ref"])
+            try:
+                not_extracted = handoff.unpack_artifacts(artifacts, self.out_dir / row["output_ref"])
+            except Exception as exc:  # noqa: BLE001 - a cell's leftovers never cost the session (or another cell) its row
+                not_extracted = [f"the cell folder could not be unpacked: {type(exc).__name__}: {exc}"]
+            if not_extracted:
+                row["artifacts"]["not_extracted"] = not_extracted
             if finished:
                 cell_story.write_row(self.out_dir / row["output_ref"], row)  # the row as finalised by pack
         if ledger_lines:

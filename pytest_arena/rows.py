@@ -84,6 +84,9 @@ class Artifacts(_Strict):
     host: str
     path: str | None
     compressed_bytes: int
+    # What the controller did not make in the cell folder, one line each (a symlink, a FIFO, a
+    # member refused by tarfile's data filter): what the agent left, recorded, never followed
+    not_extracted: list[str] = []
 
 
 class Row(_Strict):

@@ -25,11 +25,15 @@ Every request is appended to ``FakeUpstream.requests`` as (path, headers, json b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import uvicorn
 from starlette.applications import Starlette
@@ -80,6 +84,25 @@ class FakeUpstream:
         return [sys.executable, "-m", "router", "--port", "0", "--strategy", "always-local",
                 "--local", f"ollama:qwen:fake@{self.base_url}", "--cloud", f"openai:gpt-5.5@{self.base_url}/v1",
                 *extra]
+
+    @contextlib.contextmanager
+    def standalone_router(self, *extra: str, stop_signal: int = signal.SIGTERM) -> Iterator[subprocess.Popen]:
+        """``python -m router`` (``router_command``) with its stdout piped, for the block's length.
+        It is stopped with ``stop_signal`` (Ctrl-C is SIGINT) and given 10 s to close its run; a
+        router that does not is killed, so no test leaves one running, failed or not."""
+        proc = subprocess.Popen(self.router_command(*extra), stdout=subprocess.PIPE, text=True)
+        try:
+            yield proc
+        finally:
+            proc.send_signal(stop_signal)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise AssertionError(f"python -m router did not stop within 10 s of signal {stop_signal}") from None
+            finally:
+                proc.stdout.close()
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -184,8 +184,7 @@ def _banner(proc: subprocess.Popen) -> list[str]:
 
 
 def test_python_m_router_with_a_token_requires_it_and_says_so(upstream, tmp_path):
-    proc = subprocess.Popen(upstream.router_command("--token", "my-debug-token"), stdout=subprocess.PIPE, text=True)
-    try:
+    with upstream.standalone_router("--token", "my-debug-token") as proc:
         banner = _banner(proc)
         base = banner[0].split(" on ")[1].split()[0]
         assert any("every call must send the --token" in line for line in banner)
@@ -198,9 +197,6 @@ def test_python_m_router_with_a_token_requires_it_and_says_so(upstream, tmp_path
         with httpx.Client(transport=httpx.HTTPTransport(uds=uds)) as client:
             assert client.post("http://router/v1/messages", headers={"x-api-key": "my-debug-token"},
                                json={"model": "m", "max_tokens": 10, "messages": HI}).status_code == 200
-    finally:
-        proc.terminate()
-        proc.wait(10)
     assert not Path(uds).parent.exists()  # `kill` closes it like Ctrl-C: no socket left in /tmp
 
 
@@ -212,15 +208,11 @@ def test_a_router_never_closed_leaves_no_socket_behind():
 
 
 def test_python_m_router_without_a_token_is_open_and_says_so(upstream):
-    proc = subprocess.Popen(upstream.router_command(), stdout=subprocess.PIPE, text=True)
-    try:
+    with upstream.standalone_router() as proc:
         banner = _banner(proc)
         base = banner[0].split(" on ")[1].split()[0]
         assert any("auth:" in line and "any process on this machine" in line and "--token" in line for line in banner)
         assert httpx.post(base + "/v1/chat/completions", json=CHAT, timeout=10).status_code == 200
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_a_run_registered_beside_the_open_default_run_still_needs_its_token(upstream):

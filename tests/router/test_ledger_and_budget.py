@@ -172,16 +172,12 @@ def test_scripted_backend_through_the_router_and_headers_off(upstream, tmp_path)
 
 def test_python_m_router_serves_the_default_run_unprefixed(upstream, tmp_path):
     ledger = tmp_path / "l.jsonl"
-    proc = subprocess.Popen(upstream.router_command("--ledger", str(ledger)), stdout=subprocess.PIPE, text=True)
-    try:
+    with upstream.standalone_router("--ledger", str(ledger)) as proc:
         base = proc.stdout.readline().split(" on ")[1].split()[0]
         resp = httpx.post(base + "/v1/chat/completions", json={"model": "m", "messages": HI}, timeout=10)
         assert resp.json()["choices"][0]["message"]["content"] == TEXT
         assert httpx.post(base + "/run/default/api/chat", json={"model": "m", "messages": HI, "stream": False}
                           ).json()["message"]["content"] == TEXT
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_concurrent_cloud_calls_overshoot_the_cap_by_at_most_one_call(make_run, router):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 
 import httpx
 import openai
@@ -104,15 +103,11 @@ def test_the_standalone_routers_run_keeps_its_transcript_until_it_closes(upstrea
 
 def test_python_m_router_writes_the_transcript_named_by_its_flag(upstream, tmp_path):
     path = tmp_path / "standalone-transcript.jsonl"
-    proc = subprocess.Popen(upstream.router_command("--transcript", str(path)), stdout=subprocess.PIPE, text=True)
-    try:
+    with upstream.standalone_router("--transcript", str(path), stop_signal=signal.SIGINT) as proc:  # Ctrl-C at the end
         base = proc.stdout.readline().split(" on ")[1].split()[0]
         resp = httpx.post(base + "/v1/chat/completions", timeout=10,
                           json={"model": "m", "messages": [{"role": "user", "content": "standalone hello"}]})
         assert resp.json()["choices"][0]["message"]["content"] == TEXT
-    finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C closes the run and its transcript
-        proc.wait(10)
     (record,) = read_transcript(path)
     assert record["side"] == "local"
     assert "standalone hello" in json.dumps(record["request"])

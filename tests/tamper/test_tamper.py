@@ -1,4 +1,4 @@
-"""The tamper suite: probe agents (tests/tamper/probes.py) attack the harness through the real
+"""The tamper suite: probe agents (tests/tamper/probes/) attack the harness through the real
 plugin, each from inside its cell's agent sandbox, as a real agent would. Each must gain nothing:
 its cell fails, and what it reached is empty. The results folder lives outside /tmp here, so the
 walls are tested where a user keeps them (not hidden by the sandbox's private /tmp alone)."""
@@ -19,7 +19,9 @@ import pytest
 from pytest_arena.sandbox import sandbox_kind
 
 from tests.core.arena_project import make_config, make_task
-from .probes import PROBES_CONFTEST
+
+# The probe agents and their attacks are data: written into each throwaway project, never imported here.
+PROBES = Path(__file__).resolve().parent / "probes"
 
 pytestmark = pytest.mark.skipif(sandbox_kind() != "bwrap", reason="the agent sandbox needs bubblewrap")
 
@@ -31,22 +33,24 @@ def arena(pytester: pytest.Pytester):
     """A project with the adder task, the probes, a results folder outside /tmp, the user's keys
     in the environment pytest starts with, and a port listening on the host."""
     task = make_task(pytester.path)
-    pytester.makeconftest(PROBES_CONFTEST)
+    pytester.makeconftest((PROBES / "probe_agents.py").read_text())
+    shutil.copytree(PROBES / "attacks", pytester.path / "attacks")
     out_dir = Path(tempfile.mkdtemp(prefix="arena-tamper-", dir="/var/tmp"))
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
-    hints = {"project": str(pytester.path), "out_dir": str(out_dir), "keys": list(KEYS.values()),
+    hints = {"project": str(pytester.path), "out_dir": str(out_dir), "keys_reversed": [key[::-1] for key in KEYS.values()],
              "module": "adder", "reference": str(task / "reference" / "adder.py"),
              "host_port": listener.getsockname()[1]}
 
-    def run(*agents: str, unsandboxed: bool = False):
+    def run(*agents: str, unsandboxed: bool = False, args: tuple[str, ...] = ()):
         make_config(pytester.path, agents=("oracle", *agents), out_dir=str(out_dir),
                     extra="sandbox: {agents: none}\n" if unsandboxed else "")
         env = {**KEYS, "ARENA_PROBE_HINTS": json.dumps(hints)}
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # the environment the pytest subprocess starts with
         try:
-            result = pytester.runpytest_subprocess("--arena-config", "arena.yaml", "-k", "adder", "-p", "no:cacheprovider")
+            result = pytester.runpytest_subprocess("--arena-config", "arena.yaml", "-k", "adder", "-p", "no:cacheprovider",
+                                                   *args)
         finally:
             for k, v in old.items():
                 os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -75,6 +79,31 @@ def test_reference_solutions_are_out_of_reach(arena):
     assert_gained_nothing(rows["probe-reference"])
     assert found(out_dir, rows["probe-symlink"])["symlinked_to"].endswith("reference/adder.py")
     assert_gained_nothing(rows["probe-symlink"])  # scoring does not follow it to the host either
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "xdist"])
+def test_links_left_in_the_workspace_are_recorded_never_made_on_the_controller(arena, workers):
+    """``python -m venv`` in a workspace leaves a symlink to the host's interpreter; once, the
+    controller's unpacking of such a cell folder raised inside pytest's report hook and ended the
+    session (INTERNALERROR), losing the rows of the cells after it, and again on every resume."""
+    run, out_dir, *_ = arena
+    result, rows = run("probe-venv", "probe-symlink", args=workers)
+    assert set(rows) == {"oracle", "probe-venv", "probe-symlink"}, result.stdout.str()[-3000:]
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert "pytest-arena summary" in result.stdout.str()
+    assert rows["oracle"]["outcome"] == "pass"
+    venv = rows["probe-venv"]
+    assert {".venv/bin/python", "passwd-link", "reference-link"} <= {
+        line.split("workspace/", 1)[1].split(":")[0] for line in venv["artifacts"]["not_extracted"]}
+    assert any(line.startswith("workspace/passwd-link: symlink -> /etc/passwd") for line in venv["artifacts"]["not_extracted"])
+    cells = out_dir / "cells"
+    assert not [p for p in cells.rglob("*") if p.is_symlink()]  # no link was made on the controller
+    assert "workspace/passwd-link: symlink -> /etc/passwd" in (out_dir / venv["output_ref"] / "not-extracted.txt").read_text()
+    assert_gained_nothing(rows["probe-symlink"])
+    # A resume of the same results folder completes and re-runs nothing.
+    again, rows_again = run("probe-venv", "probe-symlink", args=("--arena-resume", *workers))
+    assert "INTERNALERROR" not in again.stdout.str() + again.stderr.str()
+    assert set(rows_again) == set(rows)
 
 
 def test_other_cells_and_the_ledger_are_out_of_reach(arena):
@@ -124,7 +153,11 @@ def test_no_network_but_the_router(arena):
 def test_nothing_outside_the_workspace_is_written_and_pytest_is_out_of_reach(arena):
     run, out_dir, project, _ = arena
     result, rows = run("probe-write-outside", "probe-processes")
-    assert found(out_dir, rows["probe-write-outside"])["written"] == []
+    # The project lives under /tmp here (pytester's folder), and the sandbox's /tmp is a private
+    # tmpfs: writes the probe believes it made there land in that tmpfs and vanish with it. Any
+    # other write it believes it made is a hole; and on the host, nothing may have landed anywhere.
+    believed = found(out_dir, rows["probe-write-outside"])["written"]
+    assert all(Path(folder).is_relative_to("/tmp") for folder in believed), believed
     assert not list(Path.home().glob("arena-probe-was-here"))
     assert not list(project.rglob("arena-probe-was-here")) and not list(out_dir.rglob("arena-probe-was-here"))
     assert found(out_dir, rows["probe-processes"])["hit"] == []
@@ -170,6 +203,7 @@ def test_control_without_the_agent_sandbox_the_probes_do_reach_their_targets(are
     # The report-rewriting solution fools a plain pytest run of the same tests: only the
     # harness's cross-checks catch it.
     workspace = out_dir / rows["probe-report-rewrite"]["output_ref"] / "workspace"
-    plain = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=workspace,
+    assert (workspace / "test_adder.py").is_file()  # the visible tests, where the agent saw them
+    plain = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_adder.py"], cwd=workspace,
                            capture_output=True, text=True, env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert plain.returncode == 0 and "3 passed" in plain.stdout, plain.stdout + plain.stderr

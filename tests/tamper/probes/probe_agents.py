@@ -1,0 +1,58 @@
+"""Probe agents: each tries one attack a determined coding agent could make, from inside the
+harness exactly as a real agent runs (a process started by ``run_process`` in the cell's agent
+sandbox), and writes what it got to ``probe.json`` in its log folder.
+
+This file is data for the tamper suite: the suite's fixture writes it as the ``conftest.py`` of a
+throwaway project beside a copy of ``attacks/``, and only that project's pytest process imports it.
+No module of the test process imports it or anything in ``attacks/``: an attack's code never runs
+in the process that judges the suite.
+
+The probes know more than a real agent would (absolute paths of the project, the results folder,
+the pytest process id and the keys to look for are handed to them through ``ARENA_PROBE_HINTS``):
+the walls must hold even against an agent that guesses right.
+"""
+import json
+import os
+import shutil
+import sysconfig
+from pathlib import Path
+
+from pytest_arena.agents.base import AgentAdapter, AgentResult
+from pytest_arena.agents.process import base_env, run_process
+from pytest_arena.agents.registry import register_agent
+from pytest_arena.sandbox import base_python
+
+ATTACKS = Path(__file__).resolve().parent / "attacks"
+
+
+class Probe(AgentAdapter):
+    uses_llm = False
+    attack = ""
+
+    def version(self, install_root):
+        return "probe-1"
+
+    def install_command(self, install_root):
+        return "(probe agent)"
+
+    def run(self, ctx):
+        hints = json.loads(os.environ.get("ARENA_PROBE_HINTS", "{}"))
+        hints.update(pytest_pid=os.getpid(), home=os.path.expanduser("~"),
+                     harness_site=sysconfig.get_paths()["purelib"])
+        env = base_env(ctx.home, {"ARENA_PROBE_HINTS": json.dumps(hints)})
+        # The attack, the module all attacks import, and the attack's payload if it has one.
+        shutil.copy(ATTACKS / "probe_common.py", ctx.home / "probe_common.py")
+        payload = ATTACKS / f"{self.attack}.payload"
+        if payload.exists():
+            shutil.copy(payload, ctx.home / payload.name)
+        script = ctx.home / "probe.py"
+        shutil.copy(ATTACKS / f"{self.attack}.py", script)
+        result = run_process([base_python(), str(script)], cwd=ctx.workspace, env=env, timeout_s=ctx.timeout_s,
+                             log_dir=ctx.log_dir, name="probe")
+        out = result.stdout_path.read_text().strip().splitlines()
+        (ctx.log_dir / "probe.json").write_text(out[-1] if out else json.dumps({"error": result.tail()}))
+        return AgentResult(exit_code=result.exit_code, duration_s=result.duration_s)
+
+
+for attack in sorted(p.stem for p in ATTACKS.glob("*.py") if p.stem != "probe_common"):
+    register_agent(f"probe-{attack}", type(f"Probe_{attack}", (Probe,), {"name": f"probe-{attack}", "attack": attack}))
