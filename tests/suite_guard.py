@@ -275,7 +275,11 @@ def pytest_testnodedown(node, error) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With the failure planted (ARENA_PLANT_FAILURE=1, tests/test_planted_failure.py), it runs first,
-    after the whole collection is imported: `.ci/run` stops at it with ``-x``."""
+    """With the failure planted (ARENA_PLANT_FAILURE=1, tests/test_planted_failure.py), the whole
+    collection is imported (every test module, in every xdist worker) and only the planted test
+    runs: a flip made on import, as the tamper suite's quoting slip made, turns it into a pass and
+    `.ci/run` stops. (A flip made while tests run is caught by this guard in every real run.)"""
     if os.environ.get("ARENA_PLANT_FAILURE") == "1":
-        items.sort(key=lambda item: item.path.name != "test_planted_failure.py")
+        planted = [item for item in items if item.path.name == "test_planted_failure.py"]
+        config.hook.pytest_deselected(items=[item for item in items if item not in planted])
+        items[:] = planted

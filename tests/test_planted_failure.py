@@ -1,7 +1,8 @@
 """The planted failure: with ARENA_PLANT_FAILURE=1 this test runs and must fail. `.ci/run` runs the
-README's test command that way first, over the whole collection, and requires a non-zero exit
-with this test named as failed before it runs the real suite: proof, every CI run, that a failing
-test in this suite can still make it fail. The suite's conftest puts it first when it is planted."""
+README's test command that way first and requires exit code 1 with this test named as failed
+before it runs the real suite: proof, every CI run, that a failing test in this suite can still
+make it fail. When planted, the whole collection is imported (every test module, in every xdist
+worker) and only this test runs (tests/suite_guard.py)."""
 import os
 
 import pytest
