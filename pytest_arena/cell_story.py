@@ -11,12 +11,13 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from router.ledger import record_json
+
+from . import leftovers
 
 if TYPE_CHECKING:
     from .scoring import ScoreResult
@@ -37,39 +38,32 @@ PLANTED_NOTE = ("(pytest's counts below include two tests the scorer planted in 
 @dataclass(frozen=True)
 class FileState:
     mode: int  # permission bits, as git shows them (100644 / 100755), or 120000 for a symlink
-    data: bytes | None  # the content, or a symlink's target; None when the file cannot be read
+    data: bytes | None  # the content, or a symlink's target; None when not read (unreadable, or too big to diff)
+    signature: tuple[int, int] | None = None  # (size, mtime_ns) of a file too big to diff: tells a change
 
 
 Snapshot = dict[str, FileState]  # workspace-relative POSIX path -> state
 
 
-def snapshot(root: Path) -> Snapshot:
-    """Every file under ``root`` (symlinks not followed, also to folders), by relative path. Never
-    raises for what an agent left behind: an unreadable file is kept without its content."""
+def snapshot(root: Path, limits: leftovers.Limits = leftovers.WORKSPACE_LIMITS) -> Snapshot:
+    """Every file under ``root`` (symlinks not followed, also to folders), by relative path, up to
+    ``limits``. Never raises for what an agent left behind and never blocks: only regular files
+    are read, at most ``MAX_DIFF_FILE_BYTES`` of each (a bigger one is known by size and mtime);
+    FIFOs, sockets and devices are not files of the diff."""
     files: Snapshot = {}
-    for folder, dirs, names in os.walk(root):
-        base = Path(folder)
-        linked = [d for d in dirs if (base / d).is_symlink()]
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and d not in linked]
-        for name in (*names, *linked):
-            path = base / name
-            rel = path.relative_to(root).as_posix()
+    for entry in leftovers.walk(root, limits, skip_dirs=SKIPPED_DIRS).entries:
+        if entry.kind == "symlink":
             try:
-                info = path.lstat()
-                if stat.S_ISLNK(info.st_mode):
-                    files[rel] = FileState(0o120000, os.readlink(path).encode())
-                elif stat.S_ISREG(info.st_mode):
-                    files[rel] = FileState(0o100755 if info.st_mode & 0o111 else 0o100644, _read(path))
+                files[entry.rel] = FileState(0o120000, os.fsencode(os.readlink(root / entry.rel)))
             except OSError:  # gone while we looked
                 continue
+        elif entry.kind == "file":
+            mode = 0o100755 if entry.mode & 0o111 else 0o100644
+            if entry.size > MAX_DIFF_FILE_BYTES:
+                files[entry.rel] = FileState(mode, None, (entry.size, entry.mtime_ns))
+            else:
+                files[entry.rel] = FileState(mode, leftovers.read_bounded(root / entry.rel, MAX_DIFF_FILE_BYTES + 1))
     return files
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 def workspace_diff(before: Snapshot, after: Snapshot) -> str:
@@ -80,7 +74,8 @@ def workspace_diff(before: Snapshot, after: Snapshot) -> str:
         old, new = before.get(rel), after.get(rel)
         if old == new:
             continue
-        out.append(f"diff --git a/{rel} b/{rel}\n")
+        a_path, b_path = _git_path("a/", rel), _git_path("b/", rel)
+        out.append(f"diff --git {a_path} {b_path}\n")
         if old is None:
             out.append(f"new file mode {new.mode:o}\n")
         elif new is None:
@@ -90,7 +85,7 @@ def workspace_diff(before: Snapshot, after: Snapshot) -> str:
         if old is not None and new is not None and old.data == new.data:
             continue  # a mode change only
         old_text, new_text = _text(old), _text(new)
-        a, b = ("/dev/null" if old is None else f"a/{rel}"), ("/dev/null" if new is None else f"b/{rel}")
+        a, b = ("/dev/null" if old is None else a_path), ("/dev/null" if new is None else b_path)
         if old_text is None or new_text is None:
             out.append(f"Binary files {a} and {b} differ\n")
             continue
@@ -98,6 +93,29 @@ def workspace_diff(before: Snapshot, after: Snapshot) -> str:
                                          fromfile=a, tofile=b):
             out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+_GIT_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f",
+                "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def _git_path(prefix: str, rel: str) -> str:
+    """``prefix + rel`` as git writes a path in a diff (core.quotePath): a path with a control
+    character, a quote, a backslash or a byte over 0x7f is C-quoted, so no name can read as a
+    hunk, a header or another file (bytes that were not UTF-8 included)."""
+    raw = os.fsencode(prefix + rel)
+    if not any(byte < 0x20 or byte in (0x22, 0x5C) or byte >= 0x7F for byte in raw):
+        return prefix + rel
+    out = []
+    for byte in raw:
+        ch = chr(byte)
+        if ch in _GIT_ESCAPES:
+            out.append(_GIT_ESCAPES[ch])
+        elif byte < 0x20 or byte >= 0x7F:
+            out.append(f"\\{byte:03o}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _text(state: FileState | None) -> str | None:
@@ -112,8 +130,10 @@ def _text(state: FileState | None) -> str | None:
         return None
 
 
-def write_patch(cell_dir: Path, before: Snapshot, workspace: Path) -> None:
-    (cell_dir / PATCH).write_text(workspace_diff(before, snapshot(workspace)), encoding="utf-8")
+def write_patch(cell_dir: Path, before: Snapshot, workspace: Path,
+                limits: leftovers.Limits = leftovers.WORKSPACE_LIMITS) -> None:
+    (cell_dir / PATCH).write_text(workspace_diff(before, snapshot(workspace, limits)), encoding="utf-8",
+                                  errors="surrogateescape")
 
 
 def write_calls(cell_dir: Path, records: list) -> None:

@@ -305,6 +305,20 @@ class SandboxConfig(_Strict):
                     "as plain subprocesses, each row records sandbox.agent='none' and the reports mark those cells")
 
 
+class LimitsConfig(_Strict):
+    """What the harness handles of each cell's leftovers (README "What an agent leaves behind")."""
+    workspace_files: int = Field(default=20_000, gt=0, description="files, links and folders a workspace may hold when the agent ends")
+    workspace_mb: float = Field(default=256, gt=0, description="MiB of regular files a workspace may hold when the agent ends")
+    file_mb: float = Field(default=64, gt=0, description="the largest file: a workspace file over it fails the cell, and inside the agent's sandbox no file can grow past it (RLIMIT_FSIZE)")
+    depth: int = Field(default=64, gt=0, description="folder depth a workspace may reach")
+
+    def leftovers(self):
+        from .leftovers import Limits
+
+        return Limits(files=self.workspace_files, total_bytes=int(self.workspace_mb * (1 << 20)),
+                      file_bytes=int(self.file_mb * (1 << 20)), depth=self.depth)
+
+
 class BudgetConfig(_Strict):
     cell_usd: float | None = Field(default=None, gt=0, description="cloud USD cap per cell")
     session_usd: float | None = Field(default=None, gt=0, description="cloud USD cap per pytest session (per xdist worker)")
@@ -344,6 +358,7 @@ class ArenaConfig(_Strict):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)  # what the harness handles of a cell's leftovers
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     hosts: HostsConfig = Field(default_factory=HostsConfig)  # multi-host sweeps: artifact transfer, per-host settings
     resume: bool = Field(default=False, description="skip cells that already have a row measured under the same settings; "

@@ -89,6 +89,15 @@ class Artifacts(_Strict):
     not_extracted: list[str] = []
 
 
+class Leftovers(_Strict):
+    """What the agent left in its workspace, as the harness saw it (pytest_arena/leftovers.py)."""
+
+    files: int  # files, links and folders seen (up to the limit)
+    bytes: int  # bytes of regular files seen
+    over_limit: str | None = None  # the limit reached: the cell failed and was not scored
+    notes: list[str] = []  # links and special files not copied, names escaped (at most 50)
+
+
 class Row(_Strict):
     # ---- the original project's fields, same names ----
     task_id: str
@@ -140,3 +149,4 @@ class Row(_Strict):
     sandbox: dict[str, str] = {}
     scoring: Scoring | None = None  # None when the acceptance tests never ran
     artifacts: Artifacts | None = None  # filled when the row is handed to the controller
+    leftovers: Leftovers | None = None  # the workspace the agent left, as scanned after it ended

@@ -23,7 +23,10 @@ Caps, for every kind:
 - processes: ``RLIMIT_NPROC``, set *inside* the sandbox so that in bwrap's user namespace it
   counts only the sandbox's own processes. The kernel ignores it for uid 0 (even a uid mapped to
   0 from a user namespace), so when we run as root a ``pids`` cgroup caps the whole tree instead;
-- wall time: the whole process group (and cgroup) is killed with SIGKILL.
+- wall time: the whole process group (and cgroup) is killed with SIGKILL;
+- file size: ``RLIMIT_FSIZE`` when ``Limits.file_bytes`` is set (a write past it fails with
+  ``EFBIG``, or ``SIGXFSZ`` ends a program that does not ignore it): the largest file an agent or
+  the code under test can leave, its logs included.
 
 The rlimits are applied by a tiny launcher (the base interpreter, ``-I -S``) that runs first
 inside the sandbox, starts the router forwarder when asked, then ``exec``s the command; it tells
@@ -69,6 +72,7 @@ class Limits:
     memory_mb: int | None = 1024  # None: no address-space cap
     max_procs: int = 256  # processes (and threads) the command may have at once
     network: bool = False
+    file_bytes: int | None = None  # RLIMIT_FSIZE: the largest file the command can write (None: no cap)
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,8 @@ if forward:
 limits = [(resource.RLIMIT_CORE, 0)]
 if spec["memory"]:
     limits.append((resource.RLIMIT_AS, spec["memory"]))
+if spec.get("fsize"):
+    limits.append((resource.RLIMIT_FSIZE, spec["fsize"]))
 try:
     uid, running = os.getuid(), 0
     for name in os.listdir("/proc"):
@@ -271,8 +277,9 @@ def run_sandboxed(
 def _open_output(path: Path | None):
     if path is None:
         return tempfile.TemporaryFile()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "w+b")
+    from .leftovers import open_fresh  # a fresh file: never through a link or FIFO planted at the path
+
+    return open_fresh(Path(path))
 
 
 def _run(kind: str, cmd: list[str], *, workdir: Path, limits: Limits, env: dict[str, str] | None,
@@ -288,7 +295,8 @@ def _run(kind: str, cmd: list[str], *, workdir: Path, limits: Limits, env: dict[
     if router is not None and kind == "bwrap":
         forward = {"port": router.port, "uds": ROUTER_SOCKET}
     spec = {"memory": limits.memory_mb * 1024 * 1024 if limits.memory_mb else None,
-            "procs": limits.max_procs, "started_fd": started_write, "forward": forward}
+            "procs": limits.max_procs, "started_fd": started_write, "forward": forward,
+            "fsize": limits.file_bytes}
     try:
         argv = prefix + [base_python(), "-I", "-S", "-c", _LAUNCHER, json.dumps(spec), *cmd]
         cgroup = _PidsCgroup.create(limits.max_procs)

@@ -27,7 +27,6 @@ import os
 import random
 import re
 import shutil
-import stat
 import string
 import tempfile
 import time
@@ -39,6 +38,8 @@ from typing import Literal
 
 from . import scoring_env
 from .errors import TaskError
+from .leftovers import WORKSPACE_LIMITS, copy_tree, read_bounded
+from .leftovers import Limits as LeftoverLimits
 from .sandbox import Limits, SandboxResult, SandboxStartError, run_sandboxed, sandbox_kind
 from .scoring_env import ScoringEnv
 from .tasks import Task
@@ -50,7 +51,6 @@ PYTEST_CONTROL_FILES = frozenset({
 })
 PYTEST_CONTROL_DIRS = frozenset({"pytest", "_pytest"})
 # Never copied from the agent's workspace: stale bytecode could stand in for restored tests.
-_BYTECODE_AND_CACHES = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 # Our pytest configuration: xunit1 puts file= and line= on each testcase, so ids are exact.
 _PYTEST_INI = "[pytest]\njunit_family = xunit1\n"
 # The sandbox's environment holds nothing of ours; these are all pytest gets (no PYTEST_PLUGINS,
@@ -124,7 +124,8 @@ class Canaries:
     must_pass: CaseKey
 
 
-def prepare_scoring_dir(task: Task, agent_workspace: Path, scoring_dir: Path) -> None:
+def prepare_scoring_dir(task: Task, agent_workspace: Path, scoring_dir: Path,
+                        leftover_limits: LeftoverLimits = WORKSPACE_LIMITS) -> None:
     """Copy the agent's workspace, then restore the acceptance tests from the task source.
 
     Whatever the agent did to the tests (edited, deleted, replaced by a symlink) is discarded, and
@@ -133,8 +134,7 @@ def prepare_scoring_dir(task: Task, agent_workspace: Path, scoring_dir: Path) ->
     scoring_dir = Path(scoring_dir)
     if scoring_dir.exists() and any(scoring_dir.iterdir()):
         raise ValueError(f"scoring dir {scoring_dir} is not empty; pass a fresh folder.")
-    shutil.copytree(agent_workspace, scoring_dir, symlinks=True, ignore=_not_copied,
-                    dirs_exist_ok=True)
+    copy_tree(agent_workspace, scoring_dir, leftover_limits, skip=_not_copied)
     shipped = {**_control_files(task.files("workspace")), **task.files("tests")}
     _remove_control_files(scoring_dir, keep=set(shipped))
     for rel, content in shipped.items():
@@ -142,7 +142,8 @@ def prepare_scoring_dir(task: Task, agent_workspace: Path, scoring_dir: Path) ->
 
 
 def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
-          limits: Limits | None = None, env: ScoringEnv | None = None) -> ScoreResult:
+          limits: Limits | None = None, env: ScoringEnv | None = None,
+          leftover_limits: LeftoverLimits = WORKSPACE_LIMITS) -> ScoreResult:
     """Run the task's acceptance tests against ``agent_workspace`` (copied to ``scoring_dir``).
 
     The JUnit report and our pytest ini go to ``<scoring_dir>-report/``, outside the folder the
@@ -167,7 +168,7 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
         pristine = pristine_collection(task, env, limits)
     except SandboxStartError as exc:
         return result("infra_error", 0, 0, str(exc))
-    prepare_scoring_dir(task, agent_workspace, scoring_dir)
+    prepare_scoring_dir(task, agent_workspace, scoring_dir, leftover_limits)
     canaries = plant_canaries(task, scoring_dir)
     report_dir = scoring_dir.with_name(scoring_dir.name + "-report")
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -384,15 +385,10 @@ def _hit_a_cap(detail: str) -> bool:
     return "MemoryError" in detail or bool(re.search(_PROCESS_CAP_SIGNS, detail))
 
 
-def _not_copied(folder: str, names: list[str]) -> set[str]:
-    """Bytecode, caches, and anything but files, folders and symlinks (copying a FIFO the agent
-    left behind would block forever)."""
-    skipped = set(_BYTECODE_AND_CACHES(folder, names))
-    for name in names:
-        mode = os.lstat(os.path.join(folder, name)).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
-            skipped.add(name)
-    return skipped
+def _not_copied(rel: str) -> bool:
+    """Bytecode and caches. (FIFOs, sockets and devices are never copied by ``copy_tree``.)"""
+    name = rel.rsplit("/", 1)[-1]
+    return name in ("__pycache__", ".pytest_cache") or name.endswith(".pyc")
 
 
 def _test_targets(task: Task) -> list[str]:
@@ -452,11 +448,19 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+JUNIT_MAX_BYTES = 64 << 20  # a bigger report is not read (the code under test wrote it: bounded)
+
+
 def read_junit(path: Path) -> list[_Case] | None:
-    """Every testcase of a pytest JUnit report (xunit1), or None when there is no readable one."""
+    """Every testcase of a pytest JUnit report (xunit1), or None when there is no readable one: a
+    report that is not a regular file (the tested code can replace it by a FIFO or a link) or is
+    over ``JUNIT_MAX_BYTES`` is none."""
+    data = read_bounded(path, JUNIT_MAX_BYTES + 1)
+    if data is None or len(data) > JUNIT_MAX_BYTES:
+        return None
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError):
+        root = ET.fromstring(data)
+    except ET.ParseError:
         return None
     cases = []
     for case in root.iter("testcase"):

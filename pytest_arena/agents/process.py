@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .. import leftovers
 from ..errors import ArenaError
 from ..sandbox import SYSTEM_PATHS, Limits, RouterLink, SandboxStartError, run_sandboxed
 from .base import AgentResult
@@ -26,6 +27,8 @@ from .base import AgentResult
 # Processes (and threads) an agent's sandbox may hold at once: node runtimes and language
 # servers use dozens of threads each.
 AGENT_MAX_PROCS = 4096
+LOG_READ_BYTES = 32 << 20  # what an adapter parses of a log: its end
+LOG_KEEP_BYTES = 16 << 20  # what a cell keeps of each log on disk: its end (a note says what was cut)
 
 
 class AgentSandboxError(ArenaError):
@@ -41,6 +44,7 @@ class AgentSandbox:
     writable: tuple[Path, ...] = ()
     readonly: tuple[Path, ...] = ()
     router: RouterLink | None = None
+    file_bytes: int | None = None  # the largest file its processes can write (RLIMIT_FSIZE)
 
 
 _CURRENT: ContextVar[AgentSandbox | None] = ContextVar("arena_agent_sandbox", default=None)
@@ -79,12 +83,15 @@ class ProcessResult:
     stderr_path: Path
 
     def tail(self, which: str = "stderr", limit: int = 2000) -> str:
+        """The last ``limit`` bytes of a log, decoded; "" when the agent replaced the log by
+        anything but a regular file (never followed, never waited on)."""
         path = self.stderr_path if which == "stderr" else self.stdout_path
-        try:
-            data = path.read_bytes()[-limit:]
-        except OSError:
-            return ""
-        return data.decode("utf-8", "replace")
+        return leftovers.read_text(path, limit, tail=True)
+
+    def read(self, which: str = "stdout") -> str:
+        """A log for an adapter to parse: its last ``LOG_READ_BYTES`` at most (a report line is
+        at the end), never followed, never waited on."""
+        return self.tail(which, LOG_READ_BYTES)
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
@@ -138,7 +145,8 @@ def run_process(
         return _run_in_sandbox(box, cmd, cwd=cwd, env=env, timeout_s=timeout_s, out_path=out_path,
                                err_path=err_path, log_dir=log_dir)
     start = time.monotonic()
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+    # Fresh files: never opened through a link or FIFO an earlier step of the agent planted there.
+    with leftovers.open_fresh(out_path) as out, leftovers.open_fresh(err_path) as err:
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
@@ -156,6 +164,8 @@ def run_process(
         finally:
             # Kill the group even after a clean exit: agents leave language servers behind.
             kill_process_group(proc)
+    for path in (out_path, err_path):
+        leftovers.keep_tail(path, LOG_KEEP_BYTES)
     return ProcessResult(
         exit_code=None if timed_out else proc.returncode,
         timed_out=timed_out,
@@ -170,11 +180,13 @@ def _run_in_sandbox(box: AgentSandbox, cmd: list[str], *, cwd: Path, env: dict[s
     try:
         result = run_sandboxed(
             cmd, workdir=cwd, env=env, kind="bwrap",
-            limits=Limits(wall_s=timeout_s, memory_mb=None, max_procs=AGENT_MAX_PROCS),
+            limits=Limits(wall_s=timeout_s, memory_mb=None, max_procs=AGENT_MAX_PROCS, file_bytes=box.file_bytes),
             writable=(*box.writable, log_dir), readonly=box.readonly, router=box.router,
             stdout_path=out_path, stderr_path=err_path, harness_env=False)
     except SandboxStartError as exc:
         raise AgentSandboxError(f"the agent sandbox could not start: {exc}") from None
+    for path in (out_path, err_path):
+        leftovers.keep_tail(path, LOG_KEEP_BYTES)
     return ProcessResult(exit_code=None if result.timed_out else result.exit_code, timed_out=result.timed_out,
                          duration_s=result.duration_s, stdout_path=out_path, stderr_path=err_path)
 
