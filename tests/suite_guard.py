@@ -10,9 +10,11 @@ suite fails when it cannot be trusted, whatever its tests reported.
    report (``makereport``, ``logreport``, ``report_teststatus``) may only come from pytest, xdist,
    pytest-timeout, pytest-arena and this guard.
 2. **Nothing a test starts outlives the session.** Each process that runs tests tags its environment
-   (``ARENA_SUITE_TAG``) and is a child subreaper where Linux allows; at the end, after session
-   fixtures are torn down, any process still carrying the tag or descending from it is listed,
-   killed, and fails the session.
+   (``ARENA_SUITE_TAG``); at the end, after session fixtures are torn down, any process still
+   carrying the tag (a detached or double-forked one keeps it) or descending from this one is
+   listed, killed, and fails the session. (Not a child subreaper: the sandboxes' bwrap processes
+   would pile up as zombies of the test process, and a process group holding only zombies still
+   answers a signal, so every kill would wait out its grace period.)
 
 Under xdist each worker checks itself and hands its findings to the controller
 (``workeroutput``), which fails the session: a worker's flipped reports would otherwise reach the
@@ -130,18 +132,6 @@ def machinery_changes(config: pytest.Config) -> list[str]:
 # ---------------------------------------------------------------------------- processes
 
 
-def _set_child_subreaper() -> None:
-    """Orphans of this process's descendants (a detached daemon, a double fork) become its
-    children, so the end-of-session check still finds them by parentage."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
-
-
 def _processes() -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, state) of every visible process."""
     out = {}
@@ -232,7 +222,6 @@ def _runs_tests(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if _runs_tests(config):
         os.environ[TAG] = f"{os.getpid()}-{uuid.uuid4().hex}"
-        _set_child_subreaper()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
