@@ -68,13 +68,23 @@ def main(argv: list[str] | None = None) -> int:
                                              "see pytest_arena/report/SCHEMA.md) to this file")
     parser.add_argument("--transcript-meta-only", action="store_true",
                         help="with --transcript: keep each call's facts, not its request and response bodies")
+    parser.add_argument("--max-body-mb", type=float, default=32.0,
+                        help="refuse (413) a request body over this many MiB (default 32; 0: no cap)")
+    parser.add_argument("--max-messages", type=int, default=10_000,
+                        help="refuse (400) a request with more messages (default 10000; 0: no cap)")
+    parser.add_argument("--max-inflight", type=int, default=0,
+                        help="refuse (429) a call while this many are in flight (default 0: no cap; the "
+                             "standalone run is everything sent to it, load generators included)")
     args = parser.parse_args(argv)
     spec = run_spec_from_args(args)
     if args.transcript:
         spec.transcript_path, spec.transcript_bodies = args.transcript, not args.transcript_meta_only
     router = start_router(RouterSettings(port=args.port, ledger_path=args.ledger, env_file=args.env_file,
                                          session_budget_usd=args.session_budget_usd, unscoped_run_id=RUN_ID,
-                                         unscoped_token=args.token or None, uds_path=args.uds))
+                                         unscoped_token=args.token or None, uds_path=args.uds,
+                                         max_body_bytes=int(args.max_body_mb * 2**20) or None,
+                                         max_messages=args.max_messages or None,
+                                         max_inflight_per_run=args.max_inflight or None))
     try:
         endpoints = router.register_run(spec)
     except ConfigError as err:

@@ -15,11 +15,18 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .canonical import collect, estimate_prompt_tokens
 from .core import RoutedCall, RouterCore, RunState
-from .errors import ClientRequestError, RouterError, UnknownRunError
+from .errors import (
+    ClientRequestError,
+    RejectedError,
+    RequestTooLargeError,
+    RouterError,
+    TooManyInFlightError,
+    UnknownRunError,
+)
 from .jsonfast import dumps, loads
 from .protocols import anthropic_messages, ollama_api, openai_chat, openai_responses
 
@@ -148,13 +155,60 @@ def _admit(core: RouterCore, scope: Scope, proto: ModuleType) -> RunState | Resp
     return run
 
 
-async def _read_body(receive: Receive) -> bytes:
+# After refusing an over-cap body, the rest of it is still read (and dropped, a chunk at a time)
+# up to this much, so that the client, which writes its whole body before it reads the answer,
+# gets the 413 instead of a reset connection; past it the connection is simply closed.
+_DRAIN_LIMIT_BYTES = 1 << 30
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large(size: int, cap: int) -> RequestTooLargeError:
+    return RequestTooLargeError(
+        f"pytest-arena: request body of {size:,} bytes or more is over the router's cap of {cap:,} bytes "
+        f"({cap / 2**20:g} MiB, RouterSettings.max_body_bytes); send less context")
+
+
+async def _drain(receive: Receive, message: Message, seen: int) -> None:
+    while message.get("more_body", False) and seen < _DRAIN_LIMIT_BYTES:
+        message = await receive()
+        seen += len(message.get("body", b""))
+
+
+async def _read_body(receive: Receive, scope: Scope | None = None, cap: int | None = None) -> bytes | bytearray:
+    """The request body, in one buffer that grows in place (linear: the old ``body += chunk``
+    copied everything read so far on every chunk, 29.6 s for a 96 MB body). Over ``cap`` bytes,
+    raises RequestTooLargeError having kept nothing: a declared Content-Length over it is refused
+    before any of the body is kept, a chunked body as soon as it crosses it."""
     message = await receive()
     body = message.get("body", b"")
+    if not message.get("more_body", False):  # the usual case: the whole body in one message
+        if cap is not None and len(body) > cap:
+            raise _too_large(len(body), cap)
+        return body
+    if cap is not None:
+        declared = _content_length(scope) if scope is not None else None
+        if declared is not None and declared > cap:
+            await _drain(receive, message, len(body))
+            raise _too_large(declared, cap)
+    buffer = bytearray(body)
     while message.get("more_body", False):
         message = await receive()
-        body += message.get("body", b"")
-    return body
+        buffer += message.get("body", b"")
+        if cap is not None and len(buffer) > cap:
+            size = len(buffer)
+            del buffer  # nothing of it is kept while the rest is drained
+            await _drain(receive, message, size)
+            raise _too_large(size, cap)
+    return buffer
 
 
 async def _route_call(scope: Scope, receive: Receive, proto: ModuleType) -> Response:
@@ -164,15 +218,36 @@ async def _route_call(scope: Scope, receive: Receive, proto: ModuleType) -> Resp
     run = _admit(core, scope, proto)
     if isinstance(run, Response):
         return run
+    settings = core.settings
+    limit = settings.max_inflight_per_run
+    if limit is not None and run.inflight + run.admitting >= limit:
+        # Refused before its body is read: a refused call holds nothing. 429 (not a queue), so
+        # an agent firing calls without bound is told to back off, which its SDK does.
+        err = TooManyInFlightError(
+            f"pytest-arena: {run.inflight + run.admitting} calls of this run are already in flight, the "
+            f"router's cap (RouterSettings.max_inflight_per_run={limit}); retry when one has finished")
+        core.record_rejected(run, proto.PROTOCOL, err.message, arrived, err.status)
+        return _error(proto, err.http_status, err.error_type, err.message, {"Retry-After": "1"})
+    run.admitting += 1
     try:
-        body = loads(await _read_body(receive))
+        body = loads(await _read_body(receive, scope, settings.max_body_bytes))
         if not isinstance(body, dict):
             raise ClientRequestError("the request body must be a JSON object")
         req = proto.parse(body)
+        del body
+        if settings.max_messages is not None and len(req.messages) > settings.max_messages:
+            raise RejectedError(
+                f"pytest-arena: the request has {len(req.messages):,} messages, over the router's cap of "
+                f"{settings.max_messages:,} (RouterSettings.max_messages)")
+    except RejectedError as err:
+        core.record_rejected(run, proto.PROTOCOL, err.message, arrived, err.status)
+        return _error(proto, err.http_status, err.error_type, err.message)
     except (ValueError, ClientRequestError) as exc:
         message = f"pytest-arena: invalid {proto.PROTOCOL} request: {getattr(exc, 'message', None) or exc}"
         core.record_rejected(run, proto.PROTOCOL, message, arrived)
         return _error(proto, 400, "invalid_request_error", message)
+    finally:
+        run.admitting -= 1
     call = core.open_call(run, req, arrived)
     watch: DisconnectWatch | None = None
 
@@ -234,8 +309,10 @@ async def count_tokens(request: Request) -> Response:
     if isinstance(refused, Response):
         return refused
     try:
-        body = loads(await request.body())
+        body = loads(await _read_body(request.receive, request.scope, _core(request).settings.max_body_bytes))
         req = anthropic_messages.parse(body if isinstance(body, dict) else {})
+    except RejectedError as err:
+        return _error(anthropic_messages, err.http_status, err.error_type, err.message)
     except (ValueError, ClientRequestError) as exc:
         return _error(anthropic_messages, 400, "invalid_request_error", str(getattr(exc, "message", exc)))
     return Response(dumps({"input_tokens": estimate_prompt_tokens(req)}), media_type=JSON)

@@ -22,7 +22,9 @@ CallStatus = Literal[
     "budget_exceeded",  # refused before the call: cloud budget cap reached
     "auth_error",       # upstream 401/403: the session stops
     "upstream_error",   # upstream error status after retries, garbage reply, connection refused
-    "client_error",     # the caller's request was invalid (400 from the router itself)
+    "client_error",     # the caller's request was invalid (400 from the router itself), or it went away
+    "rejected",         # refused for its content: the provider's 400/413/422 (a prompt over the context),
+                        # or over a router bound (body size, message count, calls in flight)
 ]
 
 

@@ -22,6 +22,7 @@ from .backends.base import Backend, CallContext
 from .canonical import collect, estimate_prompt_tokens
 from .contracts import (
     BackendSpec,
+    CallStatus,
     CanonicalRequest,
     CanonicalResponse,
     Event,
@@ -63,6 +64,9 @@ class CoreSettings:
     # The unscoped run's token (python -m router --token); None leaves that one run open to any caller.
     unscoped_token: str | None = None
     lock_dir: Path | None = None  # cross-process slots for shared local servers (see limits.py)
+    max_body_bytes: int | None = 32 * 2**20  # RouterSettings.max_body_bytes and the two below
+    max_messages: int | None = 10_000
+    max_inflight_per_run: int | None = 16
 
 
 @dataclass(slots=True, eq=False)
@@ -77,6 +81,7 @@ class RunState:
     token: bytes | None  # what a call must present (RunEndpoints.api_key); None: any caller
     seq: int = 0
     inflight: int = 0
+    admitting: int = 0  # requests admitted whose body is being read and parsed (not yet calls)
     spent_usd: float = 0.0
     cloud_inflight: int = 0  # admitted cloud agent calls not yet recorded
     idle: asyncio.Event = field(default_factory=asyncio.Event)
@@ -268,12 +273,14 @@ class RouterCore:
                              self.pricing.path, configured)
         return configured
 
-    def record_rejected(self, run: RunState, protocol: str, message: str, arrived: float) -> None:
-        """A request refused before routing (unparseable body): still one record."""
+    def record_rejected(self, run: RunState, protocol: str, message: str, arrived: float,
+                        status: CallStatus = "client_error") -> None:
+        """A request refused before routing (unparseable: ``client_error``; over one of the
+        router's bounds: ``rejected``): still one record."""
         self.record(run, LedgerRecord(
             run_id=run.spec.run_id, seq=run.next_seq(), ts=time.time(), protocol=protocol, purpose="agent",
             strategy=run.spec.strategy, choice="local", reason="rejected before routing", backend="", model="",
-            overhead_ms=(perf_counter() - arrived) * 1e3, status="client_error", error=message))
+            overhead_ms=(perf_counter() - arrived) * 1e3, status=status, error=message))
 
     def check_budget(self, run: RunState) -> None:
         cap = run.spec.cell_budget_usd
@@ -544,17 +551,16 @@ class RoutedCall:
                 if cap is not None and (req.max_tokens is None or req.max_tokens > cap):
                     req = dataclasses.replace(req, max_tokens=cap)
                     capped = True
-            call = CallContext(run=spec, side=decision.choice, guards=guards, started=time.monotonic())
-            deadline = call.deadline
             limit = core.limit(backend.spec)
             t = perf_counter()
             if limit is not None:
-                if deadline is None:
-                    await limit.acquire()
-                else:
-                    async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                        await limit.acquire()
+                # Waiting for the backend's slot (behind other cells' calls, in arrival order) is not
+                # this call's time: its wall-time guard starts once the slot is granted. The wait
+                # ends when the slot comes or the client goes away (the disconnect watch).
+                await limit.acquire()
                 acquired = True
+            call = CallContext(run=spec, side=decision.choice, guards=guards, started=time.monotonic())
+            deadline = call.deadline
             stream = backend.batches(req, call).__aiter__()
             while True:  # one group of events (one upstream read) a turn, metered event by event
                 try:

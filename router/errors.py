@@ -55,6 +55,28 @@ class BudgetExceededError(RouterError):
     error_type = "budget_exceeded"
 
 
+class RejectedError(RouterError):
+    """The call was refused for what it asked: a request over one of the router's bounds (body
+    size, message count, calls in flight for its run). Recorded as ``rejected``: the agent's doing,
+    counted in the cell's outcome, not an infrastructure failure."""
+
+    status = "rejected"
+    http_status = 400
+    error_type = "invalid_request_error"
+
+
+class RequestTooLargeError(RejectedError):
+    http_status = 413
+    error_type = "request_too_large"
+
+
+class TooManyInFlightError(RejectedError):
+    """More calls of one run in flight than the router admits. 429: agents' SDKs back off and retry."""
+
+    http_status = 429
+    error_type = "rate_limit_error"
+
+
 class UpstreamError(RouterError):
     """The upstream answered with an error status (after retries for 429/5xx)."""
 
@@ -63,6 +85,17 @@ class UpstreamError(RouterError):
         http = upstream_status if upstream_status and 400 <= upstream_status < 500 else 502
         super().__init__(message, http_status=http)
         self.upstream_status = upstream_status
+
+
+class UpstreamRejectedError(UpstreamError):
+    """The provider refused the request's content (HTTP 400, 413 or 422: a prompt over the model's
+    context, a malformed tool schema...). The caller sees the provider's status; the ledger says
+    ``rejected``, which a cell's outcome counts as the agent's (or model's) failure, not the harness's.
+    A 404 (unknown model), 408, 409 or a 429 after retries stays ``upstream_error``: configuration
+    or infrastructure."""
+
+    status = "rejected"
+    error_type = "invalid_request_error"
 
 
 class UpstreamAuthError(UpstreamError):

@@ -63,6 +63,13 @@ class RouterSettings:
     # Slot files that make a loopback server's max_concurrency hold across processes (xdist
     # workers, parallel sessions); None keeps limits per router. See router/limits.py.
     lock_dir: str | Path | None = None
+    # Bounds on what one agent can make the router hold (None disables each). A request body over
+    # max_body_bytes is refused with 413, one with more than max_messages messages with 400, and a
+    # call arriving while max_inflight_per_run calls of its run are in flight with 429 (before its
+    # body is read); each refusal is a ``rejected`` ledger record. See README "Bounds".
+    max_body_bytes: int | None = 32 * 2**20
+    max_messages: int | None = 10_000
+    max_inflight_per_run: int | None = 16
 
 
 class RouterHandle:
@@ -205,7 +212,9 @@ def start_router(settings: RouterSettings | None = None) -> RouterHandle:
     core = RouterCore(
         CoreSettings(session_budget_usd=settings.session_budget_usd, routing_headers=settings.routing_headers,
                      unscoped_run_id=settings.unscoped_run_id, unscoped_token=settings.unscoped_token,
-                     lock_dir=Path(settings.lock_dir) if settings.lock_dir else None),
+                     lock_dir=Path(settings.lock_dir) if settings.lock_dir else None,
+                     max_body_bytes=settings.max_body_bytes, max_messages=settings.max_messages,
+                     max_inflight_per_run=settings.max_inflight_per_run),
         ledger, load_pricing(settings.pricing_path), backend_settings=settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

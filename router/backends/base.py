@@ -18,7 +18,7 @@ class CallContext:
     run: RunSpec
     side: Side
     guards: LocalGuards | None  # set for local calls only
-    started: float  # time.monotonic() when the call arrived
+    started: float  # time.monotonic() when the call got its backend slot (when it arrived, without a limit)
 
     @property
     def deadline(self) -> float | None:

@@ -19,7 +19,9 @@ from ..errors import (
     UpstreamConnectionError,
     UpstreamError,
     UpstreamProtocolError,
+    UpstreamRejectedError,
 )
+from ..jsonfast import loads
 from ..keys import KEYS
 from .base import Backend
 from .upstream import Response, UpstreamClosed, UpstreamPool, UpstreamTimeout
@@ -28,6 +30,27 @@ _MAX_ERROR_CHARS = 500
 _MAX_RETRY_AFTER_S = 30.0
 _CONNECT_TIMEOUT_S = 10.0
 _DRAIN_TIMEOUT_S = 0.5
+# A provider's refusal of the request's content (a prompt over the context window, an invalid tool
+# schema): the agent's or the model's doing. 404 (unknown model), 402, 408, 409 and a 429 after
+# retries are configuration or infrastructure and stay upstream errors.
+_REJECTED_STATUSES = frozenset({400, 413, 422})
+
+
+def error_detail(text: str) -> str:
+    """An upstream error body, shortly: ``code: message`` from an OpenAI/Anthropic/Ollama JSON
+    error, else the text as sent (cut at _MAX_ERROR_CHARS)."""
+    try:
+        body = loads(text)
+    except ValueError:
+        return text[:_MAX_ERROR_CHARS]
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, str):  # Ollama, llama.cpp's older server
+        return err[:_MAX_ERROR_CHARS]
+    if not isinstance(err, dict) or not isinstance(err.get("message"), str):
+        return text[:_MAX_ERROR_CHARS]
+    code = err.get("code") or err.get("type")
+    message = err["message"][:_MAX_ERROR_CHARS]
+    return f"{code}: {message}" if isinstance(code, str) and code else message
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +154,14 @@ class HttpBackend(Backend):
             if resp.status < 400:
                 return resp
             try:
-                detail = self.scrub((await resp.text(errors="replace"))[:_MAX_ERROR_CHARS])
+                detail = error_detail(self.scrub(await resp.text(errors="replace")))
             except (UpstreamClosed, UpstreamTimeout):
                 detail = ""
             finally:
                 resp.release()
             message = f"upstream {self.spec.label} returned HTTP {resp.status}: {detail}"
+            if resp.status in _REJECTED_STATUSES:  # not retried: the same request meets the same refusal
+                raise UpstreamRejectedError(message, upstream_status=resp.status)
             if resp.status in (401, 403):
                 raise UpstreamAuthError(
                     f"{message} (check the API key in {self.spec.api_key_env or 'the backend config'})",

@@ -7,9 +7,12 @@ Behaviour is chosen by the upstream model name the router sends (BackendSpec.mod
   429once-*        first request 429 (Retry-After: 0), then normal
   500-*            always HTTP 500
   401-*            HTTP 401 echoing the Authorization/x-api-key header (the router must scrub it)
+  ctx400-*         HTTP 400 context_length_exceeded, as OpenAI answers a prompt over the context
+  404-*            HTTP 404 model_not_found, as OpenAI answers a model name it does not serve
   garbage-*        HTTP 200 with a body that is not JSON
   hang-*           streams one text piece, then never finishes
   slow-*           answers normally, after SLOW_S seconds (a classifier slower than its timeout)
+  delay<ms>-*      answers normally, after <ms> milliseconds (a model busy for a known time)
   cut-*            streams two text pieces, then drops the connection
   long-*           answers with finish/done reason "length" and completion tokens = requested cap
   runaway-*        ignores max_tokens, as some local servers do: streams one token ("word ") a
@@ -46,6 +49,8 @@ ALIAS = "vendor-alias-7"
 RUNAWAY_TOKENS = 1500
 SLOW_S = 3.0
 USAGE = {"prompt": 11, "completion": 7, "cached": 3}
+CONTEXT_MESSAGE = ("This model's maximum context length is 8192 tokens. However, your messages resulted in "
+                   "9000 tokens. Please reduce the length of the messages.")
 
 
 class CutConnection(Exception):
@@ -124,10 +129,20 @@ class FakeUpstream:
         if model.startswith("401"):
             key = request.headers.get("authorization") or request.headers.get("x-api-key") or ""
             return body, JSONResponse({"error": {"message": f"invalid key {key}"}}, 401)
+        if model.startswith("ctx400"):
+            return body, JSONResponse({"error": {
+                "message": CONTEXT_MESSAGE, "type": "invalid_request_error", "param": "messages",
+                "code": "context_length_exceeded"}}, 400)
+        if model.startswith("404"):
+            return body, JSONResponse({"error": {
+                "message": f"The model `{model}` does not exist or you do not have access to it.",
+                "type": "invalid_request_error", "param": None, "code": "model_not_found"}}, 404)
         if model.startswith("garbage"):
             return body, Response(b"<html>this is not json{", 200, media_type="application/json")
         if model.startswith("slow"):
             await asyncio.sleep(SLOW_S)
+        if model.startswith("delay") and model[5:].partition("-")[0].isdigit():
+            await asyncio.sleep(int(model[5:].partition("-")[0]) / 1000)
         return body, None
 
     @staticmethod

@@ -126,8 +126,18 @@ def test_finish_run_waits_for_the_call_in_flight(make_run, router, upstream):
     assert totals.statuses == {"timeout": 1}
 
 
-def test_200_concurrent_streams_zero_errors_each_recorded_once(make_run, router):
-    spec, ep = make_run("always-cloud", cloud=("openai", "gpt-5.5"), cloud_kw={"max_concurrency": 16})
+@pytest.fixture
+def unbounded_router(tmp_path):
+    """A router without the per-run cap on calls in flight (RouterSettings.max_inflight_per_run,
+    16 by default: tests/router/test_bounds.py), to load one run with many at once."""
+    handle = start_router(RouterSettings(ledger_path=tmp_path / "ledger.jsonl", max_inflight_per_run=None))
+    yield handle
+    handle.close()
+
+
+def test_200_concurrent_streams_zero_errors_each_recorded_once(make_run, unbounded_router):
+    router = unbounded_router
+    spec, ep = make_run("always-cloud", cloud=("openai", "gpt-5.5"), cloud_kw={"max_concurrency": 16}, handle=router)
 
     async def one(session, i):
         body = {"model": ep.model, "stream": True, "stream_options": {"include_usage": True},
