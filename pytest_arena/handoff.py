@@ -27,23 +27,44 @@ ROW_PROPERTY = "arena_row"  # on the call report: the packed row, ledger records
 CELL_PROPERTY = "arena_cell"  # on the setup report: which cell a node id runs, and on which host
 
 
-def archive_folder(folder: Path) -> bytes:
-    buffer = io.BytesIO()
+class _CappedBuffer(io.RawIOBase):
+    """The archive in memory up to its cap; past it, only counted: the harness's memory holds at
+    most the cap whatever the folder holds, and the row still gets the archive's true size."""
+
+    def __init__(self, cap: int):
+        self.cap, self.size, self.parts = cap, 0, []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self.size += len(data)
+        if self.size <= self.cap:
+            self.parts.append(bytes(data))
+        else:
+            self.parts = []
+        return len(data)
+
+
+def archive_folder(folder: Path, cap_bytes: int | None = None) -> tuple[bytes | None, int]:
+    """The folder as a gzip'd tar (links as links, special files as headers: nothing is followed or
+    opened but regular files) and its size; the bytes are None when over ``cap_bytes``."""
+    buffer = _CappedBuffer(cap_bytes if cap_bytes is not None else 1 << 62)
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
         tar.add(folder, arcname=".")
-    return buffer.getvalue()
+    return (b"".join(buffer.parts) if buffer.size <= buffer.cap else None), buffer.size
 
 
 def pack(row: Row, records: list, cell_dir: Path, cap_bytes: int) -> tuple[Row, str]:
     """The row with its ``artifacts`` filled, and the payload for the report. A folder under the
     cap is removed from the host once packed; one over it stays where it is."""
-    archive = archive_folder(cell_dir) if cell_dir.is_dir() else b""
-    if len(archive) <= cap_bytes:
+    archive, size = archive_folder(cell_dir, cap_bytes) if cell_dir.is_dir() else (b"", 0)
+    if archive is not None:
         artifacts = Artifacts(stored="results", host=row.provenance.host, path=None, compressed_bytes=len(archive))
         shutil.rmtree(cell_dir, ignore_errors=True)
         blob = base64.b64encode(archive).decode("ascii")
     else:
-        artifacts = Artifacts(stored="host", host=row.provenance.host, path=str(cell_dir), compressed_bytes=len(archive))
+        artifacts = Artifacts(stored="host", host=row.provenance.host, path=str(cell_dir), compressed_bytes=size)
         blob = ""
     row = row.model_copy(update={"artifacts": artifacts})
     if artifacts.stored == "host":  # the folder stays here: its row.json too (the controller writes the others)

@@ -103,7 +103,7 @@ def walk(root: Path, limits: Limits, *, skip_dirs: frozenset[str] = frozenset(),
                 break
             if kind == "file":
                 if info.st_size > limits.file_bytes:
-                    out.over = f"a file over {_mb(limits.file_bytes)} ({printable(rel)}: {_mb(info.st_size)})"
+                    out.over = f"a file over {_mb(limits.file_bytes)} ({_short(rel)}: {_mb(info.st_size)})"
                     break
                 out.total_bytes += info.st_size
                 if out.total_bytes > limits.total_bytes:
@@ -112,12 +112,17 @@ def walk(root: Path, limits: Limits, *, skip_dirs: frozenset[str] = frozenset(),
             out.entries.append(Entry(rel, kind, info.st_size, info.st_mode, info.st_mtime_ns))
             if kind == "dir":
                 if depth + 1 > limits.depth:
-                    out.over = f"folders deeper than {limits.depth} ({printable(rel)})"
+                    out.over = f"folders deeper than {limits.depth} ({_short(rel)})"
                     break
                 pending.append((rel, depth + 1))
             elif kind not in ("file", "symlink"):
                 out.notes.append(f"{printable(rel)}: {kind}, not read")
     return out
+
+
+def _short(rel: str, limit: int = 80) -> str:
+    text = printable(rel)
+    return text if len(text) <= limit else text[:limit // 2] + "…" + text[-limit // 2:]
 
 
 def _mb(n: int) -> str:
@@ -248,6 +253,73 @@ def copy_tree(src: Path, dst: Path, limits: Limits, *, skip_dirs: frozenset[str]
         except OSError as exc:
             seen.notes.append(f"{printable(entry.rel)}: not copied ({exc.strerror or exc})")
     return seen
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def remove_tree(path: Path) -> None:
+    """``shutil.rmtree(path, ignore_errors=True)`` for a tree an agent made: no recursion (a
+    1,500-deep folder is a ``RecursionError`` for shutil), one folder descriptor open at a time
+    (no path grows past PATH_MAX, no descriptor limit is met), links never followed."""
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except FileNotFoundError:
+        return
+    except OSError:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return
+
+    def clear(folder: int) -> list[str]:
+        """Unlink every non-folder here; return the sub-folders' names."""
+        subdirs = []
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            return subdirs
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(entry.name)
+                else:
+                    os.unlink(entry.name, dir_fd=folder)
+            except OSError:
+                pass
+        return subdirs
+
+    stack: list[tuple[str, list[str]]] = []
+    pending = clear(fd)
+    while True:
+        if pending:
+            name = pending.pop()
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except OSError:
+                continue
+            os.close(fd)
+            fd = child
+            stack.append((name, pending))
+            pending = clear(fd)
+            continue
+        if not stack:
+            break
+        name, pending = stack.pop()
+        parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+        os.close(fd)
+        fd = parent
+        try:
+            os.rmdir(name, dir_fd=fd)
+        except OSError:
+            pass
+    os.close(fd)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 def keep_tail(path: Path, keep: int) -> None:

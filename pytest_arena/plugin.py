@@ -163,20 +163,35 @@ class RowCollector:
         if report.when == "setup" and CELL_PROPERTY in props:
             self.started[report.nodeid] = props[CELL_PROPERTY]
         elif report.when == "call" and ROW_PROPERTY in props:
-            self.session.store.accept(props[ROW_PROPERTY])
+            try:
+                self.session.store.accept(props[ROW_PROPERTY])
+            except Exception as exc:  # noqa: BLE001 - one cell's hand-off never ends the session
+                self._refused(report, f"the controller could not store this cell's results "
+                                      f"({type(exc).__name__}: {exc}); --lf or --arena-resume re-runs it")
             self.started.pop(report.nodeid, None)
         elif report.when == "???" and report.nodeid in self.started:
-            from .rows import Provenance
-            from .runner import crashed_cell_row
+            started = json.loads(self.started[report.nodeid])
+            self._refused(report, f"the worker {started['provenance']['worker']} on {started['provenance']['host']} "
+                                  f"died while running this cell (killed, out of memory or unreachable); --lf or "
+                                  f"--arena-resume re-runs it")
 
-            started = json.loads(self.started.pop(report.nodeid))
-            cell = next(c for c in self.session.cells if c.key == started["cell_key"])
-            reason = (f"the worker {started['provenance']['worker']} on {started['provenance']['host']} died while "
-                      f"running this cell (killed, out of memory or unreachable); --lf or --arena-resume re-runs it")
-            row = crashed_cell_row(self.session, cell, report.nodeid, Provenance(**started["provenance"]), reason)
-            self.session.store.write(row)
-            report.longrepr = f"INFRA-ERROR: {reason}"
-            report.user_properties.append((OUTCOME_PROPERTY, row.outcome.value))
+    def _refused(self, report: pytest.TestReport, reason: str) -> None:
+        """The cell's infra_error row, written here, when its own row cannot be: its worker died,
+        or what it handed over could not be stored."""
+        from .rows import Provenance
+        from .runner import crashed_cell_row
+
+        raw = self.started.pop(report.nodeid, None)
+        if raw is None:
+            return
+        started = json.loads(raw)
+        cell = next(c for c in self.session.cells if c.key == started["cell_key"])
+        row = crashed_cell_row(self.session, cell, report.nodeid, Provenance(**started["provenance"]), reason)
+        self.session.store.write(row)
+        report.outcome = "failed"
+        report.longrepr = f"INFRA-ERROR: {reason}"
+        report.user_properties[:] = [p for p in report.user_properties if p[0] != OUTCOME_PROPERTY]
+        report.user_properties.append((OUTCOME_PROPERTY, row.outcome.value))
 
 
 @pytest.hookimpl(tryfirst=True)

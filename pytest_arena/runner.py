@@ -13,16 +13,16 @@ from pathlib import Path
 from router.contracts import RunSpec, RunTotals, ScriptedPlan
 from router.errors import RouterError
 
-from . import cell_story, handoff, progress, provenance
+from . import cell_story, handoff, leftovers, progress, provenance
 from .agents.base import AgentResult, AgentRunContext
 from .agents.process import AgentSandbox, AgentSandboxError, agent_sandbox, report_mismatch, tool_prefixes
 from .agents.registry import get_agent
 from .cells import Cell
 from .errors import AgentNotInstalled, ArenaError
 from .outcomes import Outcome
-from .rows import Artifacts, Latency, Provenance, Quality, Routing, Row, Scoring, Tokens
+from .rows import Artifacts, Latency, Leftovers, Provenance, Quality, Routing, Row, Scoring, Tokens
 from .sandbox import Limits, RouterLink, sandbox_kind
-from .scoring import ScoreResult, score
+from .scoring import JUNIT_MAX_BYTES, ScoreResult, score
 from .scheduling import plain_node_id
 from .scoring_env import env_root, prepare as prepare_scoring_env
 from .session import ArenaSession
@@ -44,6 +44,17 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+NOT_COPIED = "not-copied.txt"  # in the cell folder: what of the workspace was not copied, and why
+
+
+def over_limit_result(over: str) -> ScoreResult:
+    """The verdict of a workspace over a limit: a fail the agent caused, its tests not run."""
+    return ScoreResult(status="fail", tests_passed=0, tests_total=0, duration_s=0.0, junit_path=None,
+                       sandbox="not run", failures=[], tampering=None, scoring_env=None, output="",
+                       reason=f"the workspace the agent left is over a limit ({over}): not scored; "
+                              f"see the config's `limits` section")
+
+
 def populate_workspace(task: Task, workspace: Path) -> None:
     """The agent's workspace: the task's public files only. reference/ never enters it."""
     task.materialise(("workspace", "tests") if task.spec.tests_visible else ("workspace",), workspace)
@@ -52,7 +63,12 @@ def populate_workspace(task: Task, workspace: Path) -> None:
 def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals: RunTotals | None,
                    infra: str | None) -> tuple[Outcome, str]:
     """Pass iff the acceptance tests pass and nothing outside the system under test broke;
-    otherwise the most specific reason: timeout > budget > truncated > crash > fail."""
+    otherwise the most specific reason: timeout > budget > truncated > crash > fail.
+
+    A call refused for its content (ledger status ``rejected``: the provider's 400/413/422, such as
+    a prompt over the model's context, or one of the router's bounds) is the agent's or the
+    model's failure, not the harness's: the cell is measured (a ``fail`` that names the refusals
+    when nothing more specific applies), never an infra_error left out of the pass rate."""
     statuses = totals.statuses if totals else {}
     if infra:
         return Outcome.INFRA_ERROR, infra
@@ -77,11 +93,18 @@ def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals
     if agent is not None and agent.failure == "agent_crash":
         return Outcome.AGENT_CRASH, f"agent crashed: {agent.reason or f'exit {agent.exit_code}'}; {tests}"
     if not scored.reason or scored.reason.startswith(tests):  # the scorer's reason names the counts
-        return Outcome.FAIL, scored.reason or tests
-    return Outcome.FAIL, f"{tests}: {scored.reason}"
+        failed = scored.reason or tests
+    else:
+        failed = f"{tests}: {scored.reason}"
+    if statuses.get("rejected"):  # the refusals first: they are why the agent got no further
+        first = next((r.error for r in (totals.records if totals else []) if r.status == "rejected" and r.error), "")
+        first = first if len(first) <= 300 else first[:299] + "…"
+        return Outcome.FAIL, f"{statuses['rejected']} call(s) rejected: {first}; {failed}"
+    return Outcome.FAIL, failed
 
 
-def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Path, router) -> AgentSandbox:
+def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Path, router,
+                      file_bytes: int | None = None) -> AgentSandbox:
     """The cell's agent sandbox: its workspace and private HOME writable, its install read-only,
     the router (if any) as its only network peer. Refuses when bubblewrap cannot run, unless the
     user opted out (``sandbox.agents: none``)."""
@@ -97,7 +120,8 @@ def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Pat
     if router is not None:
         link = RouterLink(uds_path=router.uds_path, port=router.port)
     return AgentSandbox(kind="bwrap", writable=(workspace, home),
-                        readonly=(*adapter.sandbox_paths(session.install_root), *tool_prefixes()), router=link)
+                        readonly=(*adapter.sandbox_paths(session.install_root), *tool_prefixes()), router=link,
+                        file_bytes=file_bytes)
 
 
 def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
@@ -125,9 +149,11 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
     box: AgentSandbox | None = None
     interrupted: BaseException | None = None
     before: cell_story.Snapshot | None = None
+    limits = config.limits.leftovers()
+    seen: leftovers.Walk | None = None  # the workspace the agent left, scanned within the limits
     try:
         populate_workspace(task, workspace)
-        before = cell_story.snapshot(workspace)  # patch.diff: the agent's change against this
+        before = cell_story.snapshot(workspace, limits)  # patch.diff: the agent's change against this
         version = adapter.version(session.install_root)
         if version is None:
             raise AgentNotInstalled(
@@ -155,7 +181,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         ctx = AgentRunContext(task=task, workspace=workspace, prompt=task.prompt, endpoints=endpoints,
                               seed=cell.seed, timeout_s=timeout_s, home=home, log_dir=cell_dir / "logs",
                               install_root=session.install_root)
-        box = agent_sandbox_for(session, adapter, workspace, home, router)
+        box = agent_sandbox_for(session, adapter, workspace, home, router, limits.file_bytes)
         a0 = time.monotonic()
         try:
             with agent_sandbox(box):
@@ -167,14 +193,19 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
                 if router.fatal_error:
                     session.stop_reason = router.fatal_error
         s0 = time.monotonic()
-        limits = Limits(wall_s=config.scoring.timeout_s or task.spec.scoring_timeout_s,
-                        memory_mb=config.scoring.memory_mb, max_procs=config.scoring.max_procs)
-        task.record_solution(workspace, cell_dir, model=f"{cell.agent}+{cell.strategy_point}")
-        scored = score(task, workspace, scratch / "scoring", limits=limits,
-                       env=task.scoring_env(prepare_scoring_env(env_root(session.install_root))))
+        seen = leftovers.walk(workspace, limits)
+        if seen.over is not None:  # the agent's doing: counts against the cell, never scored
+            scored = over_limit_result(seen.over)
+        else:
+            sandbox_limits = Limits(wall_s=config.scoring.timeout_s or task.spec.scoring_timeout_s,
+                                    memory_mb=config.scoring.memory_mb, max_procs=config.scoring.max_procs)
+            task.record_solution(workspace, cell_dir, model=f"{cell.agent}+{cell.strategy_point}")
+            scored = score(task, workspace, scratch / "scoring", limits=sandbox_limits,
+                           env=task.scoring_env(prepare_scoring_env(env_root(session.install_root))),
+                           leftover_limits=limits)
         scoring_ms = int((time.monotonic() - s0) * 1000)
-        if scored.junit_path and Path(scored.junit_path).is_file():
-            shutil.copy2(scored.junit_path, cell_dir / "junit.xml")
+        if scored.junit_path:
+            leftovers.copy_file(Path(scored.junit_path), cell_dir / "junit.xml", JUNIT_MAX_BYTES)
     except (ArenaError, RouterError) as exc:
         infra = str(exc)
     except Exception as exc:  # a harness bug must still leave a row behind
@@ -183,13 +214,26 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         interrupted = exc
         infra = f"interrupted: {exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     finally:
-        if workspace.exists():
-            shutil.copytree(workspace, cell_dir / "workspace", dirs_exist_ok=True, symlinks=True)
-            if before is not None:
-                cell_story.write_patch(cell_dir, before, workspace)
-        shutil.rmtree(scratch, ignore_errors=True)
+        copied = None
+        try:
+            if workspace.exists():
+                # Links are copied as links (text: nothing on this side follows them); FIFOs,
+                # sockets and devices never are; nothing past the limits is.
+                copied = leftovers.copy_tree(workspace, cell_dir / "workspace", limits)
+                if before is not None:
+                    cell_story.write_patch(cell_dir, before, workspace, limits)
+        except Exception as exc:  # noqa: BLE001 - the cell keeps its row whatever its leftovers are
+            log.warning("%s: the workspace could not be kept: %s", node_id, exc)
+            if infra is None and scored is None:
+                infra = f"harness error: the workspace could not be kept: {type(exc).__name__}: {exc}"
+        leftovers.remove_tree(scratch)
 
     outcome, reason = decide_outcome(scored, agent_result, totals, infra)
+    reason = leftovers.printable(reason)  # agent- and model-made text: no escape sequence reaches a terminal
+    if seen is None and copied is not None:
+        seen = copied
+    if seen is not None and seen.notes:
+        (cell_dir / NOT_COPIED).write_text("\n".join(seen.notes) + "\n", encoding="utf-8")
     if interrupted is not None and "timeout" in type(interrupted).__name__.lower() + str(interrupted).lower():
         outcome, reason = Outcome.TIMEOUT, f"stopped by pytest's --timeout: {str(interrupted).strip()[:200]}"
     mismatch = None
@@ -201,7 +245,8 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         session, cell, node_id, run_id=run_id, started_at=started_at, wall_ms=int((time.monotonic() - t0) * 1000),
         outcome=outcome, reason=reason, prov=provenance.collect(sandbox_kind(), config.pricing.table, session.worker),
         totals=totals, scored=scored, agent_result=agent_result, agent_version=agent_version,
-        backend_kinds=backend_kinds, box=box, agent_ms=agent_ms, scoring_ms=scoring_ms, mismatch=mismatch)
+        backend_kinds=backend_kinds, box=box, agent_ms=agent_ms, scoring_ms=scoring_ms, mismatch=mismatch,
+        seen=seen)
     cell_story.write_calls(cell_dir, totals.records if totals else [])
     cell_story.write_test_output(cell_dir, scored, infra)
     row, payload = handoff.pack(row, totals.records if totals else [], cell_dir, session.artifacts_cap_bytes)
@@ -223,7 +268,7 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
                  outcome: Outcome, reason: str, prov: Provenance, totals: RunTotals | None,
                  scored: ScoreResult | None, agent_result: AgentResult | None, agent_version: str,
                  backend_kinds: dict[str, str], box: AgentSandbox | None, agent_ms: int, scoring_ms: int,
-                 mismatch: str | None) -> Row:
+                 mismatch: str | None, seen: leftovers.Walk | None = None) -> Row:
     config = session.config
     task = session.registry.get(cell.task_id)
     totals = totals or RunTotals(run_id=run_id)
@@ -265,6 +310,8 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
         agent_timed_out=agent_result is not None and agent_result.failure == "timeout",
         agent_reported=agent_result.reported if agent_result else None,
         usage_mismatch=mismatch,
+        leftovers=None if seen is None else Leftovers(
+            files=len(seen.entries), bytes=seen.total_bytes, over_limit=seen.over, notes=seen.notes[:50]),
         cost_usd=round(totals.cost_usd, 8), prompt_cache=config.router.prompt_cache,
         backend_kinds=backend_kinds, provenance=prov,
         sandbox={"agent": box.kind if box else "not started",

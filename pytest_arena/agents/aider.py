@@ -73,7 +73,7 @@ class AiderAgent(InstalledAgent):
         return [Invocation(self.name, argv, env)]
 
     def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
-        stdout = proc.stdout_path.read_text("utf-8", "replace")
+        stdout = proc.read("stdout")
         report = parse_aider_output(stdout)
         crash = None
         if report is None:

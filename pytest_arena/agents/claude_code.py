@@ -58,4 +58,4 @@ class ClaudeCodeAgent(InstalledAgent):
         return [Invocation(self.name, argv, env)]
 
     def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
-        return parse_claude_result(proc.stdout_path.read_text("utf-8", "replace"))
+        return parse_claude_result(proc.read("stdout"))

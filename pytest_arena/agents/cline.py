@@ -71,4 +71,4 @@ class ClineAgent(InstalledAgent):
         ]
 
     def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
-        return parse_cline_events(proc.stdout_path.read_text("utf-8", "replace"))
+        return parse_cline_events(proc.read("stdout"))

@@ -77,4 +77,4 @@ class CodexAgent(InstalledAgent):
         return [Invocation(self.name, argv, env)]
 
     def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
-        return parse_codex_events(proc.stdout_path.read_text("utf-8", "replace"))
+        return parse_codex_events(proc.read("stdout"))

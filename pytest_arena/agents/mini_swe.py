@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 
+from .. import leftovers
 from .base import AgentRunContext
 from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from .process import ProcessResult, base_env
 
 TRAJECTORY = "traj.json"
+TRAJECTORY_MAX_BYTES = 64 << 20  # the agent wrote it: read within a bound
 # Exit statuses of an agent that stopped by itself (anything else is an uncaught exception).
 FINISHED_STATUSES = {"Submitted", "LimitsExceeded", "TimeExceeded", "RepeatedFormatError"}
 
@@ -68,7 +70,12 @@ class MiniSweAgent(InstalledAgent):
         return [Invocation(self.name, argv, env)]
 
     def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
-        path = ctx.log_dir / TRAJECTORY
-        if not path.is_file():
+        data = leftovers.read_bounded(ctx.log_dir / TRAJECTORY, TRAJECTORY_MAX_BYTES + 1)
+        if data is None:  # absent, or not a regular file (never followed, never waited on)
             return None, "mini-swe-agent wrote no trajectory"
-        return parse_trajectory(json.loads(path.read_text("utf-8")))
+        if len(data) > TRAJECTORY_MAX_BYTES:
+            return None, f"mini-swe-agent's trajectory is over {TRAJECTORY_MAX_BYTES >> 20} MiB: not read"
+        try:
+            return parse_trajectory(json.loads(data.decode("utf-8", "replace")))
+        except ValueError as exc:
+            return None, f"mini-swe-agent's trajectory is not JSON: {exc}"

@@ -97,4 +97,4 @@ class OpencodeAgent(InstalledAgent):
         return [Invocation(self.name, argv, env)]
 
     def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
-        return parse_opencode_events(proc.stdout_path.read_text("utf-8", "replace"))
+        return parse_opencode_events(proc.read("stdout"))

@@ -234,7 +234,7 @@ def crash_reason(text: str, limit: int = 300) -> str:
     if not lines:
         return ""
     errors = [line for line in lines if "error" in line.lower() or "exception" in line.lower()]
-    return (errors or lines)[-1][:limit]
+    return leftovers.printable((errors or lines)[-1][:limit])  # no escape sequence reaches a terminal
 
 
 def agent_result(

@@ -108,7 +108,8 @@ def write_cell_pages(entries: list[RunEntry], out_dir: Path) -> None:
 
 
 def _href(target: Path, page_dir: Path) -> str:
-    return quote(Path(os.path.relpath(target, page_dir)).as_posix())
+    """A relative link; any name works, bytes that are not UTF-8 included (percent-encoded)."""
+    return quote(os.fsencode(Path(os.path.relpath(target, page_dir)).as_posix()))
 
 
 def outcome_class(outcome: object) -> str:

@@ -26,6 +26,8 @@ PROBES = Path(__file__).resolve().parent / "probes"
 pytestmark = pytest.mark.skipif(sandbox_kind() != "bwrap", reason="the agent sandbox needs bubblewrap")
 
 KEYS = {"OPENAI_API_KEY": "sk-probe-openai-5c1e7a", "ANTHROPIC_API_KEY": "sk-ant-probe-9d2f4b"}
+VICTIM = "a host file no cell may write\n"
+SECRET = "a host secret no cell may read: 7e1f0c\n"
 
 
 @pytest.fixture
@@ -36,11 +38,16 @@ def arena(pytester: pytest.Pytester):
     pytester.makeconftest((PROBES / "probe_agents.py").read_text())
     shutil.copytree(PROBES / "attacks", pytester.path / "attacks")
     out_dir = Path(tempfile.mkdtemp(prefix="arena-tamper-", dir="/var/tmp"))
+    # Host files outside every sandbox: one the harness must never write through, one it must never read.
+    host = Path(tempfile.mkdtemp(prefix="arena-tamper-host-", dir="/var/tmp"))
+    (host / "victim.txt").write_text(VICTIM)
+    (host / "secret.txt").write_text(SECRET)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
     hints = {"project": str(pytester.path), "out_dir": str(out_dir), "keys_reversed": [key[::-1] for key in KEYS.values()],
              "module": "adder", "reference": str(task / "reference" / "adder.py"),
-             "host_port": listener.getsockname()[1]}
+             "host_port": listener.getsockname()[1], "victim": str(host / "victim.txt"),
+             "secret": str(host / "secret.txt")}
 
     def run(*agents: str, unsandboxed: bool = False, args: tuple[str, ...] = ()):
         make_config(pytester.path, agents=("oracle", *agents), out_dir=str(out_dir),
@@ -50,7 +57,7 @@ def arena(pytester: pytest.Pytester):
         os.environ.update(env)  # the environment the pytest subprocess starts with
         try:
             result = pytester.runpytest_subprocess("--arena-config", "arena.yaml", "-k", "adder", "-p", "no:cacheprovider",
-                                                   *args)
+                                                   *args, timeout=600)  # a harness that waits on a FIFO fails here
         finally:
             for k, v in old.items():
                 os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -59,7 +66,9 @@ def arena(pytester: pytest.Pytester):
 
     yield run, out_dir, pytester.path, listener
     listener.close()
+    assert (host / "victim.txt").read_text() == VICTIM, "the harness wrote through a link the agent planted"
     shutil.rmtree(out_dir, ignore_errors=True)
+    shutil.rmtree(host, ignore_errors=True)
 
 
 def found(out_dir: Path, row: dict) -> dict:
@@ -207,3 +216,75 @@ def test_control_without_the_agent_sandbox_the_probes_do_reach_their_targets(are
     plain = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_adder.py"], cwd=workspace,
                            capture_output=True, text=True, env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert plain.returncode == 0 and "3 passed" in plain.stdout, plain.stdout + plain.stderr
+
+
+# ---- What the agent leaves behind, handled by the harness outside the sandbox (issue 21) ----
+
+
+def _all_output(result) -> str:
+    return result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "xdist"])
+def test_leftovers_that_are_not_files_never_cost_a_correct_solution(arena, workers):
+    """A correct solution beside a FIFO, a Unix socket, a name that is not UTF-8, a name whose
+    line break would forge a hunk, a link to a host file and a hard link: once, the FIFO or the
+    socket crashed the copy in the cell's ``finally`` and the cell got no row at all."""
+    run, out_dir, *_ = arena
+    result, rows = run("probe-specials", args=workers)
+    assert set(rows) == {"oracle", "probe-specials"}, _all_output(result)[-3000:]
+    row = rows["probe-specials"]
+    assert row["outcome"] == "pass", row["error"]
+    cell = out_dir / row["output_ref"]
+    not_copied = (cell / "not-copied.txt").read_text()
+    assert "a-fifo: fifo, not read" in not_copied and "a-socket: socket, not read" in not_copied
+    assert not (cell / "workspace" / "a-fifo").exists() and not (cell / "workspace" / "a-socket").exists()
+    assert any("a-fifo" in note for note in row["leftovers"]["notes"])
+    patch = (cell / "patch.diff").read_text()
+    assert 'diff --git "a/x\\n@@ -0,0 +1 @@\\n+forged hunk" "b/x\\n@@ -0,0 +1 @@\\n+forged hunk"' in patch
+    assert "\n+forged hunk" not in patch  # no line of the patch is the forged one
+    assert '"b/not-utf8-\\377\\376.txt"' in patch
+    assert (out_dir / "report.html").is_file()  # the pages were written, odd names and all
+    assert "INTERNALERROR" not in _all_output(result)
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "xdist"])
+def test_a_workspace_over_a_limit_fails_its_cell_and_keeps_every_row(arena, workers):
+    """A 1,500-deep folder (once a RecursionError and no row) and 30,000 files (over
+    limits.workspace_files): each cell fails for it, unscored; every cell keeps its row; no file
+    can grow past limits.file_mb inside the sandbox."""
+    run, out_dir, *_ = arena
+    result, rows = run("probe-deep", "probe-many", args=workers)
+    assert set(rows) == {"oracle", "probe-deep", "probe-many"}, _all_output(result)[-3000:]
+    assert rows["oracle"]["outcome"] == "pass"
+    deep, many = rows["probe-deep"], rows["probe-many"]
+    assert found(out_dir, deep)["depth"] == 1500
+    assert deep["outcome"] == "fail" and "folders deeper than 64" in deep["error"]
+    assert deep["leftovers"]["over_limit"].startswith("folders deeper than 64")
+    assert many["outcome"] == "fail" and "more than 20000 files and folders" in many["error"], many["error"]
+    assert found(out_dir, many)["huge"] == "refused: File too large"  # RLIMIT_FSIZE in the agent's sandbox
+    assert deep["scoring"] is None or deep["quality"]["tests_total"] == 0  # not scored
+
+
+def test_planted_logs_are_never_followed_nor_waited_on_and_no_escape_reaches_the_terminal(arena):
+    """The agent's stdout log replaced by a FIFO and its stderr log by a link to a host secret;
+    the next step's logs planted as a link to a host file and as a FIFO; a crash reason full of
+    terminal control sequences; a solution that turns the JUnit report into a FIFO at exit."""
+    run, out_dir, project, _ = arena
+    result, rows = run("probe-logs", "probe-terminal", "probe-junit-fifo")
+    output = _all_output(result)
+    assert set(rows) == {"oracle", "probe-logs", "probe-terminal", "probe-junit-fifo"}, output[-3000:]
+    assert found(out_dir, rows["probe-logs"]) == {"planted": True}
+    assert SECRET.strip() not in output
+    for path in out_dir.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert SECRET.strip().encode() not in path.read_bytes(), path
+    logs = out_dir / rows["probe-logs"]["output_ref"] / "logs"
+    assert (logs / "after.stdout.log").read_text() == "second step\n"  # made fresh: the victim untouched (fixture)
+    terminal = rows["probe-terminal"]
+    assert terminal["outcome"] == "agent_crash"
+    assert "\\x1b]52;c;" in terminal["error"] and "\x1b" not in terminal["error"]
+    assert "\x1b]" not in output and "\x07" not in output  # no title, no clipboard write, no bell
+    junit = rows["probe-junit-fifo"]
+    assert junit["outcome"] == "fail", junit["error"]
+    assert "JUnit" in junit["error"]

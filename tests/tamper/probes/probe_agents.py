@@ -18,7 +18,7 @@ import sysconfig
 from pathlib import Path
 
 from pytest_arena.agents.base import AgentAdapter, AgentResult
-from pytest_arena.agents.process import base_env, run_process
+from pytest_arena.agents.process import agent_result, base_env, run_process
 from pytest_arena.agents.registry import register_agent
 from pytest_arena.sandbox import base_python
 
@@ -38,20 +38,26 @@ class Probe(AgentAdapter):
     def run(self, ctx):
         hints = json.loads(os.environ.get("ARENA_PROBE_HINTS", "{}"))
         hints.update(pytest_pid=os.getpid(), home=os.path.expanduser("~"),
-                     harness_site=sysconfig.get_paths()["purelib"])
+                     harness_site=sysconfig.get_paths()["purelib"], log_dir=str(ctx.log_dir))
         env = base_env(ctx.home, {"ARENA_PROBE_HINTS": json.dumps(hints)})
-        # The attack, the module all attacks import, and the attack's payload if it has one.
+        # The attack, the module all attacks import, and the payloads (solutions, daemons, plugins).
         shutil.copy(ATTACKS / "probe_common.py", ctx.home / "probe_common.py")
-        payload = ATTACKS / f"{self.attack}.payload"
-        if payload.exists():
+        for payload in ATTACKS.glob("*.payload"):
             shutil.copy(payload, ctx.home / payload.name)
         script = ctx.home / "probe.py"
         shutil.copy(ATTACKS / f"{self.attack}.py", script)
         result = run_process([base_python(), str(script)], cwd=ctx.workspace, env=env, timeout_s=ctx.timeout_s,
                              log_dir=ctx.log_dir, name="probe")
-        out = result.stdout_path.read_text().strip().splitlines()
+        # A second step, as multi-step adapters (cline) run: its logs are made where the first
+        # step could have planted links or FIFOs.
+        run_process([base_python(), "-c", "print('second step')"], cwd=ctx.workspace, env=env, timeout_s=30,
+                    log_dir=ctx.log_dir, name="after")
+        out = result.read("stdout").strip().splitlines()  # as the shipped adapters read their logs
+        planted = ctx.log_dir / "probe.report"  # a probe whose stdout log is not a file reports here
+        if not out and planted.is_file() and not planted.is_symlink():
+            out = [planted.read_text()]
         (ctx.log_dir / "probe.json").write_text(out[-1] if out else json.dumps({"error": result.tail()}))
-        return AgentResult(exit_code=result.exit_code, duration_s=result.duration_s)
+        return agent_result(result, timeout_s=ctx.timeout_s)
 
 
 for attack in sorted(p.stem for p in ATTACKS.glob("*.py") if p.stem != "probe_common"):

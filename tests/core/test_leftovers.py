@@ -1,0 +1,104 @@
+"""pytest_arena/leftovers.py: what an agent left is read, copied and removed by the harness
+without following a link, waiting on a FIFO, reading without a bound or recursing."""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from pytest_arena import cell_story, leftovers
+from pytest_arena.leftovers import Limits
+
+
+def test_a_fifo_a_link_and_a_folder_read_as_nothing_at_once(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "secret").write_text("host secret")
+    os.symlink(tmp_path / "secret", tmp_path / "link")
+    (tmp_path / "folder").mkdir()
+    start = time.monotonic()
+    assert [leftovers.read_bounded(tmp_path / name, 100) for name in ("fifo", "link", "folder", "gone")] == [None] * 4
+    assert time.monotonic() - start < 1.0  # nothing waited for a writer
+    assert leftovers.read_text(tmp_path / "link", 100) == ""
+
+
+def test_reads_are_bounded_and_a_tail_is_the_end(tmp_path):
+    (tmp_path / "log").write_bytes(b"a" * 1000 + b"THE END")
+    assert leftovers.read_bounded(tmp_path / "log", 10) == b"a" * 10
+    assert leftovers.read_bounded(tmp_path / "log", 7, tail=True) == b"THE END"
+
+
+def test_a_fresh_file_replaces_a_planted_link_and_fifo_without_touching_their_targets(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    os.symlink(victim, tmp_path / "step.log")
+    os.mkfifo(tmp_path / "other.log")
+    for name in ("step.log", "other.log"):
+        with leftovers.open_fresh(tmp_path / name) as f:
+            f.write(b"fresh")
+        assert not (tmp_path / name).is_symlink() and (tmp_path / name).read_bytes() == b"fresh"
+    assert victim.read_text() == "keep me"
+
+
+def test_a_walk_stops_at_the_first_limit_and_says_which(tmp_path):
+    deep = tmp_path / "deep"
+    path = deep
+    for _ in range(10):
+        path = path / "d"
+    path.mkdir(parents=True)
+    assert leftovers.walk(deep, Limits(depth=5)).over == "folders deeper than 5 (d/d/d/d/d/d)"
+    assert leftovers.walk(deep, Limits(depth=10)).over is None
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(12):
+        (many / f"f{i}").write_text("x" * 10)
+    assert leftovers.walk(many, Limits(files=11)).over == "more than 11 files and folders"
+    assert leftovers.walk(many, Limits(total_bytes=100)).over == "more than 100 bytes of files"
+    assert leftovers.walk(many, Limits(file_bytes=9)).over.startswith("a file over 9 bytes (f0: 10 bytes)")
+    seen = leftovers.walk(many, Limits())
+    assert (seen.over, len(seen.entries), seen.total_bytes) == (None, 12, 120)
+
+
+def test_a_copy_keeps_files_and_links_and_records_what_it_cannot_copy(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    (src / "a.py").write_text("print(1)\n")
+    os.chmod(src / "a.py", 0o755)
+    os.symlink("/etc/passwd", src / "link")
+    os.mkfifo(src / "fifo")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(src / "sock"))
+    seen = leftovers.copy_tree(src, dst, Limits())
+    server.close()
+    assert (dst / "a.py").read_text() == "print(1)\n" and os.access(dst / "a.py", os.X_OK)
+    assert os.readlink(dst / "link") == "/etc/passwd"
+    assert not (dst / "fifo").exists() and not (dst / "sock").exists()
+    assert sorted(seen.notes) == ["fifo: fifo, not read", "sock: socket, not read"]
+
+
+def test_a_1500_deep_tree_is_removed_without_recursion(tmp_path):
+    top = tmp_path / "top"
+    path = top
+    top.mkdir()
+    for _ in range(1500):  # os.makedirs recurses: made one level at a time
+        path = path / "d"
+        path.mkdir()
+    (path / "file").write_text("x")
+    os.symlink("/etc", top / "etc-link")  # removed as a link, never followed
+    leftovers.remove_tree(top)
+    assert not top.exists() and Path("/etc/passwd").exists()
+
+
+def test_printable_escapes_control_sequences_and_bytes_that_were_not_utf8():
+    assert leftovers.printable("\x1b]52;c;eA==\x07ok\n") == "\\x1b]52;c;eA==\\x07ok\\n"
+    assert leftovers.printable(os.fsdecode(b"caf\xff")) == "caf\\xff"
+    assert leftovers.printable("line\nnext", keep_newlines=True) == "line\nnext"
+
+
+def test_patch_paths_are_quoted_as_git_quotes_them(tmp_path):
+    (tmp_path / "x\n@@ -1 +1 @@").write_text("y\n")
+    (tmp_path / os.fsdecode(b"bad\xff")).write_text("z\n")
+    diff = cell_story.workspace_diff({}, cell_story.snapshot(tmp_path))
+    assert 'diff --git "a/x\\n@@ -1 +1 @@" "b/x\\n@@ -1 +1 @@"\n' in diff
+    assert '+++ "b/bad\\377"\n' in diff
+    assert not any(line.startswith("@@ -1 +1 @@") and line.strip() == "@@ -1 +1 @@" for line in diff.splitlines())
