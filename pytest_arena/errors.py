@@ -17,3 +17,8 @@ class TaskError(ArenaError):
 
 class AgentNotInstalled(ArenaError):
     pass
+
+
+class SolutionError(ArenaError):
+    """What the agent left cannot be recorded as its solution (a real-prs workspace git cannot
+    diff, say). The agent's doing: its cell is a ``fail`` with this reason, never an infra_error."""

@@ -26,7 +26,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from ..errors import ArenaError
 from ..scoring_env import ScoringEnv
-from .prepare import publish
+from .prepare import copy_tree, publish
 
 _LAYOUT = "real-prs-env-1"
 _DONE = "ENV.json"
@@ -107,10 +107,19 @@ def _build(recipe: EnvRecipe, site: Path) -> None:
         # pytest itself comes from the scoring env; a requirement naming it is left out.
         reqs = [r for r in recipe.requirements if not r.lower().startswith(("pytest ", "pytest=", "pytest<", "pytest>"))
                 and r.lower() != "pytest"]
-        run = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-warn-script-location", "--target", str(staging), recipe.project, *reqs],
-            capture_output=True, text=True, timeout=900)
+        project = recipe.project
+        if Path(project).is_dir():  # a repository: pip builds in its tree (build/, *.egg-info), so in a copy
+            project = str(Path(tempfile.mkdtemp(prefix=f".src-{recipe.key}-", dir=site.parent)) / "src")
+            Path(project).mkdir()
+            copy_tree(Path(recipe.project), Path(project))
+        try:
+            run = subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                 "--no-warn-script-location", "--target", str(staging), project, *reqs],
+                capture_output=True, text=True, timeout=900)
+        finally:
+            if project != recipe.project:
+                shutil.rmtree(Path(project).parent, ignore_errors=True)
         if run.returncode != 0:
             tail = " ".join(line for line in (run.stderr or run.stdout).splitlines() if "WARNING" not in line)
             raise EnvError(f"instance {recipe.instance_id}: building its environment failed (pip install "

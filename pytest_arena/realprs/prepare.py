@@ -4,18 +4,28 @@ Recipe -> instance: both releases' sdists come from PyPI (``pip download --no-de
 :all:``, kept in ``<root>/sdists``) and must match the recipe's sha256; the old release's tree,
 git-initialised with one commit of fixed author and date (so ``base_commit`` is the same on every
 machine), is the repository; ``patch`` and ``test_patch`` are ``git diff`` of the named files,
-old -> new.
+old -> new (computed with a throwaway index and object folder: the repository never holds them).
 
 Instance -> prepared folder (``<root>/instances/<instance_id>/``, built in a staging folder and
 renamed into place, so a half-built one is never used)::
 
     instance.json   the SWE-bench instance
     repo/           the repository at base_commit (a git checkout; the agent's workspace is a copy)
+    repo.json       the repository's fingerprint, checked before every cell (``check_unchanged``)
     tests/          the files test_patch touches, after it (restored before scoring)
     reference/      the files patch touches, after it (what the oracle agent writes)
+
+The repository holds base_commit and what it reaches, nothing else: it is a fresh ``git init``
+that fetched base_commit alone from the source (a recipe's derived repository, or the user's
+clone with all its later history), so no later commit, no unreachable object and no reflog of
+the source comes along. It is read-only to cells: each cell's workspace is a copy (its own object
+store), the prediction diff writes to a throwaway object folder (``patch``), environments are built
+from a copy (``env``), and ``check_unchanged`` refuses to start a cell from a repository that
+changed since it was prepared (HEAD, refs, object files, git files, ``git status`` clean).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -24,22 +34,21 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from ..agents.installers import default_install_root
-from ..errors import ArenaError
+from ..errors import ArenaError, TaskError
+from .gitsafe import last_words, run_git
 from .instance import Instance
 from .recipe import Recipe
 
 ROOT_FOLDER = ".real-prs"
 INSTANCE_FILE = "instance.json"
-# A fixed identity and date: the base commit of a recipe's repository is reproducible.
-_GIT_ENV = {"GIT_AUTHOR_NAME": "pytest-arena", "GIT_AUTHOR_EMAIL": "arena@localhost",
-            "GIT_COMMITTER_NAME": "pytest-arena", "GIT_COMMITTER_EMAIL": "arena@localhost",
-            "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000", "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
-            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+FINGERPRINT_FILE = "repo.json"  # beside repo/: what check_unchanged compares
+_LAYOUT = 2  # prepared folders of layout 1 (a full clone of the source) are prepared again
 
 
 class PrepareError(ArenaError):
@@ -55,12 +64,29 @@ def instance_dir(root: Path, instance_id: str) -> Path:
     return root / "instances" / instance_id
 
 
-def git(*args: str, cwd: Path, stdin: str | None = None) -> str:
-    run = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
-                         env={**os.environ, **_GIT_ENV})
+@contextmanager
+def store_lock(root: Path):
+    """Held while prepared folders are removed or made: two processes (xdist workers, two runs)
+    never prepare the same store at once, nor remove a folder the other just made."""
+    (root / "instances").mkdir(parents=True, exist_ok=True)
+    with open(root / "instances" / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def git(*args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None,
+        config: tuple[str, ...] = ()) -> str:
+    """``git <args>`` on the repository checked out in ``cwd`` (named: ``cwd/.git``, and ``cwd``
+    its work tree), or, for ``init``, in ``cwd``; PrepareError when it fails."""
+    named = {} if args[0] == "init" else {"GIT_DIR": str(cwd / ".git"), "GIT_WORK_TREE": str(cwd)}
+    run = run_git(list(args), cwd=cwd, input=None if stdin is None else stdin.encode("utf-8", "surrogateescape"),
+                  env={**named, **(env or {})}, config=config)
     if run.returncode != 0:
-        raise PrepareError(f"git {' '.join(args[:2])} failed in {cwd}: {(run.stderr or run.stdout).strip()[-300:]}")
-    return run.stdout
+        raise PrepareError(f"git {' '.join(args[:2])} failed in {cwd}: {last_words(run)}")
+    return run.stdout.decode("utf-8", "surrogateescape")
 
 
 # --- recipe -> instance -----------------------------------------------------------------------
@@ -139,24 +165,26 @@ def instance_from_recipe(recipe: Recipe, root: Path, where: str) -> tuple[Instan
             version=recipe.base.version, environment_setup_commit=base_commit,
             hints_text="", created_at="")
         final = root / "repos" / f"{recipe.instance_id}-{base_commit[:12]}"
-        if not final.is_dir():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            repo.rename(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(final, ignore_errors=True)  # an older derivation's may hold other objects
+        repo.rename(final)
         return instance, final
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _diff_of(repo: Path, new: Path, files: list[str]) -> str:
-    """``git diff`` of the named files between the repository's HEAD and the new release."""
-    for rel in files:
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(new / rel, repo / rel)
-    try:
-        git("add", "-f", "--", *files, cwd=repo)
-        return git("diff", "--cached", "--no-color", "--no-ext-diff", "HEAD", "--", *files, cwd=repo)
-    finally:
-        git("reset", "-q", "--hard", "HEAD", cwd=repo)
+    """``git diff`` of the named files between the repository's HEAD and the new release, made
+    with a throwaway index and object folder: the new release's blobs never enter the repository
+    (its object store is what a cell's workspace starts from)."""
+    with tempfile.TemporaryDirectory(prefix="arena-diff-") as tmp:
+        (Path(tmp) / "objects").mkdir()
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_OBJECT_DIRECTORY": str(Path(tmp) / "objects"),
+               "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(repo / ".git" / "objects"), "GIT_WORK_TREE": str(new)}
+        git("read-tree", "HEAD", cwd=repo, env=env)
+        git("add", "-f", "--", *files, cwd=repo, env=env)
+        return git("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "HEAD", "--", *files,
+                   cwd=repo, env=env)
 
 
 # --- instance -> prepared folder --------------------------------------------------------------
@@ -171,17 +199,98 @@ def prepare_instance(instance: Instance, repo_source: Path, root: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{instance.instance_id}-", dir=dest.parent))
     try:
         repo = staging / "repo"
-        git("clone", "-q", "--no-checkout", "--no-hardlinks", str(repo_source), str(repo), cwd=staging)
-        git("checkout", "-q", "--detach", instance.base_commit, cwd=repo)
-        git("remote", "remove", "origin", cwd=repo)
+        _fetch_base(Path(repo_source).resolve(), repo, instance)
         for part, diff in (("tests", instance.test_patch), ("reference", instance.patch)):
             _files_after(repo, diff, staging / part, f"instance {instance.instance_id}: field "
                          f"'{'test_patch' if part == 'tests' else 'patch'}'")
+        git("update-index", "-q", "--refresh", cwd=repo)
+        (staging / FINGERPRINT_FILE).write_text(json.dumps(repo_fingerprint(repo), indent=1))
         (staging / INSTANCE_FILE).write_text(json.dumps(instance.model_dump(), indent=1))
         publish(staging, dest, INSTANCE_FILE)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return dest
+
+
+def _fetch_base(source: Path, repo: Path, instance: Instance) -> None:
+    """A new repository in ``repo`` holding base_commit and the objects it reaches, checked out
+    (detached): fetched by its id, so nothing else of ``source`` (later commits, other branches,
+    unreachable objects, reflogs, config, hooks) comes along."""
+    fmt = ["--object-format=sha256"] if len(instance.base_commit) == 64 else []
+    git("init", "-q", "--template=", *fmt, str(repo), cwd=repo.parent)
+    try:
+        git("fetch", "-q", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", str(source),
+            instance.base_commit, cwd=repo, config=("uploadpack.allowAnySHA1InWant=true",))
+    except PrepareError as exc:
+        raise PrepareError(f"instance {instance.instance_id}: field 'base_commit': {instance.base_commit} "
+                           f"cannot be fetched from {source}: {exc}") from None
+    git("checkout", "-q", "--detach", instance.base_commit, cwd=repo)
+
+
+# --- the prepared repository is read-only to cells ---------------------------------------------
+
+def repo_fingerprint(repo: Path) -> dict:
+    """What must not change in a prepared repository, cheaply: HEAD, a digest of its refs, the
+    names and sizes of its object files (packs are not read), a digest of its other git files
+    (config, info, hooks); the index is left out (``git status`` checks the work tree)."""
+    gitdir = repo / ".git"
+    parts: dict[str, list] = {"objects": [], "refs": [], "other": []}
+    for folder, dirs, files in os.walk(gitdir):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder, name)
+            rel = path.relative_to(gitdir).as_posix()
+            if rel == "index":
+                continue
+            if rel.startswith("objects/"):
+                parts["objects"].append([rel, path.lstat().st_size])
+            else:
+                kind = "refs" if rel in ("HEAD", "packed-refs") or rel.startswith("refs/") else "other"
+                parts[kind].append([rel, hashlib.sha256(path.read_bytes()).hexdigest()])
+    digest = {kind: hashlib.sha256(json.dumps(items).encode()).hexdigest()[:32] for kind, items in parts.items()}
+    return {"layout": _LAYOUT, "head": (gitdir / "HEAD").read_text().strip(), "object_files": len(parts["objects"]),
+            "objects": digest["objects"], "refs": digest["refs"], "git_files": digest["other"]}
+
+
+def check_unchanged(repo: Path, fingerprint_file: Path, base_commit: str, where: str) -> None:
+    """TaskError (one line, naming what changed) unless ``repo`` is as prepared: HEAD at
+    ``base_commit``, the same refs, object files and git files, and ``git status`` clean
+    (nothing modified, nothing untracked or ignored in its work tree)."""
+    def refuse(what: str) -> TaskError:
+        return TaskError(f"{where}: its prepared repository {repo} changed since it was prepared ({what}); "
+                         f"cells never write there: remove {repo.parent} and prepare it again "
+                         f"(`python -m pytest_arena setup --tasks real-prs`; your own SWE-bench data is "
+                         f"prepared again by the next run).")
+    try:
+        expected = json.loads(fingerprint_file.read_text("utf-8"))
+        now = repo_fingerprint(repo)
+    except (OSError, ValueError) as exc:
+        raise refuse(f"its fingerprint cannot be read: {exc}") from None
+    changed = [f"HEAD is {now['head']}, was {expected.get('head')}"] if now["head"] != expected.get("head") else []
+    if now["head"] != base_commit:
+        changed.append(f"HEAD is not base_commit {base_commit}")
+    if now["object_files"] != expected.get("object_files") or now["objects"] != expected.get("objects"):
+        changed.append(f"{now['object_files']} object files, {expected.get('object_files')} when prepared")
+    changed += [f"its {label} changed" for key, label in (("refs", "refs"), ("git_files", "git files"))
+                if now[key] != expected.get(key)]
+    run = run_git(["status", "--porcelain=v1", "-z", "--ignored", "--untracked-files=all"],
+                  git_dir=repo / ".git", cwd=repo, env={"GIT_WORK_TREE": str(repo)})
+    if run.returncode != 0:
+        changed.append(f"git status failed: {last_words(run)}")
+    elif run.stdout:
+        entries = [e.decode("utf-8", "replace") for e in run.stdout.split(b"\0") if e]
+        more = f" and {len(entries) - 3} more" if len(entries) > 3 else ""
+        changed.append(f"git status: {', '.join(json.dumps(e)[1:-1] for e in entries[:3])}{more}")
+    if changed:
+        raise refuse("; ".join(changed))
+
+
+def copy_tree(source: Path, dest: Path) -> None:
+    """A private copy of ``source`` in ``dest``: copy-on-write where the file system has it,
+    otherwise a plain copy (never hard links: agents edit files in place)."""
+    run = subprocess.run(["cp", "-a", "--reflink=auto", f"{source}/.", str(dest)], capture_output=True, text=True)
+    if run.returncode != 0:
+        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
 
 
 def publish(staging: Path, dest: Path, marker: str) -> None:
@@ -198,10 +307,10 @@ def _files_after(repo: Path, diff: str, out: Path, where: str) -> None:
     out.mkdir()
     if not diff.strip():
         return
-    run = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], cwd=repo, input=diff,
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        raise PrepareError(f"{where}: does not apply to base_commit: {run.stderr.strip()[-300:]}")
+    try:
+        git("apply", "--whitespace=nowarn", "-", cwd=repo, stdin=diff)
+    except PrepareError as exc:
+        raise PrepareError(f"{where}: does not apply to base_commit: {exc}") from None
     try:
         for rel in touched_files(diff):
             if (repo / rel).is_file():
@@ -209,7 +318,7 @@ def _files_after(repo: Path, diff: str, out: Path, where: str) -> None:
                 shutil.copy2(repo / rel, out / rel)
     finally:
         git("checkout", "-q", "--", ".", cwd=repo)
-        git("clean", "-q", "-fd", cwd=repo)
+        git("clean", "-q", "-ffdx", cwd=repo)
 
 
 def touched_files(diff: str) -> list[str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import TaskError
 from ..yamlfile import read_model
+from .instance import check_instance_id
 
 RECIPE_FOLDER = "real-prs"
 
@@ -27,7 +28,7 @@ class Release(BaseModel):
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    instance_id: str = Field(pattern=r"^[A-Za-z0-9_.-]+__[A-Za-z0-9_.-]+$", description="owner__name-tag")
+    instance_id: str = Field(description="owner__name-version[-tag] (instance.INSTANCE_ID_PATTERN)")
     repo: str = Field(pattern=r"^[^/\s]+/[^/\s]+$", description="owner/name of the upstream repository")
     pypi: str = Field(min_length=1, description="the project's name on PyPI")
     license: str = Field(min_length=1)
@@ -44,6 +45,11 @@ class Recipe(BaseModel):
     problem_statement: str = Field(min_length=1)
     fail_to_pass: list[str] = Field(alias="FAIL_TO_PASS", min_length=1)
     pass_to_pass: list[str] = Field(alias="PASS_TO_PASS", default_factory=list)
+
+    @field_validator("instance_id", mode="before")
+    @classmethod
+    def _instance_id(cls, value):
+        return check_instance_id(value)
 
 
 def read_recipe(path: Path) -> Recipe:

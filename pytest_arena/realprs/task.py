@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,12 +24,17 @@ from ..errors import ConfigError, TaskError
 from ..scoring_env import ScoringEnv
 from .env import EnvError, EnvRecipe, build_env, check_python
 from .instance import KEY_INSTANCE_ID, KEY_MODEL, KEY_PREDICTION, Instance, read_jsonl
-from .prepare import INSTANCE_FILE, cached_sdist, instance_dir, prepare_instance, user_repo
+from .patch import PatchError, model_patch
+from .prepare import (FINGERPRINT_FILE, INSTANCE_FILE, cached_sdist, check_unchanged, copy_tree, instance_dir,
+                      prepare_instance, store_lock, user_repo)
 from .recipe import Recipe, discover_recipes
+
+__all__ = ["PatchError", "RealPrTask", "copy_tree", "model_patch"]
 
 TASK_CLASS = "real-prs"
 SHAPE = "PR"
 PREDICTION_FILE = "prediction.jsonl"  # one line: what swebench.harness.run_evaluation reads
+PREDICTION_NOTES = "prediction-notes.txt"  # what of the workspace is not in the prediction's diff, and why
 _IGNORED = {".git", "__pycache__", ".pytest_cache"}
 
 
@@ -97,16 +99,24 @@ class RealPrTask:
 
     def ensure_prepared(self) -> Path:
         """The prepared folder, made now from the user's clone when it is not there yet (or was
-        made from another version of the instance)."""
-        if (self.root / INSTANCE_FILE).is_file():
-            if self.repos is None or Instance.model_validate_json(
-                    (self.root / INSTANCE_FILE).read_text("utf-8")) == self.instance:
-                return self.root
-            shutil.rmtree(self.root)
+        made from another version of the instance, or by an older harness)."""
+        if self._current():
+            return self.root
         if self.repos is None:
             raise TaskError(f"real-prs instance {self.instance.instance_id} is not prepared in {self.store}: "
                             f"run `python -m pytest_arena setup --tasks real-prs`.")
-        return prepare_instance(self.instance, user_repo(self.repos, self.instance), self.store)
+        with store_lock(self.store):
+            if not self._current():
+                shutil.rmtree(self.root, ignore_errors=True)
+            return prepare_instance(self.instance, user_repo(self.repos, self.instance), self.store)
+
+    def _current(self) -> bool:
+        """Whether the prepared folder is there (for the user's data: of this very instance, by
+        this harness)."""
+        if not (self.root / INSTANCE_FILE).is_file():
+            return False
+        return self.repos is None or ((self.root / FINGERPRINT_FILE).is_file() and Instance.model_validate_json(
+            (self.root / INSTANCE_FILE).read_text("utf-8")) == self.instance)
 
     def files(self, part: Literal["workspace", "tests", "reference"]) -> dict[str, bytes]:
         """Relative path -> content of every file of one part (the repository without .git)."""
@@ -121,12 +131,16 @@ class RealPrTask:
         return self._files[part]
 
     def materialise(self, parts: tuple[str, ...], dest: Path) -> None:
-        """The repository (with its .git, so agents can diff) and then the other parts on top.
-        Checks first that this machine can score the instance (its Python)."""
+        """The repository (with its .git, so agents can diff: a copy, its own object store) and
+        then the other parts on top. Checks first that this machine can score the instance (its
+        Python) and that the prepared repository is as it was prepared."""
         check_python(self.env_recipe)
         dest.mkdir(parents=True, exist_ok=True)
         if "workspace" in parts:
-            copy_tree(self.ensure_prepared() / "repo", dest)
+            root = self.ensure_prepared()
+            check_unchanged(root / "repo", root / FINGERPRINT_FILE, self.instance.base_commit,
+                            f"real-prs instance {self.instance.instance_id}")
+            copy_tree(root / "repo", dest)
         for part in parts:
             if part != "workspace":
                 for rel, content in self.files(part).items():  # type: ignore[arg-type]
@@ -144,34 +158,22 @@ class RealPrTask:
         return build_env(self.env_recipe, base, self.store, self.source_root)
 
     def record_solution(self, workspace: Path, cell_dir: Path, model: str) -> None:
-        """The cell's diff as a SWE-bench prediction (for swebench.harness.run_evaluation)."""
-        prediction = {KEY_INSTANCE_ID: self.instance.instance_id, KEY_MODEL: model,
-                      KEY_PREDICTION: model_patch(self.ensure_prepared() / "repo", workspace,
-                                                  self.instance.base_commit)}
-        (cell_dir / PREDICTION_FILE).write_text(json.dumps(prediction) + "\n")
+        """The cell's diff as a SWE-bench prediction (for swebench.harness.run_evaluation), and
+        ``prediction-notes.txt`` naming what of the workspace the diff leaves out. A workspace
+        that gives no diff at all is the agent's doing: the prediction is empty and PatchError
+        says why (the cell fails)."""
+        def write(patch: str, notes: list[str]) -> None:
+            prediction = {KEY_INSTANCE_ID: self.instance.instance_id, KEY_MODEL: model, KEY_PREDICTION: patch}
+            (cell_dir / PREDICTION_FILE).write_text(json.dumps(prediction) + "\n")
+            if notes:
+                (cell_dir / PREDICTION_NOTES).write_text("".join(f"{note}\n" for note in notes), encoding="utf-8")
 
-
-def copy_tree(source: Path, dest: Path) -> None:
-    """A private copy of ``source`` in ``dest``: copy-on-write where the file system has it,
-    otherwise a plain copy (never hard links: agents edit files in place)."""
-    run = subprocess.run(["cp", "-a", "--reflink=auto", f"{source}/.", str(dest)], capture_output=True, text=True)
-    if run.returncode != 0:
-        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
-
-
-def model_patch(repo: Path, workspace: Path, base_commit: str) -> str:
-    """What the agent changed, as a git diff against ``base_commit`` (new files included),
-    computed with the pristine repository's git data and a throwaway index, whatever the agent
-    did to the workspace's own .git."""
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        base = ["git", f"--git-dir={repo / '.git'}", f"--work-tree={workspace}"]
-        for args in (["read-tree", base_commit], ["add", "-A", "."], ["diff", "--cached", "--no-color",
-                                                                           "--no-ext-diff", base_commit]):
-            run = subprocess.run([*base, *args], cwd=workspace, env=env, capture_output=True, text=True)
-            if run.returncode != 0:
-                raise TaskError(f"diffing the workspace {workspace} failed: {run.stderr.strip()[-300:]}")
-        return run.stdout
+        try:
+            made = model_patch(self.ensure_prepared() / "repo", workspace, self.instance.base_commit)
+        except PatchError as exc:
+            write("", [str(exc)])
+            raise
+        write(made.text, made.notes)
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -189,6 +191,10 @@ def recipe_tasks(tasks_root: Path, store: Path) -> list[RealPrTask]:
         if not matches(instance, recipe):
             raise ConfigError(f"real-prs instance {recipe.instance_id} in {store} was prepared from an "
                               f"older recipe: run `python -m pytest_arena setup --tasks real-prs` again.")
+        if not (folder / FINGERPRINT_FILE).is_file():
+            raise ConfigError(f"real-prs instance {recipe.instance_id} in {store} was prepared by an older "
+                              f"harness (its repository may hold more than base_commit's objects): run "
+                              f"`python -m pytest_arena setup --tasks real-prs` again.")
         tasks.append(RealPrTask(
             instance=instance,
             spec=RealPrSpec(title=recipe.changelog.strip().splitlines()[0][:80], timeout_s=recipe.timeout_s,

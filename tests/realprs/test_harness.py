@@ -88,7 +88,7 @@ def test_own_swebench_jsonl_runs_by_instance_id(pytester, store):
     subprocess.run(["git", "clone", "-q", str(instance_dir(store, "pallets__click-8.1.3") / "repo"),
                     str(repos / "pallets__click")], check=True)
     tag = uuid.uuid4().hex[:8]
-    ids = [f"pallets__click-good-{tag}", f"pallets__click-py27-{tag}", f"pallets__click-other-{tag}"]
+    ids = [f"pallets__click-8.1.3-good-{tag}", f"pallets__click-8.1.3-py27-{tag}", f"pallets__click-8.1.3-other-{tag}"]
     lines = [
         {**instance, "instance_id": ids[0], "FAIL_TO_PASS": json.dumps(instance["FAIL_TO_PASS"]),
          "PASS_TO_PASS": json.dumps(instance["PASS_TO_PASS"]), "source_root": "src"},
