@@ -159,6 +159,9 @@ class RouterConfig(_Strict):
     local_concurrency: int = Field(default=1, ge=1, description="concurrent calls per local backend (local servers usually serve one at a time)")
     cloud_concurrency: int = Field(default=8, ge=1, description="concurrent calls per cloud backend")
     max_retries: int = Field(default=3, ge=0, description="cloud retries on 429/5xx/connection reset")
+    max_body_mb: float | None = Field(default=32, gt=0, description="a request body over it is refused (413, a 'rejected' call counted against the cell); null disables")
+    max_messages: int | None = Field(default=10_000, gt=0, description="a request with more messages is refused (400, 'rejected'); null disables")
+    max_inflight_per_run: int | None = Field(default=16, gt=0, description="calls of one cell in flight at once; one more is answered 429 (retry later); null disables")
 
 
 class RealPrsData(_Strict):

@@ -41,6 +41,7 @@ MEASURED = (
     "models.cloud_fallback", "models.router_classifier", "models.embedding",
     "router.prompt_cache", "router.classifier_timeout_s", "router.local_guards",
     "benchmark.timeout_s", "pricing.primary", "pricing.table", "scoring", "sandbox", "budget.cell_usd",
+    "limits", "router.max_body_mb", "router.max_messages", "router.max_inflight_per_run",
 )
 LLM_ONLY = ("models.", "router.", "pricing.", "budget.")  # what an agent without a model never reaches
 

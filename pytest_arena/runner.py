@@ -18,7 +18,7 @@ from .agents.base import AgentResult, AgentRunContext
 from .agents.process import AgentSandbox, AgentSandboxError, agent_sandbox, report_mismatch, tool_prefixes
 from .agents.registry import get_agent
 from .cells import Cell
-from .errors import AgentNotInstalled, ArenaError
+from .errors import AgentNotInstalled, ArenaError, SolutionError
 from .outcomes import Outcome
 from .rows import Artifacts, Latency, Leftovers, Provenance, Quality, Routing, Row, Scoring, Tokens
 from .sandbox import Limits, RouterLink, sandbox_kind
@@ -47,12 +47,16 @@ def _now() -> str:
 NOT_COPIED = "not-copied.txt"  # in the cell folder: what of the workspace was not copied, and why
 
 
+def not_scored(reason: str) -> ScoreResult:
+    """The verdict of a cell whose tests were not run for what the agent left: a fail it caused."""
+    return ScoreResult(status="fail", tests_passed=0, tests_total=0, duration_s=0.0, junit_path=None,
+                       sandbox="not run", failures=[], tampering=None, scoring_env=None, output="", reason=reason)
+
+
 def over_limit_result(over: str) -> ScoreResult:
     """The verdict of a workspace over a limit: a fail the agent caused, its tests not run."""
-    return ScoreResult(status="fail", tests_passed=0, tests_total=0, duration_s=0.0, junit_path=None,
-                       sandbox="not run", failures=[], tampering=None, scoring_env=None, output="",
-                       reason=f"the workspace the agent left is over a limit ({over}): not scored; "
-                              f"see the config's `limits` section")
+    return not_scored(f"the workspace the agent left is over a limit ({over}): not scored; "
+                      f"see the config's `limits` section")
 
 
 def populate_workspace(task: Task, workspace: Path) -> None:
@@ -199,10 +203,14 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         else:
             sandbox_limits = Limits(wall_s=config.scoring.timeout_s or task.spec.scoring_timeout_s,
                                     memory_mb=config.scoring.memory_mb, max_procs=config.scoring.max_procs)
-            task.record_solution(workspace, cell_dir, model=f"{cell.agent}+{cell.strategy_point}")
-            scored = score(task, workspace, scratch / "scoring", limits=sandbox_limits,
-                           env=task.scoring_env(prepare_scoring_env(env_root(session.install_root))),
-                           leftover_limits=limits)
+            try:
+                task.record_solution(workspace, cell_dir, model=f"{cell.agent}+{cell.strategy_point}")
+            except SolutionError as exc:  # the agent's doing: a fail, not scored
+                scored = not_scored(f"the agent's solution could not be recorded: {exc}")
+            else:
+                scored = score(task, workspace, scratch / "scoring", limits=sandbox_limits,
+                               env=task.scoring_env(prepare_scoring_env(env_root(session.install_root))),
+                               leftover_limits=limits)
         scoring_ms = int((time.monotonic() - s0) * 1000)
         if scored.junit_path:
             leftovers.copy_file(Path(scored.junit_path), cell_dir / "junit.xml", JUNIT_MAX_BYTES)

@@ -327,6 +327,9 @@ class ArenaSession:
                     routing_headers=self.config.router.banner,
                     env_file=env_file if env_file.is_file() else None,
                     max_retries=self.config.router.max_retries,
+                    max_body_bytes=None if self.config.router.max_body_mb is None else int(self.config.router.max_body_mb * 2**20),
+                    max_messages=self.config.router.max_messages,
+                    max_inflight_per_run=self.config.router.max_inflight_per_run,
                     # one queue per local server for every worker and session on this machine
                     lock_dir=Path(tempfile.gettempdir()) / "pytest-arena-locks",
                 )
