@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +132,20 @@ def tree_state(root: Path) -> dict[str, tuple]:
             state[path.relative_to(root).as_posix()] = (stat.S_IFMT(info.st_mode), info.st_size, digest,
                                                         info.st_mtime_ns if not stat.S_ISDIR(info.st_mode) else 0)
     return state
+
+
+def realprs_config(path: Path, *, seeds=(42,), agents=("oracle", "null"), bench: str = "", extra: str = "") -> Path:
+    """A real-prs arena config at ``path``: the shipped instances, the offline stand-ins."""
+    path.write_text(textwrap.dedent(f"""\
+        variant_tag: realprs
+        out_dir: results/realprs
+        models: {{cloud: scripted, local: embedded/smollm2-135m}}
+        benchmark:
+          task_classes: [real-prs]
+          agents: [{', '.join(agents)}]
+          {'expect: {null: fail}' if 'null' in agents else ''}
+          seeds: [{', '.join(map(str, seeds))}]
+        """) + bench + textwrap.dedent("""\
+        analysis: {resamples: 200, charts: false}
+        """) + textwrap.dedent(extra))
+    return path

@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import subprocess
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -17,23 +16,9 @@ from pytest_arena.realprs.prepare import instance_dir
 from pytest_arena.realprs.recipe import discover_recipes
 from pytest_arena.session import SHIPPED_TASKS
 
+from .conftest import realprs_config
+
 RECIPES = discover_recipes(SHIPPED_TASKS)
-
-
-def _config(path: Path, *, seeds=(42,), agents=("oracle", "null"), bench: str = "", extra: str = "") -> Path:
-    path.write_text(textwrap.dedent(f"""\
-        variant_tag: realprs
-        out_dir: results/realprs
-        models: {{cloud: scripted, local: embedded/smollm2-135m}}
-        benchmark:
-          task_classes: [real-prs]
-          agents: [{', '.join(agents)}]
-          {'expect: {null: fail}' if 'null' in agents else ''}
-          seeds: [{', '.join(map(str, seeds))}]
-        """) + bench + textwrap.dedent("""\
-        analysis: {resamples: 200, charts: false}
-        """) + textwrap.dedent(extra))
-    return path
 
 
 def _rows(pytester) -> list[dict]:
@@ -41,7 +26,7 @@ def _rows(pytester) -> list[dict]:
 
 
 def test_oracle_resolves_and_null_does_not(pytester, install_root):
-    _config(pytester.path / "arena.yaml")
+    realprs_config(pytester.path / "arena.yaml")
     result = pytester.runpytest("--arena-config", "arena.yaml", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2 * len(RECIPES))
     rows = _rows(pytester)
@@ -60,7 +45,7 @@ def test_oracle_resolves_and_null_does_not(pytester, install_root):
 
 
 def test_prediction_is_the_agents_diff_in_swebench_form(pytester, install_root, store):
-    _config(pytester.path / "arena.yaml", agents=("oracle",))
+    realprs_config(pytester.path / "arena.yaml", agents=("oracle",))
     result = pytester.runpytest("--arena-config", "arena.yaml", "-p", "no:cacheprovider", "-k", "pyflakes")
     result.assert_outcomes(passed=1)
     cell = next((pytester.path / "results/realprs/cells").glob("real-prs__PyCQA__pyflakes-3.0.1_oracle-*"))
@@ -96,7 +81,7 @@ def test_own_swebench_jsonl_runs_by_instance_id(pytester, store):
         {**instance, "instance_id": ids[2]},
     ]
     (pytester.path / "verified.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
-    _config(pytester.path / "arena.yaml", agents=("oracle",),
+    realprs_config(pytester.path / "arena.yaml", agents=("oracle",),
             bench="  real_prs: {instances: verified.jsonl, repos: repos}\n")
     try:
         result = pytester.runpytest("--arena-config", "arena.yaml", "-p", "no:cacheprovider",
@@ -115,7 +100,7 @@ def test_own_swebench_jsonl_runs_by_instance_id(pytester, store):
 
 
 def test_swebench_docker_scoring_says_what_it_needs(pytester, install_root):
-    _config(pytester.path / "arena.yaml", agents=("oracle",), extra="scoring: {real_prs: swebench-docker}\n")
+    realprs_config(pytester.path / "arena.yaml", agents=("oracle",), extra="scoring: {real_prs: swebench-docker}\n")
     result = pytester.runpytest("--arena-config", "arena.yaml", "-p", "no:cacheprovider", "-k", "pyflakes")
     result.assert_outcomes(errors=1)
     row = _rows(pytester)[0]
@@ -131,7 +116,7 @@ def test_swebench_docker_scoring_says_what_it_needs(pytester, install_root):
      r"missing.jsonl: cannot be read.*benchmark.real_prs.instances"),
 ])
 def test_bad_real_prs_config_is_one_clear_line(pytester, extra, message):
-    _config(pytester.path / "arena.yaml", bench=extra)
+    realprs_config(pytester.path / "arena.yaml", bench=extra)
     result = pytester.runpytest("--arena-config", "arena.yaml", "-p", "no:cacheprovider", "--collect-only")
     assert result.ret != 0
     lines = [line for line in (result.stdout.lines + result.stderr.lines) if re.search(message, line)]
@@ -141,7 +126,7 @@ def test_bad_real_prs_config_is_one_clear_line(pytester, extra, message):
 
 def test_unprepared_instances_say_to_run_setup(pytester, monkeypatch):
     monkeypatch.setenv("ARENA_AGENTS_DIR", str(pytester.path / "empty"))
-    _config(pytester.path / "arena.yaml")
+    realprs_config(pytester.path / "arena.yaml")
     result = pytester.runpytest("--arena-config", "arena.yaml", "-p", "no:cacheprovider", "--collect-only")
     assert result.ret != 0
     assert "setup --tasks real-prs" in result.stdout.str() + result.stderr.str()

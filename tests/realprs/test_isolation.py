@@ -24,7 +24,7 @@ from pytest_arena.realprs.prepare import instance_dir
 from pytest_arena.realprs.recipe import read_recipe
 from pytest_arena.session import SHIPPED_TASKS
 
-from .conftest import FIX, tree_state
+from .conftest import FIX, realprs_config, tree_state
 
 PROBES = Path(__file__).resolve().parent / "probes" / "isolation_agents.py"
 PYFLAKES = "PyCQA__pyflakes-3.0.1"
@@ -289,24 +289,10 @@ def test_a_recipe_with_a_bad_instance_id_is_refused_in_one_line(tmp_path):
 
 # --- through the harness: the shipped pyflakes instance -----------------------------------------
 
-def _config(path: Path, agent: str) -> Path:
-    path.write_text(textwrap.dedent(f"""\
-        variant_tag: realprs
-        out_dir: results/realprs
-        models: {{cloud: scripted, local: embedded/smollm2-135m}}
-        benchmark:
-          task_classes: [real-prs]
-          agents: [{agent}]
-          seeds: [1]
-        analysis: {{resamples: 200, charts: false}}
-        """))
-    return path
-
-
 def _run(pytester, agent: str) -> tuple[dict, Path]:
     """One cell of the pyflakes instance with ``agent``: its row and its cell folder."""
     shutil.rmtree(pytester.path / "results", ignore_errors=True)
-    _config(pytester.path / "arena.yaml", agent)
+    realprs_config(pytester.path / "arena.yaml", agents=(agent,), seeds=(1,))
     pytester.runpytest("--arena-config", "arena.yaml", "-p", "no:cacheprovider", "-k", "pyflakes")
     [line] = (pytester.path / "results/realprs/raw.jsonl").read_text().splitlines()
     row = json.loads(line)

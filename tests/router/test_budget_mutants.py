@@ -15,6 +15,25 @@ HI = [{"role": "user", "content": "hi"}]
 GPT_CALL_COST = load_pricing().cost("gpt-5.5", 11, 7)  # one fake upstream call (see test_ledger_and_budget)
 
 
+def _sides(upstream) -> tuple[BackendSpec, BackendSpec]:
+    """The fake upstream as the local (Ollama) and the cloud (OpenAI gpt-5.5) side."""
+    return (BackendSpec(kind="ollama", model="q:1", label="ollama/q", base_url=upstream.base_url),
+            BackendSpec(kind="openai", model="gpt-5.5", label="openai/gpt-5.5", base_url=upstream.base_url))
+
+
+def _eight_at_once(ep) -> list[int]:
+    """Eight calls of one run sent together: their status codes, sorted."""
+    import asyncio
+
+    async def main():
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await asyncio.gather(*(client.post(ep.openai_base + "/chat/completions", json={"messages": HI},
+                                                      headers={"Authorization": f"Bearer {ep.api_key}"})
+                                          for _ in range(8)))
+
+    return sorted(r.status_code for r in asyncio.run(main()))
+
+
 def _post(ep, model=None):
     body = {"messages": HI, **({"model": model} if model else {})}
     return httpx.post(ep.openai_base + "/chat/completions", json=body, timeout=30,
@@ -37,8 +56,7 @@ def test_a_cell_budget_just_above_two_calls_admits_three(make_run, router):
 
 def test_a_session_budget_of_exactly_two_calls_admits_two_across_runs(upstream):
     with start_router(RouterSettings(session_budget_usd=GPT_CALL_COST * 2)) as router:
-        local = BackendSpec(kind="ollama", model="q:1", label="ollama/q", base_url=upstream.base_url)
-        cloud = BackendSpec(kind="openai", model="gpt-5.5", label="openai/gpt-5.5", base_url=upstream.base_url)
+        local, cloud = _sides(upstream)
         codes = []
         for run_id in ("a", "b", "c"):
             ep = router.register_run(RunSpec(run_id=run_id, strategy="always-cloud", local=local, cloud=cloud))
@@ -100,17 +118,9 @@ def test_each_run_gets_its_own_unguessable_token(make_run, router):
 def test_concurrent_calls_against_a_cap_of_exactly_two_calls_spend_exactly_two(make_run, router):
     """Eight calls at once: the caps admit a call beside those in flight only if all of them fit at
     the dearest price so far, so none crosses a cap that two calls exactly fill."""
-    import asyncio
-
     spec, ep = make_run("always-cloud", cell_budget_usd=GPT_CALL_COST * 2)
 
-    async def main():
-        async with httpx.AsyncClient(timeout=30) as client:
-            return await asyncio.gather(*(client.post(ep.openai_base + "/chat/completions", json={"messages": HI},
-                                                      headers={"Authorization": f"Bearer {ep.api_key}"})
-                                          for _ in range(8)))
-
-    codes = sorted(r.status_code for r in asyncio.run(main()))
+    codes = _eight_at_once(ep)
     totals = router.finish_run(spec.run_id)
     assert codes == [200, 200] + [402] * 6
     assert totals.cost_usd == pytest.approx(2 * GPT_CALL_COST)
@@ -118,20 +128,11 @@ def test_concurrent_calls_against_a_cap_of_exactly_two_calls_spend_exactly_two(m
 
 def test_a_fresh_routers_first_concurrent_calls_against_a_session_cap_spend_exactly_the_cap(upstream):
     """Before any call is priced, calls go one at a time; a session cap then holds like a cell cap."""
-    import asyncio
-
     with start_router(RouterSettings(session_budget_usd=GPT_CALL_COST * 2)) as router:
-        local = BackendSpec(kind="ollama", model="q:1", label="ollama/q", base_url=upstream.base_url)
-        cloud = BackendSpec(kind="openai", model="gpt-5.5", label="openai/gpt-5.5", base_url=upstream.base_url)
+        local, cloud = _sides(upstream)
         ep = router.register_run(RunSpec(run_id="s", strategy="always-cloud", local=local, cloud=cloud))
 
-        async def main():
-            async with httpx.AsyncClient(timeout=30) as client:
-                return await asyncio.gather(*(client.post(ep.openai_base + "/chat/completions", json={"messages": HI},
-                                                          headers={"Authorization": f"Bearer {ep.api_key}"})
-                                              for _ in range(8)))
-
-        codes = sorted(r.status_code for r in asyncio.run(main()))
+        codes = _eight_at_once(ep)
         router.finish_run("s")
         assert codes == [200, 200] + [402] * 6
         assert router.session_cost_usd == pytest.approx(2 * GPT_CALL_COST)
