@@ -59,6 +59,19 @@ def over_limit_result(over: str) -> ScoreResult:
                       f"see the config's `limits` section")
 
 
+ROW_PER_CALL_MAX = 200  # calls detailed in a row; calls.jsonl (and the ledger) keep every one
+
+
+def per_call_backends(records: list) -> list[str]:
+    """``call_<i>/<side>/<model>`` of the first ``ROW_PER_CALL_MAX`` calls, then one entry saying
+    how many more ``calls.jsonl`` holds: a cell's row stays small however many calls it made."""
+    out = [f"call_{r.seq}/{r.choice}/{r.model}" + ("" if r.purpose == "agent" else f"/{r.purpose}")
+           for r in records[:ROW_PER_CALL_MAX]]
+    if len(records) > ROW_PER_CALL_MAX:
+        out.append(f"... {len(records) - ROW_PER_CALL_MAX} more calls: see calls.jsonl")
+    return out
+
+
 def populate_workspace(task: Task, workspace: Path) -> None:
     """The agent's workspace: the task's public files only. reference/ never enters it."""
     task.materialise(("workspace", "tests") if task.spec.tests_visible else ("workspace",), workspace)
@@ -294,15 +307,14 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
     routing = Routing(
         total_calls=totals.calls, local_calls=totals.local_calls, cloud_calls=totals.cloud_calls,
         router_calls=totals.router_calls,
-        per_call_backends=[f"call_{r.seq}/{r.choice}/{r.model}" + ("" if r.purpose == "agent" else f"/{r.purpose}")
-                           for r in totals.records],
+        per_call_backends=per_call_backends(totals.records),
         statuses=dict(totals.statuses))
     return Row(
         task_id=cell.task_id, category=cell.task_class, route=cell.agent,
         hardware_profile_ref=provenance.hardware_profile_ref(prov),
         tokens=tokens,
         latency=Latency(wall_ms=wall_ms,
-                        per_call_ms=[int(r.upstream_ms) for r in totals.records],
+                        per_call_ms=[int(r.upstream_ms) for r in totals.records[:ROW_PER_CALL_MAX]],
                         agent_ms=agent_ms, scoring_ms=scoring_ms, router_ms=round(totals.router_ms, 3)),
         quality=quality, routing=routing,
         output_ref=f"cells/{cell.slug}",
