@@ -102,3 +102,16 @@ def test_patch_paths_are_quoted_as_git_quotes_them(tmp_path):
     assert 'diff --git "a/x\\n@@ -1 +1 @@" "b/x\\n@@ -1 +1 @@"\n' in diff
     assert '+++ "b/bad\\377"\n' in diff
     assert not any(line.startswith("@@ -1 +1 @@") and line.strip() == "@@ -1 +1 @@" for line in diff.splitlines())
+
+
+def test_a_log_is_cut_to_its_end_and_a_planted_link_in_its_place_is_removed(tmp_path):
+    log = tmp_path / "agent.stdout.log"
+    log.write_bytes(b"x" * 5000 + b"the report line\n")
+    leftovers.keep_tail(log, 100)
+    text = log.read_text()
+    assert text.startswith("[pytest-arena: the first 4916 bytes of this log were cut; its last 100 are kept]\n")
+    assert text.endswith("the report line\n") and len(text.splitlines()[1]) + 1 == 100
+    (tmp_path / "secret").write_text("host secret")
+    os.symlink(tmp_path / "secret", tmp_path / "agent.stderr.log")
+    leftovers.keep_tail(tmp_path / "agent.stderr.log", 100)
+    assert not (tmp_path / "agent.stderr.log").exists() and (tmp_path / "secret").read_text() == "host secret"
