@@ -4,7 +4,7 @@ suite fails when it cannot be trusted, whatever its tests reported.
 1. **Pytest's report machinery is pytest's.** Once, a quoting slip in a test helper ran attack code
    in every process that imported it, and that code replaced ``TestReport.from_item_and_call``: every
    test passed, whatever happened. Each function that makes, carries or counts a test's outcome
-   (listed in ``MACHINERY``) must still be the one defined in pytest's (or xdist's) own source file,
+   (listed in ``_machinery``) must still be the one defined in pytest's (or xdist's) own source file,
    and the one this guard saw when it loaded. Every report made after a change is turned into a
    failure naming it, and the session fails at its end. Hook implementations that can rewrite a
    report (``makereport``, ``logreport``, ``report_teststatus``) may only come from pytest, xdist,
@@ -118,6 +118,8 @@ def machinery_changes(config: pytest.Config) -> list[str]:
     """One line per part of the report machinery that is not pytest's own any more."""
     changes = []
     for name, owner, attribute in _machinery():
+        if SEEN[name] is None:  # not in this release of pytest or xdist: nothing to hold it to
+            continue
         value = _lookup(owner, attribute)
         if value is not SEEN[name] or _code_file(value) != _own_file(owner):
             changes.append(f"{name} was replaced (now defined in {_code_file(value) or repr(value)})")
