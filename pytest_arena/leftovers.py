@@ -19,9 +19,9 @@ harness, as the user. Every such read goes through here, so that it:
 """
 from __future__ import annotations
 
-import errno
 import os
 import stat
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,10 +76,10 @@ def walk(root: Path, limits: Limits, *, skip_dirs: frozenset[str] = frozenset(),
     """Every entry under ``root``, breadth-first in name order, without following links and
     without recursion. Stops at the first limit reached and says which (``Walk.over``)."""
     out = Walk()
-    pending: list[tuple[str, int]] = [("", 0)]
+    pending: deque[tuple[str, int]] = deque([("", 0)])
     count = 0
     while pending and out.over is None:
-        folder, depth = pending.pop(0)
+        folder, depth = pending.popleft()
         try:
             with os.scandir(root / folder if folder else root) as it:
                 names = sorted(it, key=lambda e: e.name)
@@ -180,17 +180,16 @@ def read_text(path: Path, limit: int, *, tail: bool = False) -> str:
 
 def create_fresh(path: Path, mode: int = 0o644) -> int:
     """A new, empty file at ``path`` opened for writing (and reading): whatever was there (a link
-    to a host file, a FIFO) is removed first, never opened. Raises OSError if a folder is there."""
+    to a host file, a FIFO, a folder) is removed first, never opened."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.unlink(path)
     except FileNotFoundError:
         pass
-    except IsADirectoryError:
-        raise
-    except OSError as exc:
-        if exc.errno != errno.EISDIR:
+    except (IsADirectoryError, PermissionError):  # a folder (unlink of a folder is EISDIR, or EPERM)
+        if not path.is_dir() or path.is_symlink():
             raise
+        remove_tree(path)
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
 
 

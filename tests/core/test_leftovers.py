@@ -142,3 +142,10 @@ def test_keeping_a_big_workspace_holds_a_bounded_amount_of_harness_memory(tmp_pa
         tracemalloc.stop()
     assert archive is None and size > 48 << 20  # over the cap: counted, not kept
     assert peak < 24 << 20, f"peak {peak / (1 << 20):.1f} MiB"
+
+
+def test_a_folder_planted_where_a_log_goes_is_replaced_by_the_log(tmp_path):
+    (tmp_path / "after.stdout.log" / "inner").mkdir(parents=True)
+    with leftovers.open_fresh(tmp_path / "after.stdout.log") as f:
+        f.write(b"ok")
+    assert (tmp_path / "after.stdout.log").read_bytes() == b"ok"
