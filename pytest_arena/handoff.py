@@ -21,6 +21,7 @@ from pathlib import Path
 from router.ledger import record_json
 
 from . import cell_story
+from .leftovers import printable
 from .rows import Artifacts, Row
 
 ROW_PROPERTY = "arena_row"  # on the call report: the packed row, ledger records, artifacts
@@ -91,15 +92,15 @@ def unpack_artifacts(blob: str, dest: Path) -> list[str]:
     skipped = []
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(blob)), mode="r:gz") as tar:
         for member in tar:
-            name = _printable(member.name.removeprefix("./"))
+            name = printable(member.name.removeprefix("./"))
             if not (member.isreg() or member.isdir()):
-                target = f" -> {_printable(member.linkname)}" if member.issym() or member.islnk() else ""
+                target = f" -> {printable(member.linkname)}" if member.issym() or member.islnk() else ""
                 skipped.append(f"{name}: {_KINDS.get(member.type, 'special file')}{target}, not extracted")
                 continue
             try:
                 tar.extract(member, dest, filter="data")
             except (tarfile.TarError, OSError) as exc:
-                skipped.append(f"{name}: not extracted ({type(exc).__name__}: {_printable(str(exc))})")
+                skipped.append(f"{name}: not extracted ({type(exc).__name__}: {printable(str(exc))})")
     if skipped:
         (dest / "not-extracted.txt").write_text("\n".join(skipped) + "\n", encoding="utf-8")
     return skipped
@@ -107,12 +108,6 @@ def unpack_artifacts(blob: str, dest: Path) -> list[str]:
 
 _KINDS = {tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hard link", tarfile.FIFOTYPE: "FIFO",
           tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device"}
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters and undecodable bytes escaped, for a one-line record."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-                   for ch in text)
 
 
 def read_payload(payload: str) -> tuple[dict, list[str], str]:

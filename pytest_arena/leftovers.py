@@ -226,12 +226,13 @@ def copy_file(src: Path, dst: Path, limit: int) -> bool:
 
 
 def copy_tree(src: Path, dst: Path, limits: Limits, *, skip_dirs: frozenset[str] = frozenset(),
-              skip: Callable[[str], bool] | None = None, links: bool = True) -> Walk:
+              skip: Callable[[str], bool] | None = None, links: bool = True, walked: Walk | None = None) -> Walk:
     """Copy ``src`` into ``dst`` within ``limits``: folders and regular files, and symlinks as
     links (their targets are text here: nothing follows them) when ``links``. FIFOs, sockets and
     devices are never opened nor made; each is a line of ``Walk.notes``, as are links when not
-    copied. What is past a limit is not copied (``Walk.over`` says which)."""
-    seen = walk(src, limits, skip_dirs=skip_dirs, skip=skip)
+    copied. What is past a limit is not copied (``Walk.over`` says which). ``walked``: a walk of
+    ``src`` already made (same limits and skips): it is used, and its notes added to."""
+    seen = walked if walked is not None else walk(src, limits, skip_dirs=skip_dirs, skip=skip)
     dst.mkdir(parents=True, exist_ok=True)
     for entry in seen.entries:
         target = dst / entry.rel

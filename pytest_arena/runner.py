@@ -235,12 +235,12 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
         interrupted = exc
         infra = f"interrupted: {exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     finally:
-        copied = None
         try:
             if workspace.exists():
                 # Links are copied as links (text: nothing on this side follows them); FIFOs,
-                # sockets and devices never are; nothing past the limits is.
-                copied = leftovers.copy_tree(workspace, cell_dir / "workspace", limits)
+                # sockets and devices never are; nothing past the limits is. The scan made after
+                # the agent (if it got that far) is the copy's walk too.
+                seen = leftovers.copy_tree(workspace, cell_dir / "workspace", limits, walked=seen)
                 if before is not None:
                     cell_story.write_patch(cell_dir, before, workspace, limits)
         except Exception as exc:  # noqa: BLE001 - the cell keeps its row whatever its leftovers are
@@ -251,8 +251,6 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
 
     outcome, reason = decide_outcome(scored, agent_result, totals, infra)
     reason = leftovers.printable(reason)  # agent- and model-made text: no escape sequence reaches a terminal
-    if seen is None and copied is not None:
-        seen = copied
     if seen is not None and seen.notes:
         (cell_dir / NOT_COPIED).write_text("\n".join(seen.notes) + "\n", encoding="utf-8")
     if interrupted is not None and "timeout" in type(interrupted).__name__.lower() + str(interrupted).lower():

@@ -50,7 +50,6 @@ PYTEST_CONTROL_FILES = frozenset({
     "sitecustomize.py", "usercustomize.py", "pytest.py",
 })
 PYTEST_CONTROL_DIRS = frozenset({"pytest", "_pytest"})
-# Never copied from the agent's workspace: stale bytecode could stand in for restored tests.
 # Our pytest configuration: xunit1 puts file= and line= on each testcase, so ids are exact.
 _PYTEST_INI = "[pytest]\njunit_family = xunit1\n"
 # The sandbox's environment holds nothing of ours; these are all pytest gets (no PYTEST_PLUGINS,
@@ -386,7 +385,8 @@ def _hit_a_cap(detail: str) -> bool:
 
 
 def _not_copied(rel: str) -> bool:
-    """Bytecode and caches. (FIFOs, sockets and devices are never copied by ``copy_tree``.)"""
+    """Bytecode and caches, never copied from the agent's workspace: stale bytecode could stand in
+    for restored tests. (FIFOs, sockets and devices are never copied by ``copy_tree``.)"""
     name = rel.rsplit("/", 1)[-1]
     return name in ("__pycache__", ".pytest_cache") or name.endswith(".pyc")
 

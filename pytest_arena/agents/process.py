@@ -142,8 +142,17 @@ def run_process(
     err_path = log_dir / f"{name}.stderr.log"
     box = _CURRENT.get()
     if box is not None and box.kind == "bwrap":
-        return _run_in_sandbox(box, cmd, cwd=cwd, env=env, timeout_s=timeout_s, out_path=out_path,
-                               err_path=err_path, log_dir=log_dir)
+        result = _run_in_sandbox(box, cmd, cwd=cwd, env=env, timeout_s=timeout_s, out_path=out_path,
+                                 err_path=err_path, log_dir=log_dir)
+    else:
+        result = _run_plain(cmd, cwd=cwd, env=env, timeout_s=timeout_s, out_path=out_path, err_path=err_path)
+    for path in (out_path, err_path):
+        leftovers.keep_tail(path, LOG_KEEP_BYTES)
+    return result
+
+
+def _run_plain(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float, out_path: Path,
+               err_path: Path) -> ProcessResult:
     start = time.monotonic()
     # Fresh files: never opened through a link or FIFO an earlier step of the agent planted there.
     with leftovers.open_fresh(out_path) as out, leftovers.open_fresh(err_path) as err:
@@ -164,8 +173,6 @@ def run_process(
         finally:
             # Kill the group even after a clean exit: agents leave language servers behind.
             kill_process_group(proc)
-    for path in (out_path, err_path):
-        leftovers.keep_tail(path, LOG_KEEP_BYTES)
     return ProcessResult(
         exit_code=None if timed_out else proc.returncode,
         timed_out=timed_out,
@@ -185,8 +192,6 @@ def _run_in_sandbox(box: AgentSandbox, cmd: list[str], *, cwd: Path, env: dict[s
             stdout_path=out_path, stderr_path=err_path, harness_env=False)
     except SandboxStartError as exc:
         raise AgentSandboxError(f"the agent sandbox could not start: {exc}") from None
-    for path in (out_path, err_path):
-        leftovers.keep_tail(path, LOG_KEEP_BYTES)
     return ProcessResult(exit_code=None if result.timed_out else result.exit_code, timed_out=result.timed_out,
                          duration_s=result.duration_s, stdout_path=out_path, stderr_path=err_path)
 
