@@ -29,6 +29,8 @@ TEST_OUTPUT = "test_output.txt"
 NOT_PASSED = "not passed:"  # in TEST_OUTPUT: the line before the ids of the tests that did not pass (report pages read it)
 ROW = "row.json"
 TRANSCRIPT = "transcript.jsonl"
+NOT_COPIED = "not-copied.txt"  # what of the workspace was not copied (FIFOs, sockets, devices), and why
+NOT_EXTRACTED = "not-extracted.txt"  # what of the handed-over folder the controller did not make (links, specials)
 # Byproducts of running code, not the agent's change: never snapshotted, never diffed.
 SKIPPED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 MAX_DIFF_FILE_BYTES = 1 << 20  # a bigger file is named as changed, not diffed line by line

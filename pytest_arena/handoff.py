@@ -102,7 +102,7 @@ def unpack_artifacts(blob: str, dest: Path) -> list[str]:
             except (tarfile.TarError, OSError) as exc:
                 skipped.append(f"{name}: not extracted ({type(exc).__name__}: {printable(str(exc))})")
     if skipped:
-        (dest / "not-extracted.txt").write_text("\n".join(skipped) + "\n", encoding="utf-8")
+        (dest / cell_story.NOT_EXTRACTED).write_text("\n".join(skipped) + "\n", encoding="utf-8")
     return skipped
 
 

@@ -44,9 +44,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-NOT_COPIED = "not-copied.txt"  # in the cell folder: what of the workspace was not copied, and why
-
-
 def not_scored(reason: str) -> ScoreResult:
     """The verdict of a cell whose tests were not run for what the agent left: a fail it caused."""
     return ScoreResult(status="fail", tests_passed=0, tests_total=0, duration_s=0.0, junit_path=None,
@@ -252,7 +249,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
     outcome, reason = decide_outcome(scored, agent_result, totals, infra)
     reason = leftovers.printable(reason)  # agent- and model-made text: no escape sequence reaches a terminal
     if seen is not None and seen.notes:
-        (cell_dir / NOT_COPIED).write_text("\n".join(seen.notes) + "\n", encoding="utf-8")
+        (cell_dir / cell_story.NOT_COPIED).write_text("\n".join(seen.notes) + "\n", encoding="utf-8")
     if interrupted is not None and "timeout" in type(interrupted).__name__.lower() + str(interrupted).lower():
         outcome, reason = Outcome.TIMEOUT, f"stopped by pytest's --timeout: {str(interrupted).strip()[:200]}"
     mismatch = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from router.transcript import load_body
 
 from ..cell_story import CALLS, NOT_PASSED, TEST_OUTPUT, TRANSCRIPT
+from ..leftovers import read_bounded
 from ..scoring import junit_test_id, read_junit  # the scorer's own reader
 
 MAX_TEXT_BYTES = 1_000_000  # a diff or test output beyond this is cut (the file itself is linked)
@@ -61,11 +62,11 @@ class TestResults:
 
 
 def read_text(path: Path, limit: int = MAX_TEXT_BYTES) -> tuple[str | None, bool]:
-    """(text, cut): None when the file is absent or unreadable; decoding never fails."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError:
+    """(text, cut): None when the file is absent, unreadable or not a regular file reached without
+    a link (a cell folder left on its host holds what the agent left: never followed, never waited
+    on); decoding never fails."""
+    data = read_bounded(path, limit + 1)
+    if data is None:
         return None, False
     return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
 
@@ -229,4 +230,4 @@ def log_files(folder: Path | None, limit: int = 50) -> list[Path]:
     logs = folder / "logs" if folder else None
     if logs is None or not logs.is_dir():
         return []
-    return sorted(p.relative_to(folder) for p in logs.rglob("*") if p.is_file())[:limit]
+    return sorted(p.relative_to(folder) for p in logs.rglob("*") if p.is_file() and not p.is_symlink())[:limit]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ..cell_story import CALLS, PATCH, ROW, TEST_OUTPUT, TRANSCRIPT
+from ..cell_story import CALLS, NOT_COPIED, NOT_EXTRACTED, PATCH, ROW, TEST_OUTPUT, TRANSCRIPT
 from ..stats.formatting import usd
 from ..stats.loading import SOURCE_KEY
 from ..stats.observations import CellId, RowFormatError, observe
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 PAGES_DIR = "report/cells"  # relative to the report's folder
 LAST_MESSAGES = 2  # of each call's request: the newest ones are what the model answered
 MAX_MESSAGE_CHARS = 4_000
-CELL_FILES = (ROW, PATCH, CALLS, TRANSCRIPT, TEST_OUTPUT, JUNIT)
+CELL_FILES = (ROW, PATCH, CALLS, TRANSCRIPT, TEST_OUTPUT, JUNIT, NOT_COPIED, NOT_EXTRACTED)
 
 
 @dataclass

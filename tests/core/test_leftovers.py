@@ -149,3 +149,21 @@ def test_a_folder_planted_where_a_log_goes_is_replaced_by_the_log(tmp_path):
     with leftovers.open_fresh(tmp_path / "after.stdout.log") as f:
         f.write(b"ok")
     assert (tmp_path / "after.stdout.log").read_bytes() == b"ok"
+
+
+def test_a_cell_page_reads_no_fifo_and_follows_no_link_of_a_folder_left_on_its_host(tmp_path):
+    """A cell folder over hosts.artifacts_cap_mb stays on its host as the agent left it: the
+    report's reader gives nothing for a FIFO or a link there, at once, and lists no linked log."""
+    from pytest_arena.report.cell_files import log_files, read_text
+
+    (tmp_path / "logs").mkdir()
+    os.mkfifo(tmp_path / "logs" / "agent.fifo")
+    (tmp_path / "secret").write_text("host secret")
+    os.symlink(tmp_path / "secret", tmp_path / "logs" / "linked.log")
+    (tmp_path / "logs" / "real.log").write_text("agent output")
+    start = time.monotonic()
+    assert read_text(tmp_path / "logs" / "agent.fifo") == (None, False)
+    assert read_text(tmp_path / "logs" / "linked.log") == (None, False)
+    assert read_text(tmp_path / "logs" / "real.log") == ("agent output", False)
+    assert time.monotonic() - start < 1.0
+    assert log_files(tmp_path) == [Path("logs/real.log")]
