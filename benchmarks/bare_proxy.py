@@ -6,7 +6,7 @@ untouched: a JSON body whole, a streamed body one ``send`` per read of the upstr
 No routing, no parsing, no ledger, no auth: what remains is the cost of the server and the
 client library, which no router built on them can undercut.
 
-The client is the router's own (``router.backends.upstream``) by default, or with ``--client
+The client is the router's own (``pytest_arena.router.backends.upstream``) by default, or with ``--client
 aiohttp`` the aiohttp session the router used before issue 12 (needs the ``dev`` extra).
 
   python benchmarks/bare_proxy.py --port 18100 --upstream http://127.0.0.1:18000 [--client aiohttp]
@@ -61,7 +61,7 @@ async def _pass_back(send, resp, readany) -> None:
 
 def make_app(upstream: str):
     """The pass-through on the router's own client."""
-    from router.backends.upstream import UpstreamPool
+    from pytest_arena.router.backends.upstream import UpstreamPool
 
     pool: UpstreamPool | None = None
 

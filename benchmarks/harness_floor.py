@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pytest_arena.tasks import discover_tasks  # noqa: E402
+from pytest_arena.tasks.folder import discover_tasks  # noqa: E402
 
 
 def bare_run(task, lean: bool) -> float:

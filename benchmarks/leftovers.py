@@ -2,7 +2,7 @@
 the snapshot for patch.diff, the copy into the cell folder and the hand-off archive.
 
 Each workspace is measured twice in the same process: with the harness's code
-(``pytest_arena.leftovers``, ``cell_story.snapshot``, ``handoff.archive_folder``), and with the
+(``pytest_arena.sandbox.leftovers``, ``cell_story.snapshot``, ``handoff.archive_folder``), and with the
 approach it replaced, written out below as the baseline (``os.walk`` + ``read_bytes`` of every
 file, ``shutil.copytree(symlinks=True)``, the whole archive in memory before its cap is checked).
 Peak memory is Python's own allocations (tracemalloc), the part that grows with the workspace.
@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_arena import cell_story, handoff, leftovers  # noqa: E402
+from pytest_arena.cell import story as cell_story, handoff
+from pytest_arena.sandbox import leftovers  # noqa: E402
 
 CAP = 8 << 20  # hosts.artifacts_cap_mb's default
 

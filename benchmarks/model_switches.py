@@ -59,7 +59,7 @@ def sweep(dist: str) -> tuple[float, list[int], int]:
 
 
 def main(repeats: int) -> None:
-    from pytest_arena import provenance
+    from pytest_arena.cell import provenance
 
     prov = provenance.collect("none")
     print(f"machine: {prov.cpu}, {prov.cpus} cpus, {prov.memory_gb:g} GB, {platform.platform()}, "

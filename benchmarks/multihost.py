@@ -18,9 +18,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def controller_rows_per_second(sample_row: str, n: int = 300) -> float:
-    from pytest_arena.handoff import pack
-    from pytest_arena.results import ResultsStore
-    from pytest_arena.rows import Row
+    from pytest_arena.cell.handoff import pack
+    from pytest_arena.cell.results import ResultsStore
+    from pytest_arena.cell.rows import Row
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 from pytest_arena.agents.installers import default_install_root
-from pytest_arena.provenance import collect
-from pytest_arena.realprs.env import build_env
-from pytest_arena.realprs.prepare import real_prs_root
-from pytest_arena.realprs.task import copy_tree, recipe_tasks
-from pytest_arena.sandbox import sandbox_kind
-from pytest_arena.scoring_env import env_root, prepare as prepare_scoring_env
-from pytest_arena.session import SHIPPED_TASKS
+from pytest_arena.cell.provenance import collect
+from pytest_arena.tasks.realprs.env import build_env
+from pytest_arena.tasks.realprs.prepare import real_prs_root
+from pytest_arena.tasks.realprs.task import copy_tree, recipe_tasks
+from pytest_arena.sandbox.run import sandbox_kind
+from pytest_arena.scoring.env import env_root, prepare as prepare_scoring_env
+from pytest_arena.sweep.session import SHIPPED_TASKS
 
 
 def timed(action) -> float:

@@ -33,9 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import router.app as router_app  # noqa: E402
-from router.contracts import BackendSpec, RunSpec  # noqa: E402
-from router.service import RouterSettings, start_router  # noqa: E402
+import pytest_arena.router.app as router_app  # noqa: E402
+from pytest_arena.router.contracts import BackendSpec, RunSpec  # noqa: E402
+from pytest_arena.router.service import RouterSettings, start_router  # noqa: E402
 
 
 async def old_read_body(receive, scope=None, cap=None):

@@ -6,7 +6,7 @@ else the machine does. Starts the mock upstream, then each target under
 ``valgrind --tool=callgrind`` in turn, sends ``--warmup`` streamed calls on one keep-alive
 connection, zeroes the counters, sends ``--calls`` more, dumps, and prints instructions per call:
 
-  router   ``python -m router --strategy always-cloud`` (ledger on, token checked), of this tree
+  router   ``python -m pytest_arena.router --strategy always-cloud`` (ledger on, token checked), of this tree
   compare  the same for ``--compare-src DIR`` (another tree's router package), if given
   bare     benchmarks/bare_proxy.py, the floor of any proxy on uvicorn + the router's upstream client
            (``--bare-client aiohttp``: on aiohttp, the router's client before issue 12)
@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from router_overhead import REPO, TOKEN, bare_command, free_port, machine, router_command
+from router_overhead import REPO, TOKEN, bare_command, free_port, machine, router_command, router_module
 
 BENCH = Path("/work/shared/bench")
 
@@ -129,7 +129,12 @@ def main() -> int:
 
     targets = [("router", router, REPO, "/run/default/v1/chat/completions")]
     if args.compare_src:
-        targets.append(("compare", router, args.compare_src.resolve(), "/run/default/v1/chat/completions"))
+        def compare(port: int, mock_url: str, scratch: Path) -> list[str]:
+            return router_command(port, "always-cloud", mock_url, scratch / "ledger.jsonl", scratch / "none.env",
+                                  scratch / "transcript.jsonl" if args.transcript else None,
+                                  router_module(args.compare_src))
+
+        targets.append(("compare", compare, args.compare_src.resolve(), "/run/default/v1/chat/completions"))
     targets.append(("bare", bare, REPO, "/v1/chat/completions"))
     figures: dict[str, dict[str, float]] = {}
     for timing, delay in (("burst", "0"), ("per-chunk", "4")):

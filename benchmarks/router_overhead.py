@@ -6,7 +6,7 @@ Starts three servers as subprocesses:
   bare    benchmarks/bare_proxy.py: raw ASGI on uvicorn + the router's upstream client passing bytes
           through (the floor of any proxy on the router's stack); ``--bare-client aiohttp`` puts
           aiohttp, the router's client before issue 12, in its place
-  router  ``python -m router`` with a real strategy (default ``heuristic``), both backends on the
+  router  ``python -m pytest_arena.router`` with a real strategy (default ``heuristic``), both backends on the
           mock, the ledger written to a file and a token checked on every call, as in real use
 then, ``--runs`` times, runs /work/shared/bench/loadgen.py against the mock directly, through the
 bare proxy and through the router, one after the other. Per target and run:
@@ -132,10 +132,16 @@ def ledger_summary(path: Path) -> str:
             + "; routed " + ", ".join(f"{k} {v:,}" for k, v in choice.most_common()))
 
 
+def router_module(src: Path) -> str:
+    """This tree's router runs as the installed ``pytest_arena.router``; a --compare-src tree from
+    before the rename (its router a top-level package) runs as ``router`` from its own folder."""
+    return "pytest_arena.router" if src.resolve() == REPO.resolve() else "router"
+
+
 def router_command(port: int, strategy: str, mock_url: str, ledger: Path, env_file: Path,
-                   transcript: Path | None = None) -> list[str]:
-    """``python -m router`` as measured: both sides on the mock, the ledger written, a token checked."""
-    return ([sys.executable, "-m", "router", "--port", str(port), "--strategy", strategy,
+                   transcript: Path | None = None, module: str = "pytest_arena.router") -> list[str]:
+    """``python -m pytest_arena.router`` as measured: both sides on the mock, the ledger written, a token checked."""
+    return ([sys.executable, "-m", module, "--port", str(port), "--strategy", strategy,
              "--local", f"openai:mock-model@{mock_url}/v1", "--cloud", f"openai:mock-model@{mock_url}/v1",
              "--ledger", str(ledger), "--env-file", str(env_file), "--token", TOKEN]
             + (["--transcript", str(transcript)] if transcript else []))
@@ -149,7 +155,8 @@ def bare_command(port: int, mock_url: str, client: str = "router") -> list[str]:
 
 def start_router(args, src: Path, port: int, mock_url: str, ledger: Path, tmp: Path, err,
                  transcript: Path | None = None) -> subprocess.Popen:
-    return subprocess.Popen(router_command(port, args.strategy, mock_url, ledger, tmp / "none.env", transcript),
+    return subprocess.Popen(router_command(port, args.strategy, mock_url, ledger, tmp / "none.env", transcript,
+                                           router_module(src)),
                             cwd=src, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "PYTHONPATH": str(src)})
 
 

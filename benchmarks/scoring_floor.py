@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_arena.sandbox import sandbox_kind
-from pytest_arena.scoring import score
-from pytest_arena.tasks import Task, load_task
+from pytest_arena.sandbox.run import sandbox_kind
+from pytest_arena.scoring.score import score
+from pytest_arena.tasks.folder import Task, load_task
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_arena import provenance, scoring, scoring_env
-from pytest_arena.sandbox import Limits, sandbox_kind
-from pytest_arena.tasks import Task, load_task
+from pytest_arena.cell import provenance
+from pytest_arena.scoring import score as scoring, env as scoring_env
+from pytest_arena.sandbox.run import Limits, sandbox_kind
+from pytest_arena.tasks.folder import Task, load_task
 
 REPO = Path(__file__).resolve().parent.parent
 # The last commit whose scorer had neither the clean env nor the cross-checks.
@@ -28,14 +29,14 @@ BEFORE = "619f527"
 
 
 def scorer_at(rev: str):
-    """``pytest_arena/scoring.py`` as of ``rev``, importable beside today's package."""
-    source = subprocess.run(["git", "show", f"{rev}:pytest_arena/scoring.py"], cwd=REPO,
+    """``pytest_arena/scoring/score.py`` as of ``rev``, importable beside today's package."""
+    source = subprocess.run(["git", "show", f"{rev}:pytest_arena/scoring/score.py"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout
     spec = importlib.util.spec_from_loader("pytest_arena._scoring_before", loader=None)
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "pytest_arena"
     sys.modules[spec.name] = module  # dataclasses look their module up
-    exec(compile(source, f"{rev}:pytest_arena/scoring.py", "exec"), module.__dict__)
+    exec(compile(source, f"{rev}:pytest_arena/scoring/score.py", "exec"), module.__dict__)
     return module
 
 

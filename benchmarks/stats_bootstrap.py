@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_arena.analyze import AnalysisOptions, run_analysis  # noqa: E402
-from router.pricing import load_pricing  # noqa: E402
+from pytest_arena.analysis.analyze import AnalysisOptions, run_analysis  # noqa: E402
+from pytest_arena.router.pricing import load_pricing  # noqa: E402
 
 AGENTS = ["aider", "cline", "opencode", "mini-swe-agent", "codex"]
 STRATEGIES = ["always-cloud", "always-local", "cascade", "heuristic"]
@@ -108,7 +108,12 @@ def timed(fn) -> float:
 def coverage_table() -> None:
     import numpy as np
 
-    from pytest_arena.stats.intervals import ratio_replicates, resample_counts, wilson_interval, expanded_tail
+    from pytest_arena.analysis.stats.intervals import (
+        ratio_replicates,
+        resample_counts,
+        wilson_interval,
+        expanded_tail,
+    )
 
     print("\ncoverage of the 95% interval, 1,000 simulated cells each (tasks x 3 seeds, task p ~ Beta(2.1, 0.9)):")
     print(f"{'tasks':>6} {'plain percentile':>17} {'expanded (ours)':>16}")

@@ -5,11 +5,11 @@ import sys
 from pathlib import Path
 
 COMMANDS = {
-    "setup": ("pytest_arena.setup", "install agents (and the embedded model) pinned and isolated"),
-    "analyze": ("pytest_arena.analyze", "re-compute every report from one or more raw.jsonl files or folders"),
-    "plan": ("pytest_arena.plan", "print a sweep's cells per axis, projected cloud spend and wall time, budget caps; runs nothing"),
-    "status": ("pytest_arena.progress", "a sweep's state from any terminal: cells done and left, running cells, cost, ETA"),
-    "tasks": ("pytest_arena.task_table", "print the task table generated from tasks/ (--check README.md)"),
+    "setup": ("pytest_arena.sweep.setup", "install agents (and the embedded model) pinned and isolated"),
+    "analyze": ("pytest_arena.analysis.analyze", "re-compute every report from one or more raw.jsonl files or folders"),
+    "plan": ("pytest_arena.sweep.plan", "print a sweep's cells per axis, projected cloud spend and wall time, budget caps; runs nothing"),
+    "status": ("pytest_arena.plugin.progress", "a sweep's state from any terminal: cells done and left, running cells, cost, ETA"),
+    "tasks": ("pytest_arena.docgen.task_table", "print the task table generated from tasks/ (--check README.md)"),
     "schema": (None, "write configs/schema.json from the config model and the README config reference"),
 }
 
@@ -28,13 +28,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
     command, rest = argv[0], argv[1:]
     if command == "schema":
-        from .config import reference_markdown, write_schema
-        from .readme_sections import sync_section
+        from pytest_arena.sweep.config import reference_markdown, write_schema
+        from pytest_arena.docgen.readme_sections import sync_section
 
         check = "--check" in rest
         write_schema_to = Path("configs/schema.json")
         if check:
-            from .config import ArenaConfig
+            from pytest_arena.sweep.config import ArenaConfig
             import json
 
             stale = json.loads(write_schema_to.read_text()) != json.loads(json.dumps(ArenaConfig.model_json_schema()))

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import ArenaError
+from pytest_arena.errors import ArenaError
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -1,7 +1,7 @@
 """Run the router standalone, for debugging an agent by hand.
 
-  python -m router --strategy heuristic --local ollama:qwen3:8b --cloud openai:gpt-5.5 --port 8787
-  python -m router --config configs/my.yaml
+  python -m pytest_arena.router --strategy heuristic --local ollama:qwen3:8b --cloud openai:gpt-5.5 --port 8787
+  python -m pytest_arena.router --config configs/my.yaml
 
 One run, ``default``, is registered and served both under ``/run/default/...`` and without the
 prefix (``/v1/chat/completions``, ``/v1/messages``, ``/api/chat``...), on 127.0.0.1 and on a Unix
@@ -15,10 +15,10 @@ import signal
 import sys
 import threading
 
-from .contracts import BackendSpec, RunSpec
-from .core import RECENT_RECORDS
-from .errors import ConfigError
-from .service import RouterSettings, start_router
+from pytest_arena.router.contracts import BackendSpec, RunSpec
+from pytest_arena.router.core import RECENT_RECORDS
+from pytest_arena.router.errors import ConfigError
+from pytest_arena.router.service import RouterSettings, start_router
 
 RUN_ID = "default"
 _API_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
@@ -37,9 +37,9 @@ def parse_backend(text: str, flag: str) -> BackendSpec:
 def run_spec_from_args(args: argparse.Namespace) -> RunSpec:
     if args.config:
         try:
-            from pytest_arena.config import standalone_run_spec
+            from pytest_arena.sweep.config import standalone_run_spec
         except ImportError as exc:
-            raise SystemExit(f"--config needs pytest_arena.config.standalone_run_spec, which is not available "
+            raise SystemExit(f"--config needs pytest_arena.sweep.config.standalone_run_spec, which is not available "
                              f"({exc}); use --strategy/--local/--cloud instead") from None
         spec = standalone_run_spec(args.config)
         spec.run_id = RUN_ID
@@ -51,7 +51,7 @@ def run_spec_from_args(args: argparse.Namespace) -> RunSpec:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m router", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m pytest_arena.router", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8787, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--strategy", default="heuristic", help="routing strategy (default: heuristic)")
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                                         "default: no token, open to any local process")
     parser.add_argument("--uds", help="also listen on this Unix socket (default: one in a private temp dir)")
     parser.add_argument("--transcript", help="write every call's request and response (transcript.jsonl, "
-                                             "see pytest_arena/report/SCHEMA.md) to this file")
+                                             "see pytest_arena/analysis/report/SCHEMA.md) to this file")
     parser.add_argument("--transcript-meta-only", action="store_true",
                         help="with --transcript: keep each call's facts, not its request and response bodies")
     parser.add_argument("--max-body-mb", type=float, default=32.0,

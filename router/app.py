@@ -17,9 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .canonical import collect, estimate_prompt_tokens
-from .core import RoutedCall, RouterCore, RunState
-from .errors import (
+from pytest_arena.router.canonical import collect, estimate_prompt_tokens
+from pytest_arena.router.core import RoutedCall, RouterCore, RunState
+from pytest_arena.router.errors import (
     ClientRequestError,
     RejectedError,
     RequestTooLargeError,
@@ -27,8 +27,8 @@ from .errors import (
     TooManyInFlightError,
     UnknownRunError,
 )
-from .jsonfast import dumps, loads
-from .protocols import anthropic_messages, ollama_api, openai_chat, openai_responses
+from pytest_arena.router.jsonfast import dumps, loads
+from pytest_arena.router.protocols import anthropic_messages, ollama_api, openai_chat, openai_responses
 
 JSON = "application/json"
 _BAD_TOKEN = ("pytest-arena: this run's router token is missing or wrong; send the token the harness "
@@ -394,7 +394,7 @@ def build_app(core: RouterCore) -> ASGIApp:
         Route("/run/{run_id}/", run_root, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    if core.settings.unscoped_run_id:  # python -m router: one run, also served without the prefix
+    if core.settings.unscoped_run_id:  # python -m pytest_arena.router: one run, also served without the prefix
         routes += _run_routes("")
     routes += [
         Route("/", root, methods=["GET", "HEAD"]),

@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .contracts import (
+from pytest_arena.router.contracts import (
     CanonicalRequest,
     CanonicalResponse,
     Event,
@@ -17,8 +17,8 @@ from .contracts import (
     ToolCallDelta,
     Usage,
 )
-from .errors import ClientRequestError
-from .strategies import split_forcing
+from pytest_arena.router.errors import ClientRequestError
+from pytest_arena.router.strategies import split_forcing
 
 def split_model_suffix(model: Any) -> tuple[str, Side | None]:
     """``"gpt!cloud"`` -> ``("gpt", "cloud")``; the strategies' own parser, with protocol errors."""

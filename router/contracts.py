@@ -160,7 +160,7 @@ class RunSpec:
     """One cell's routing setup, registered with the router before the agent starts."""
 
     run_id: str
-    strategy: str  # one of router.strategies.STRATEGIES
+    strategy: str  # one of pytest_arena.router.strategies.STRATEGIES
     local: BackendSpec
     cloud: BackendSpec
     strategy_params: dict[str, Any] = field(default_factory=dict)  # thresholds etc.

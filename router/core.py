@@ -16,11 +16,11 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from . import strategies
-from .backends import make_backend
-from .backends.base import Backend, CallContext
-from .canonical import collect, estimate_prompt_tokens
-from .contracts import (
+from pytest_arena.router import strategies
+from pytest_arena.router.backends import make_backend
+from pytest_arena.router.backends.base import Backend, CallContext
+from pytest_arena.router.canonical import collect, estimate_prompt_tokens
+from pytest_arena.router.contracts import (
     BackendSpec,
     CallStatus,
     CanonicalRequest,
@@ -36,7 +36,7 @@ from .contracts import (
     ToolCallDelta,
     Usage,
 )
-from .errors import (
+from pytest_arena.router.errors import (
     BudgetExceededError,
     ConfigError,
     LocalTimeoutError,
@@ -46,9 +46,9 @@ from .errors import (
     UpstreamError,
     UpstreamProtocolError,
 )
-from .ledger import Ledger
-from .limits import BackendLimit, make_limit
-from .pricing import LOCAL_KEY, LOCAL_KINDS, PricingTable
+from pytest_arena.router.ledger import Ledger
+from pytest_arena.router.limits import BackendLimit, make_limit
+from pytest_arena.router.pricing import LOCAL_KEY, LOCAL_KINDS, PricingTable
 
 _log = logging.getLogger(__name__)
 RECENT_RECORDS = 1000  # ledger records the standalone router's run keeps in memory
@@ -61,7 +61,7 @@ class CoreSettings:
     session_budget_usd: float | None = None
     routing_headers: bool = True
     unscoped_run_id: str | None = None
-    # The unscoped run's token (python -m router --token); None leaves that one run open to any caller.
+    # The unscoped run's token (python -m pytest_arena.router --token); None leaves that one run open to any caller.
     unscoped_token: str | None = None
     lock_dir: Path | None = None  # cross-process slots for shared local servers (see limits.py)
     max_body_bytes: int | None = 32 * 2**20  # RouterSettings.max_body_bytes and the two below
@@ -85,7 +85,7 @@ class RunState:
     spent_usd: float = 0.0
     cloud_inflight: int = 0  # admitted cloud agent calls not yet recorded
     idle: asyncio.Event = field(default_factory=asyncio.Event)
-    transcript: Any = None  # router.transcript.Transcript when the spec asks for one
+    transcript: Any = None  # pytest_arena.router.transcript.Transcript when the spec asks for one
 
     def next_seq(self) -> int:
         seq = self.seq
@@ -144,7 +144,7 @@ class RouterCore:
         # "sk-" as agents' OpenAI clients expect of a key; never a leading "-" that a CLI parser
         # would take for a flag (aider --openai-api-key, cline -k).
         token, required = "sk-arena-" + secrets.token_urlsafe(24), True
-        if spec.run_id == self.settings.unscoped_run_id:  # python -m router: its --token, else open
+        if spec.run_id == self.settings.unscoped_run_id:  # python -m pytest_arena.router: its --token, else open
             token = self.settings.unscoped_token or token
             required = self.settings.unscoped_token is not None
         endpoints = RunEndpoints(
@@ -169,7 +169,7 @@ class RouterCore:
             if helper is not None:
                 helper.prepare()
         run.idle.set()
-        from .transcript import open_transcript  # it imports this module
+        from pytest_arena.router.transcript import open_transcript  # it imports this module
 
         run.transcript = open_transcript(run)
         if run.classifier is not None:

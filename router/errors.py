@@ -5,7 +5,7 @@ front doors and the ledger never guess. Messages never contain API keys (backend
 """
 from __future__ import annotations
 
-from .contracts import CallStatus
+from pytest_arena.router.contracts import CallStatus
 
 
 class RouterError(Exception):

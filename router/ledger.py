@@ -15,8 +15,8 @@ import dataclasses
 from collections import deque
 from pathlib import Path
 
-from .contracts import LedgerRecord, RunTotals
-from .jsonfast import dumps
+from pytest_arena.router.contracts import LedgerRecord, RunTotals
+from pytest_arena.router.jsonfast import dumps
 
 FLUSH_INTERVAL_S = 0.05
 

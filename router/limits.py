@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .contracts import BackendSpec
+from pytest_arena.router.contracts import BackendSpec
 
 _POLL_S = 0.02
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")

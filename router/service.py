@@ -25,11 +25,11 @@ from typing import Any
 
 import uvicorn
 
-from .app import build_app
-from .contracts import RunEndpoints, RunSpec, RunTotals
-from .core import CoreSettings, RouterCore
-from .ledger import Ledger
-from .pricing import load_pricing
+from pytest_arena.router.app import build_app
+from pytest_arena.router.contracts import RunEndpoints, RunSpec, RunTotals
+from pytest_arena.router.core import CoreSettings, RouterCore
+from pytest_arena.router.ledger import Ledger
+from pytest_arena.router.pricing import load_pricing
 
 _log = logging.getLogger(__name__)
 _START_TIMEOUT_S = 15.0
@@ -53,8 +53,8 @@ class RouterSettings:
     cloud_timeout_s: float = 600.0  # longest silence on a cloud connection before it counts as failed
     host: str = "127.0.0.1"
     port: int = 0  # 0: an ephemeral port
-    unscoped_run_id: str | None = None  # also serve this run without the /run/<id> prefix (python -m router)
-    # The token the unscoped run requires (python -m router --token); None leaves that run open
+    unscoped_run_id: str | None = None  # also serve this run without the /run/<id> prefix (python -m pytest_arena.router)
+    # The token the unscoped run requires (python -m pytest_arena.router --token); None leaves that run open
     # to any local caller. Every other run gets its own random token (RunEndpoints.api_key).
     unscoped_token: str | None = None
     # The Unix socket the router also listens on. None: router.sock in a fresh private (0700)
@@ -96,7 +96,7 @@ class RouterHandle:
 
     def register_run(self, spec: RunSpec) -> RunEndpoints:
         """Register one cell's routing setup; returns the run-scoped base URLs for its agent.
-        Raises router.errors.ConfigError with one clear message on a bad spec."""
+        Raises pytest_arena.router.errors.ConfigError with one clear message on a bad spec."""
         return self._run(self._core.register(spec))
 
     def finish_run(self, run_id: str, timeout_s: float = 10) -> RunTotals:

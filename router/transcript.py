@@ -4,7 +4,7 @@ One JSON object per call, the same calls as the ledger (the agent's and the rout
 classifier and embedding calls, same ``run_id`` and ``seq``), with the canonical request and the
 canonical response. A run asks for one with ``RunSpec.transcript_path``; the plugin points it into
 the cell folder, so it travels with the cell from any host. The format is documented in
-pytest_arena/report/SCHEMA.md ("transcript.jsonl"); ``read_transcript`` is its reader.
+pytest_arena/analysis/report/SCHEMA.md ("transcript.jsonl"); ``read_transcript`` is its reader.
 
 Nothing is serialised while a call streams: the record step keeps references (the request, the
 events the call's OutputMeter already saw, its ledger record) and a callback the event loop runs
@@ -21,11 +21,17 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .contracts import CanonicalRequest, CanonicalResponse, LedgerRecord, TextDelta, ToolCallDelta
-from .jsonfast import dumps, loads
+from pytest_arena.router.contracts import (
+    CanonicalRequest,
+    CanonicalResponse,
+    LedgerRecord,
+    TextDelta,
+    ToolCallDelta,
+)
+from pytest_arena.router.jsonfast import dumps, loads
 
 if TYPE_CHECKING:
-    from .core import OutputMeter, RunState
+    from pytest_arena.router.core import OutputMeter, RunState
 
 TRANSCRIPT_VERSION = 1
 BODY_INLINE_MAX = 16 * 1024  # bytes of a body's JSON kept inline; a bigger body is stored gzip'd
@@ -68,7 +74,7 @@ class Transcript:
         path.write_bytes(b"")
 
     def meter(self) -> OutputMeter:
-        from .core import OutputMeter  # loaded by now: the router calls this
+        from pytest_arena.router.core import OutputMeter  # loaded by now: the router calls this
 
         return _recording_meter(OutputMeter)() if self.bodies else OutputMeter()
 
@@ -182,7 +188,7 @@ def _response_body(answer: Any) -> Any:
         return {"text": answer.text, "tool_calls": answer.tool_calls}
     if isinstance(answer, dict):  # an embedding call's summary
         return answer
-    from .canonical import ToolCallAssembler
+    from pytest_arena.router.canonical import ToolCallAssembler
 
     events, _ = answer
     text, tools = [], ToolCallAssembler()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena import sandbox
-from pytest_arena.sandbox import Limits, SandboxStartError, run_sandboxed, sandbox_kind
+from pytest_arena.sandbox import run as sandbox
+from pytest_arena.sandbox.run import Limits, SandboxStartError, run_sandboxed, sandbox_kind
 
 PY = sys.executable
 isolated = pytest.mark.skipif(sandbox_kind() == "subprocess", reason="no sandbox on this machine")
@@ -274,7 +274,7 @@ def test_detection_ends_at_a_plain_subprocess_with_one_warning(
     tmp_path, monkeypatch, caplog, fresh_detection
 ):
     monkeypatch.setenv("PATH", str(_bin_dir(tmp_path, fake_bwrap=True, unshare=False)))
-    with caplog.at_level(logging.WARNING, logger="pytest_arena.sandbox"):
+    with caplog.at_level(logging.WARNING, logger="pytest_arena.sandbox.run"):
         assert sandbox_kind() == "subprocess"
         assert sandbox_kind() == "subprocess"
         result = run_sandboxed(python("print('ran')"), workdir=tmp_path, limits=Limits(wall_s=30))
@@ -335,7 +335,7 @@ def test_the_sandbox_works_when_the_interpreter_lives_under_tmp(tmp_path):
         import sys
         sys.path[:0] = {[str(Path(pytest_arena.__file__).parents[1])]!r}
         from pathlib import Path
-        from pytest_arena.sandbox import Limits, run_sandboxed, sandbox_kind
+        from pytest_arena.sandbox.run import Limits, run_sandboxed, sandbox_kind
         work = Path({str(tmp_path / 'work')!r}); work.mkdir()
         result = run_sandboxed([sys.executable, "-c", "import sys; print(sys.prefix)"], workdir=work,
                                limits=Limits(wall_s=30))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena import sandbox
-from pytest_arena.sandbox import Limits, run_sandboxed
+from pytest_arena.sandbox import run as sandbox
+from pytest_arena.sandbox.run import Limits, run_sandboxed
 
 
 def test_output_exactly_at_the_tail_size_is_kept_whole():

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_arena import scoring
-from pytest_arena.scoring import Canaries, _Case
+from pytest_arena.scoring import score as scoring
+from pytest_arena.scoring.score import Canaries, _Case
 
 F, P = ("pkg/test_calc.py", "pkg.test_calc", "test_zzfail"), ("pkg/test_calc.py", "pkg.test_calc", "test_zzpass")
 CANARIES = Canaries(path="pkg/test_zzmod.py", must_fail=("pkg/test_zzmod.py", "pkg.test_zzmod", "test_f"),

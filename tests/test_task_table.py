@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.errors import TaskError
-from pytest_arena.task_table import END_MARKER, START_MARKER, main, render_markdown, task_rows
+from pytest_arena.docgen.task_table import END_MARKER, START_MARKER, main, render_markdown, task_rows
 
 ADDER_TESTS = """\
 import pytest

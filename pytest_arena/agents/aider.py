@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 
-from .base import AgentRunContext
-from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
-from .process import ProcessResult, base_env
+from pytest_arena.agents.base import AgentRunContext
+from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from pytest_arena.agents.process import ProcessResult, base_env
 
 # "Tokens: 2.3k sent, 120 received. Cost: $0.01 message, $0.02 session."  (one line per reply)
 _TOKENS_LINE = re.compile(r"^Tokens: ([\d.]+)([kM]?) sent, ([\d.]+)([kM]?) received\.(.*)$", re.M)

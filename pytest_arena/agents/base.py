@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from router.contracts import RunEndpoints
+from pytest_arena.router.contracts import RunEndpoints
 
-from ..tasks import Task
+from pytest_arena.tasks.folder import Task
 
 AgentFailure = Literal["timeout", "agent_crash"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .. import __version__
-from .base import AgentAdapter, AgentResult, AgentRunContext
+from pytest_arena import __version__
+from pytest_arena.agents.base import AgentAdapter, AgentResult, AgentRunContext
 
 
 class OracleAgent(AgentAdapter):

@@ -7,9 +7,9 @@ claude-code's own usage, cost and turn count.
 """
 from __future__ import annotations
 
-from .base import AgentRunContext
-from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
-from .process import ProcessResult, base_env, json_lines
+from pytest_arena.agents.base import AgentRunContext
+from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from pytest_arena.agents.process import ProcessResult, base_env, json_lines
 
 
 def parse_claude_result(stdout: str) -> tuple[dict | None, str | None]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
-from .base import AgentRunContext
-from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
-from .process import ProcessResult, base_env, json_lines
+from pytest_arena.agents.base import AgentRunContext
+from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from pytest_arena.agents.process import ProcessResult, base_env, json_lines
 
 PROVIDER_ID = "arena"
 KEY_ENV = "ARENA_ROUTER_API_KEY"

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ClassVar, Literal
 
-from router.contracts import RunEndpoints
+from pytest_arena.router.contracts import RunEndpoints
 
-from ..errors import AgentNotInstalled, ArenaError
-from .base import AgentAdapter, AgentResult, AgentRunContext
-from .process import ProcessResult, agent_result, run_process
+from pytest_arena.errors import AgentNotInstalled, ArenaError
+from pytest_arena.agents.base import AgentAdapter, AgentResult, AgentRunContext
+from pytest_arena.agents.process import ProcessResult, agent_result, run_process
 
 MARKER_NAME = ".arena-install.json"
 INSTALL_STEP_TIMEOUT_S = 1800.0

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 
-from .. import leftovers
-from .base import AgentRunContext
-from .installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
-from .process import ProcessResult, base_env
+from pytest_arena.sandbox import leftovers
+from pytest_arena.agents.base import AgentRunContext
+from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
+from pytest_arena.agents.process import ProcessResult, base_env
 
 TRAJECTORY = "traj.json"
 TRAJECTORY_MAX_BYTES = 64 << 20  # the agent wrote it: read within a bound

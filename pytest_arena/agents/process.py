@@ -2,7 +2,7 @@
 whole group, stdout/stderr kept in files. Inside a cell (``agent_sandbox``), every such process
 runs in the agent sandbox: bubblewrap with the workspace, its private HOME and its logs
 writable, its own install and the system read-only, nothing else of the host visible, and the
-router as its only network peer (see ``pytest_arena.sandbox``). Then read what it left: ``agent_result`` classifies
+router as its only network peer (see ``pytest_arena.sandbox.run``). Then read what it left: ``agent_result`` classifies
 the exit (timeout / agent_crash / finished), ``json_lines`` reads event output, and
 ``report_mismatch`` compares the agent's own token report with the router's ledger."""
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .. import leftovers
-from ..errors import ArenaError
-from ..sandbox import SYSTEM_PATHS, Limits, RouterLink, SandboxStartError, run_sandboxed
-from .base import AgentResult
+from pytest_arena.sandbox import leftovers
+from pytest_arena.errors import ArenaError
+from pytest_arena.sandbox.run import SYSTEM_PATHS, Limits, RouterLink, SandboxStartError, run_sandboxed
+from pytest_arena.agents.base import AgentResult
 
 # Processes (and threads) an agent's sandbox may hold at once: node runtimes and language
 # servers use dozens of threads each.

@@ -5,7 +5,7 @@ import importlib
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from .base import AgentAdapter
+from pytest_arena.agents.base import AgentAdapter
 
 # name -> "module:Class"; modules are imported only when the agent is used.
 BUILTIN_AGENTS: dict[str, str] = {

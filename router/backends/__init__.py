@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..contracts import BackendSpec
-from ..errors import ConfigError, UpstreamConnectionError
-from .base import Backend
-from .http import HttpOptions
+from pytest_arena.router.contracts import BackendSpec
+from pytest_arena.router.errors import ConfigError, UpstreamConnectionError
+from pytest_arena.router.backends.base import Backend
+from pytest_arena.router.backends.http import HttpOptions
 
 
 def http_options(settings: Any) -> HttpOptions:
@@ -32,22 +32,22 @@ class UnstartedBackend(Backend):
 def make_backend(spec: BackendSpec, settings: Any = None) -> Backend:
     """The backend for ``spec.kind``; ``settings`` is a RouterSettings (retries, timeouts, .env)."""
     if spec.kind == "scripted":
-        from .scripted import ScriptedBackend  # written separately; imported only when used
+        from pytest_arena.router.backends.scripted import ScriptedBackend  # written separately; imported only when used
 
         return ScriptedBackend(spec)
     if spec.kind == "ollama":
-        from .ollama import OllamaBackend
+        from pytest_arena.router.backends.ollama import OllamaBackend
 
         return OllamaBackend(spec, http_options(settings))
     if spec.kind in ("openai", "embedded"):
         if spec.kind == "embedded" and not spec.base_url:
             # The plugin starts the embedded server only for runs whose strategy can reach it.
             return UnstartedBackend(spec)
-        from .openai import OpenAIBackend
+        from pytest_arena.router.backends.openai import OpenAIBackend
 
         return OpenAIBackend(spec, http_options(settings))
     if spec.kind == "anthropic":
-        from .anthropic import AnthropicBackend
+        from pytest_arena.router.backends.anthropic import AnthropicBackend
 
         return AnthropicBackend(spec, http_options(settings))
     raise ConfigError(f"backend {spec.label!r}: unknown kind {spec.kind!r} "

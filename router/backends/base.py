@@ -1,7 +1,7 @@
 """The backend contract: a backend turns one CanonicalRequest into a stream of canonical events.
 
 Streaming and non-streaming front doors both consume ``Backend.stream``; non-streaming ones
-aggregate the events into a CanonicalResponse. Errors are raised as ``router.errors`` exceptions.
+aggregate the events into a CanonicalResponse. Errors are raised as ``pytest_arena.router.errors`` exceptions.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from ..contracts import BackendSpec, CanonicalRequest, Event, LocalGuards, RunSpec, Side
+from pytest_arena.router.contracts import BackendSpec, CanonicalRequest, Event, LocalGuards, RunSpec, Side
 
 
 @dataclass(slots=True)

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..contracts import BackendSpec
-from ..errors import (
+from pytest_arena.router.contracts import BackendSpec
+from pytest_arena.router.errors import (
     ConfigError,
     UpstreamAuthError,
     UpstreamConnectionError,
@@ -21,10 +21,10 @@ from ..errors import (
     UpstreamProtocolError,
     UpstreamRejectedError,
 )
-from ..jsonfast import loads
-from ..keys import KEYS
-from .base import Backend
-from .upstream import Response, UpstreamClosed, UpstreamPool, UpstreamTimeout
+from pytest_arena.router.jsonfast import loads
+from pytest_arena.router.keys import KEYS
+from pytest_arena.router.backends.base import Backend
+from pytest_arena.router.backends.upstream import Response, UpstreamClosed, UpstreamPool, UpstreamTimeout
 
 _MAX_ERROR_CHARS = 500
 _MAX_RETRY_AFTER_S = 30.0

@@ -7,11 +7,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..canonical import new_id
-from ..contracts import CanonicalRequest, Event, Finish, Message, TextDelta, ToolCallDelta, Usage
-from ..jsonfast import dumps, loads
-from .base import CallContext
-from .http import HttpBackend
+from pytest_arena.router.canonical import new_id
+from pytest_arena.router.contracts import (
+    CanonicalRequest,
+    Event,
+    Finish,
+    Message,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from pytest_arena.router.jsonfast import dumps, loads
+from pytest_arena.router.backends.base import CallContext
+from pytest_arena.router.backends.http import HttpBackend
 
 DEFAULT_BASE = "http://127.0.0.1:11434"
 

@@ -6,10 +6,19 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..contracts import CanonicalRequest, Event, Finish, LocalGuards, Message, TextDelta, ToolCallDelta, Usage
-from ..jsonfast import dumps, loads
-from .base import CallContext
-from .http import HttpBackend, api_base
+from pytest_arena.router.contracts import (
+    CanonicalRequest,
+    Event,
+    Finish,
+    LocalGuards,
+    Message,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from pytest_arena.router.jsonfast import dumps, loads
+from pytest_arena.router.backends.base import CallContext
+from pytest_arena.router.backends.http import HttpBackend, api_base
 
 DEFAULT_BASE = "https://api.openai.com/v1"
 # OpenAI reasoning models reject max_tokens and non-default sampling parameters.

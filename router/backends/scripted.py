@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..contracts import (
+from pytest_arena.router.contracts import (
     CanonicalRequest,
     Event,
     Finish,
@@ -42,8 +42,8 @@ from ..contracts import (
     ToolSpec,
     Usage,
 )
-from ..errors import ConfigError
-from .base import Backend, CallContext
+from pytest_arena.router.errors import ConfigError
+from pytest_arena.router.backends.base import Backend, CallContext
 
 # mini-swe-agent ends a run when the model runs exactly this command (its prompt says so).
 SUBMIT_MARKER = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"

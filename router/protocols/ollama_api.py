@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..canonical import ToolCallAssembler, flatten_content, split_model_suffix
-from ..contracts import (
+from pytest_arena.router.canonical import ToolCallAssembler, flatten_content, split_model_suffix
+from pytest_arena.router.contracts import (
     CanonicalRequest,
     CanonicalResponse,
     Event,
@@ -21,9 +21,9 @@ from ..contracts import (
     ToolCallDelta,
     Usage,
 )
-from ..errors import ClientRequestError, RouterError
-from ..jsonfast import dumps, loads
-from .openai_chat import parse_tools
+from pytest_arena.router.errors import ClientRequestError, RouterError
+from pytest_arena.router.jsonfast import dumps, loads
+from pytest_arena.router.protocols.openai_chat import parse_tools
 
 PROTOCOL = "ollama"
 STREAM_MEDIA_TYPE = "application/x-ndjson"

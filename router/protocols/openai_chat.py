@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..canonical import flatten_content, new_id, split_model_suffix
-from ..contracts import (
+from pytest_arena.router.canonical import flatten_content, new_id, split_model_suffix
+from pytest_arena.router.contracts import (
     CanonicalRequest,
     CanonicalResponse,
     Event,
@@ -17,8 +17,8 @@ from ..contracts import (
     ToolSpec,
     Usage,
 )
-from ..errors import ClientRequestError, RouterError
-from ..jsonfast import dumps
+from pytest_arena.router.errors import ClientRequestError, RouterError
+from pytest_arena.router.jsonfast import dumps
 
 PROTOCOL = "openai-chat"
 STREAM_MEDIA_TYPE = "text/event-stream"

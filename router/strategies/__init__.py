@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from ..contracts import CanonicalRequest, Side
-from . import classifier, heuristic, knn, phase, rules
-from .base import Decision, StrategyContext
-from .params import (
+from pytest_arena.router.contracts import CanonicalRequest, Side
+from pytest_arena.router.strategies import classifier, heuristic, knn, phase, rules
+from pytest_arena.router.strategies.base import Decision, StrategyContext
+from pytest_arena.router.strategies.params import (
     DEFAULT_PARAMS,
     PARAM_SPECS,
     STRATEGY_NAMES,

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..contracts import CanonicalRequest, CanonicalResponse, Side
+from pytest_arena.router.contracts import CanonicalRequest, CanonicalResponse, Side
 
 Complete = Callable[[CanonicalRequest], Awaitable[CanonicalResponse]]
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]

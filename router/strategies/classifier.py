@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import re
 
-from ..contracts import CanonicalRequest, Message
-from .base import Decision, StrategyContext
-from . import heuristic
-from .params import param
-from .text import last_user_text
+from pytest_arena.router.contracts import CanonicalRequest, Message
+from pytest_arena.router.strategies.base import Decision, StrategyContext
+from pytest_arena.router.strategies import heuristic
+from pytest_arena.router.strategies.params import param
+from pytest_arena.router.strategies.text import last_user_text
 
 CLASSIFIER_SYSTEM_PROMPT = (
     "You sort requests sent to a coding assistant by how hard they are.\n"

@@ -25,11 +25,17 @@ from __future__ import annotations
 import functools
 import re
 
-from ..contracts import CanonicalRequest, Message
-from .base import Decision, StrategyContext
-from .params import param
-from .text import (
-    CLOUD, LOCAL, KeywordList, approx_tokens, count_code_blocks, last_user_text, system_text,
+from pytest_arena.router.contracts import CanonicalRequest, Message
+from pytest_arena.router.strategies.base import Decision, StrategyContext
+from pytest_arena.router.strategies.params import param
+from pytest_arena.router.strategies.text import (
+    CLOUD,
+    LOCAL,
+    KeywordList,
+    approx_tokens,
+    count_code_blocks,
+    last_user_text,
+    system_text,
 )
 
 # System-prompt phrases of known coding agents (whole words, any case). The original's generic

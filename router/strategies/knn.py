@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contracts import CanonicalRequest
-from .base import Decision, StrategyContext
-from .params import param
-from .text import last_user_text
+from pytest_arena.router.contracts import CanonicalRequest
+from pytest_arena.router.strategies.base import Decision, StrategyContext
+from pytest_arena.router.strategies.params import param
+from pytest_arena.router.strategies.text import last_user_text
 
 CORPUS_PATH = Path(__file__).resolve().parent.parent / "data" / "knn_corpus.json"
 FALLBACK_EMBEDDER = "offline-hashed-ngrams"

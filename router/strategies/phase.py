@@ -14,10 +14,10 @@ which real aider prompts never contain together (and "editor" alone also names c
 """
 from __future__ import annotations
 
-from ..contracts import CanonicalRequest
-from .base import Decision, StrategyContext
-from .heuristic import legacy
-from .text import KeywordList, system_text
+from pytest_arena.router.contracts import CanonicalRequest
+from pytest_arena.router.strategies.base import Decision, StrategyContext
+from pytest_arena.router.strategies.heuristic import legacy
+from pytest_arena.router.strategies.text import KeywordList, system_text
 
 ARCHITECT_MARKERS = KeywordList(("act as an expert architect engineer",))
 EDITOR_SYSTEM_MARKERS = KeywordList((

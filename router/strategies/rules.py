@@ -5,10 +5,10 @@ for agent traffic (as in the original); sweep ``rules.token_limit`` to see the t
 """
 from __future__ import annotations
 
-from ..contracts import CanonicalRequest
-from .base import Decision, StrategyContext
-from .params import param
-from .text import CLOUD, LOCAL, count_code_blocks, last_user_text, prompt_tokens
+from pytest_arena.router.contracts import CanonicalRequest
+from pytest_arena.router.strategies.base import Decision, StrategyContext
+from pytest_arena.router.strategies.params import param
+from pytest_arena.router.strategies.text import CLOUD, LOCAL, count_code_blocks, last_user_text, prompt_tokens
 
 
 def decide(req: CanonicalRequest, ctx: StrategyContext) -> Decision:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from ..contracts import Message
+from pytest_arena.router.contracts import Message
 
 CLOUD_KEYWORDS: tuple[str, ...] = (
     "design", "architect", "architecture", "explain why", "compare", "long", "comprehensive",

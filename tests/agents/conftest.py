@@ -12,7 +12,7 @@ import pytest
 from pytest_arena.agents.base import AgentRunContext
 from pytest_arena.agents.installers import MARKER_NAME, default_install_root
 from pytest_arena.agents.registry import get_agent
-from pytest_arena.tasks import Task, load_task
+from pytest_arena.tasks.folder import Task, load_task
 
 from .fake_llm import FakeLLM
 

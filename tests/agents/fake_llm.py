@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from router.contracts import RunEndpoints
+from pytest_arena.router.contracts import RunEndpoints
 
 PROMPT_TOKENS = 100
 COMPLETION_TOKENS = 10

@@ -15,7 +15,7 @@ import pytest
 from pytest_arena.agents.installers import InstalledAgent, Invocation
 from pytest_arena.agents.registry import get_agent
 from pytest_arena.errors import AgentNotInstalled
-from router.contracts import RunEndpoints
+from pytest_arena.router.contracts import RunEndpoints
 
 from .conftest import REAL_AGENTS, REFERENCE_FILE, fake_install, make_context
 

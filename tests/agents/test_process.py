@@ -134,7 +134,7 @@ def _sandboxed(tmp_path: Path, body: str, **box_args):
     """Run ``body`` as an agent process inside a cell's agent sandbox; its stdout lines."""
     import pytest
     from pytest_arena.agents.process import AgentSandbox, agent_sandbox
-    from pytest_arena.sandbox import sandbox_kind
+    from pytest_arena.sandbox.run import sandbox_kind
 
     if sandbox_kind() != "bwrap":
         pytest.skip("bwrap is not usable here")
@@ -177,7 +177,7 @@ def test_an_agent_process_reaches_nothing_but_its_router(tmp_path):
     import socket
     import threading
 
-    from pytest_arena.sandbox import RouterLink
+    from pytest_arena.sandbox.run import RouterLink
 
     uds = tmp_path / "r.sock"
     router = socket.socket(socket.AF_UNIX)

@@ -9,9 +9,14 @@ import sys
 
 import pytest
 
-from pytest_arena import setup
-from pytest_arena.agents.installers import (InstallError, MARKER_NAME, PinnedPackage, run_install_step,
-                                            install_pinned)
+from pytest_arena.sweep import setup
+from pytest_arena.agents.installers import (
+    InstallError,
+    MARKER_NAME,
+    PinnedPackage,
+    run_install_step,
+    install_pinned,
+)
 from pytest_arena.agents.registry import get_agent
 
 from .conftest import INSTALL_ROOT, REAL_AGENTS, fake_install, installed
@@ -81,7 +86,7 @@ def test_setup_all_again_is_a_quick_no_op_that_reports_versions_and_sizes():
 
 
 def test_setup_names_the_sandbox_it_will_use(capsys, monkeypatch):
-    from pytest_arena import sandbox
+    from pytest_arena.sandbox import run as sandbox
 
     monkeypatch.setattr(sandbox, "sandbox_kind", lambda: "bwrap")
     monkeypatch.setattr(sandbox, "bwrap_version", lambda: "0.8.0")
@@ -90,7 +95,7 @@ def test_setup_names_the_sandbox_it_will_use(capsys, monkeypatch):
 
 
 def test_setup_stops_with_one_line_when_bubblewrap_cannot_run(capsys, monkeypatch):
-    from pytest_arena import sandbox
+    from pytest_arena.sandbox import run as sandbox
 
     monkeypatch.setattr(sandbox, "sandbox_kind", lambda: "unshare")
     assert setup.main(["--agents", "oracle"]) == 1

@@ -2,5 +2,5 @@
 # imported twice in one process: load the analysis stack once, up front.
 import numpy  # noqa: F401
 
-import pytest_arena.analyze  # noqa: F401
-import pytest_arena.runner  # noqa: F401
+import pytest_arena.analysis.analyze  # noqa: F401
+import pytest_arena.cell.runner  # noqa: F401

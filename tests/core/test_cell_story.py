@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.cell_story import FileState, snapshot, workspace_diff
-from router.transcript import read_transcript
+from pytest_arena.cell.story import FileState, snapshot, workspace_diff
+from pytest_arena.router.transcript import read_transcript
 
 from .arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
 

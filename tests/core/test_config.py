@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.cells import expand_cells
-from pytest_arena.config import ArenaConfig, backend_spec, load_config
+from pytest_arena.sweep.cells import expand_cells
+from pytest_arena.sweep.config import ArenaConfig, backend_spec, load_config
 from pytest_arena.errors import ConfigError
-from pytest_arena.tasks import discover_tasks
+from pytest_arena.tasks.folder import discover_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -196,8 +196,8 @@ def test_unknown_agent_and_task_id_are_named(tmp_path):
 
 
 def test_readme_config_reference_is_generated_from_the_model():
-    from pytest_arena.config import reference_markdown
-    from pytest_arena.readme_sections import split_section
+    from pytest_arena.sweep.config import reference_markdown
+    from pytest_arena.docgen.readme_sections import split_section
 
     _, current, _ = split_section(ROOT / "README.md", "config-reference", "python -m pytest_arena schema")
     assert current.strip() == reference_markdown().strip(), "run `python -m pytest_arena schema`"
@@ -253,7 +253,7 @@ models: {cloud: gpt-9-unlisted, local: embedded/smollm2-135m}
 
 @pytest.mark.parametrize("cap", ["budget.cell_usd=0.5", "budget.session_usd=2"])
 def test_a_budget_cap_on_an_unpriced_cloud_model_is_refused_at_session_start(tmp_path, cap):
-    from pytest_arena.session import ArenaSession
+    from pytest_arena.sweep.session import ArenaSession
 
     path = write(tmp_path, UNPRICED)
     with pytest.raises(ConfigError) as info:
@@ -266,7 +266,7 @@ def test_a_budget_cap_on_an_unpriced_cloud_model_is_refused_at_session_start(tmp
 
 
 def test_an_unreadable_pricing_table_is_named_not_a_traceback(tmp_path):
-    from pytest_arena.session import ArenaSession
+    from pytest_arena.sweep.session import ArenaSession
 
     with pytest.raises(ConfigError, match=r"field 'pricing.table': cannot read the pricing table .*nope\.json"):
         ArenaSession.load(write(tmp_path, UNPRICED), ["pricing.table=nope.json"], "main", tmp_path)

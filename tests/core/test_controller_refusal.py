@@ -13,7 +13,7 @@ from .arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
 # In the project's conftest: storing the multiplier task's cells fails, as an unforeseen error would.
 FAILING_STORE = textwrap.dedent("""
 
-    from pytest_arena import results as _results
+    from pytest_arena.cell import results as _results
 
     _accept = _results.ResultsStore.accept
 

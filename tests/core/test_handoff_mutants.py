@@ -9,9 +9,9 @@ import tarfile
 
 import pytest
 
-from pytest_arena import handoff
-from pytest_arena.rows import Row
-from router.contracts import LedgerRecord
+from pytest_arena.cell import handoff
+from pytest_arena.cell.rows import Row
+from pytest_arena.router.contracts import LedgerRecord
 from tests.stats.rowfactory import our_row
 
 

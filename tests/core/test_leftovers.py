@@ -1,4 +1,4 @@
-"""pytest_arena/leftovers.py: what an agent left is read, copied and removed by the harness
+"""pytest_arena/sandbox/leftovers.py: what an agent left is read, copied and removed by the harness
 without following a link, waiting on a FIFO, reading without a bound or recursing."""
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import socket
 import time
 from pathlib import Path
 
-from pytest_arena import cell_story, leftovers
-from pytest_arena.leftovers import Limits
+from pytest_arena.cell import story as cell_story
+from pytest_arena.sandbox import leftovers
+from pytest_arena.sandbox.leftovers import Limits
 
 
 def test_a_fifo_a_link_and_a_folder_read_as_nothing_at_once(tmp_path):
@@ -123,7 +124,7 @@ def test_keeping_a_big_workspace_holds_a_bounded_amount_of_harness_memory(tmp_pa
     (the approach before held every file whole, the sparse one included: over 1 GiB)."""
     import tracemalloc
 
-    from pytest_arena import handoff
+    from pytest_arena.cell import handoff
 
     workspace, cell = tmp_path / "workspace", tmp_path / "cell"
     workspace.mkdir()
@@ -154,7 +155,7 @@ def test_a_folder_planted_where_a_log_goes_is_replaced_by_the_log(tmp_path):
 def test_a_cell_page_reads_no_fifo_and_follows_no_link_of_a_folder_left_on_its_host(tmp_path):
     """A cell folder over hosts.artifacts_cap_mb stays on its host as the agent left it: the
     report's reader gives nothing for a FIFO or a link there, at once, and lists no linked log."""
-    from pytest_arena.report.cell_files import log_files, read_text
+    from pytest_arena.analysis.report.cell_files import log_files, read_text
 
     (tmp_path / "logs").mkdir()
     os.mkfifo(tmp_path / "logs" / "agent.fifo")

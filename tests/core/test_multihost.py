@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.rows import Row
+from pytest_arena.cell.rows import Row
 
 from .arena_project import CHATTER_CONFTEST, TEST_AGENTS_CONFTEST, make_config, two_model_config, two_task_project
 

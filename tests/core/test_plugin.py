@@ -282,7 +282,7 @@ def test_every_cell_has_its_own_id_for_co_lf_deselect_junit_and_rows(project):
 
 
 def test_agents_refuse_to_run_without_bubblewrap_unless_the_user_opts_out(project, monkeypatch):
-    import pytest_arena.runner as runner
+    import pytest_arena.cell.runner as runner
 
     monkeypatch.setattr(runner, "sandbox_kind", lambda: "unshare")  # as on a machine without bwrap
     make_config(project.path, agents=("sleeper",))
@@ -300,7 +300,7 @@ def test_agents_refuse_to_run_without_bubblewrap_unless_the_user_opts_out(projec
 
 
 def test_rows_record_the_sandbox_of_agent_and_tests(project):
-    from pytest_arena.sandbox import sandbox_kind
+    from pytest_arena.sandbox.run import sandbox_kind
 
     if sandbox_kind() != "bwrap":
         pytest.skip("bwrap is not usable here")

@@ -179,7 +179,7 @@ def test_exit_codes_and_failures_ok(project, monkeypatch):
     unexpected.assert_outcomes(failed=2)
     unexpected.stdout.fnmatch_lines(["*adder?oracle-s42? PASS (expected to fail)*"])
     # ... or an infra error (here: no bubblewrap)
-    import pytest_arena.runner as runner
+    import pytest_arena.cell.runner as runner
 
     monkeypatch.setattr(runner, "sandbox_kind", lambda: "unshare")
     broken = project.runpytest(*args, "--arena-failures-ok")

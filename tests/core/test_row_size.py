@@ -2,8 +2,8 @@
 where the rest is (calls.jsonl keeps every call). Once, 10,000 calls made a 311 KB row."""
 from __future__ import annotations
 
-from pytest_arena.runner import ROW_PER_CALL_MAX, per_call_backends
-from router.contracts import LedgerRecord
+from pytest_arena.cell.runner import ROW_PER_CALL_MAX, per_call_backends
+from pytest_arena.router.contracts import LedgerRecord
 
 
 def _record(seq: int, purpose: str = "agent") -> LedgerRecord:

@@ -86,7 +86,7 @@ def test_dry_run_prints_the_plan_and_runs_nothing(project):
     assert "| strategies   |       4 | always-cloud, always-local, cascade@threshold=5, cascade@threshold=15" in text
     assert "cells: 5" in text
     # 1M cloud prompt tokens priced for gpt-5.5 from the same cell; the other points use the default
-    from router.pricing import load_pricing
+    from pytest_arena.router.pricing import load_pricing
 
     price = load_pricing().cost("gpt-5.5", 1_000_000, 0)
     lines = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.tasks import discover_tasks
+from pytest_arena.tasks.folder import discover_tasks
 
 from .arena_project import TEST_AGENTS_CONFTEST
 

@@ -23,7 +23,7 @@ def installed_agents() -> list[str]:
 
 
 def embedded_available() -> bool:
-    from pytest_arena.services.embedded import find_gguf
+    from pytest_arena.sweep.services.embedded import find_gguf
 
     try:
         import xllamacpp  # noqa: F401

@@ -18,12 +18,12 @@ import pytest
 # In-process pytester runs drop modules first imported inside them (see tests/core/conftest.py).
 import numpy  # noqa: F401
 
-import pytest_arena.analyze  # noqa: F401
-import pytest_arena.runner  # noqa: F401
+import pytest_arena.analysis.analyze  # noqa: F401
+import pytest_arena.cell.runner  # noqa: F401
 from pytest_arena.agents.installers import default_install_root
-from pytest_arena.realprs.prepare import real_prs_root
-from pytest_arena.realprs.setup import prepare_shipped
-from pytest_arena.session import SHIPPED_TASKS
+from pytest_arena.tasks.realprs.prepare import real_prs_root
+from pytest_arena.tasks.realprs.setup import prepare_shipped
+from pytest_arena.sweep.session import SHIPPED_TASKS
 
 try:  # the optional official package: its `datasets` registers pyarrow types once per process, so
     import swebench.harness.utils  # noqa: F401  a second import after pytester's drop would fail
@@ -83,7 +83,7 @@ class Small:
 
 
 def make_small(base: Path, number: int = 1) -> Small:
-    from pytest_arena.realprs.task import jsonl_tasks
+    from pytest_arena.tasks.realprs.task import jsonl_tasks
 
     repos, clone = base / "repos", base / "repos" / "acme__calc"
     (clone / "calc").mkdir(parents=True)

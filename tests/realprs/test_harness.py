@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.realprs.prepare import instance_dir
-from pytest_arena.realprs.recipe import discover_recipes
-from pytest_arena.session import SHIPPED_TASKS
+from pytest_arena.tasks.realprs.prepare import instance_dir
+from pytest_arena.tasks.realprs.recipe import discover_recipes
+from pytest_arena.sweep.session import SHIPPED_TASKS
 
 from .conftest import realprs_config
 

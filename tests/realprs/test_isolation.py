@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.errors import ArenaError, TaskError
-from pytest_arena.realprs import env as env_module
-from pytest_arena.realprs.instance import read_jsonl
-from pytest_arena.realprs.prepare import instance_dir
-from pytest_arena.realprs.recipe import read_recipe
-from pytest_arena.session import SHIPPED_TASKS
+from pytest_arena.tasks.realprs import env as env_module
+from pytest_arena.tasks.realprs.instance import read_jsonl
+from pytest_arena.tasks.realprs.prepare import instance_dir
+from pytest_arena.tasks.realprs.recipe import read_recipe
+from pytest_arena.sweep.session import SHIPPED_TASKS
 
 from .conftest import FIX, realprs_config, tree_state
 
@@ -348,8 +348,8 @@ def test_a_workspace_git_cannot_diff_fails_its_cell_never_an_infra_error(pyteste
     agent's workspace's doing: the cell is a measured fail naming why, not an infra_error."""
     pytester.makeconftest(PROBES.read_text() + textwrap.dedent("""
 
-        import pytest_arena.realprs.task as _task
-        from pytest_arena.realprs.patch import PatchError as _PatchError
+        import pytest_arena.tasks.realprs.task as _task
+        from pytest_arena.tasks.realprs.patch import PatchError as _PatchError
 
 
         def _no_diff(*args, **kwargs):

@@ -1,6 +1,6 @@
 import pytest
 
-from pytest_arena.analyze import AnalysisOptions, load_rows, run_analysis
+from pytest_arena.analysis.analyze import AnalysisOptions, load_rows, run_analysis
 
 from .results_folder import build_results
 

@@ -17,12 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pytest_arena import cell_story
-from pytest_arena.rows import Row
-from pytest_arena.scoring import ScoreResult
-from router.contracts import LedgerRecord
-from router.ledger import record_json
-from router.transcript import GZIP_MARKER, TRANSCRIPT_VERSION
+from pytest_arena.cell import story as cell_story
+from pytest_arena.cell.rows import Row
+from pytest_arena.scoring.score import ScoreResult
+from pytest_arena.router.contracts import LedgerRecord
+from pytest_arena.router.ledger import record_json
+from pytest_arena.router.transcript import GZIP_MARKER, TRANSCRIPT_VERSION
 from tests.stats.rowfactory import our_row, write_jsonl
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'

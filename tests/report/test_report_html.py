@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from pytest_arena.analyze import AnalysisOptions, load_rows, run_analysis
-from pytest_arena.report.charts import pareto_chart, strategy_styles
+from pytest_arena.analysis.analyze import AnalysisOptions, load_rows, run_analysis
+from pytest_arena.analysis.report.charts import pareto_chart, strategy_styles
 
 from .results_folder import HOSTILE, OLD_RUN, PLAN
 from tests.stats.rowfactory import cell_rows

@@ -6,8 +6,8 @@ import itertools
 import pytest
 from fake_upstreams import FakeUpstream
 
-from router.contracts import BackendSpec, LocalGuards, RunSpec
-from router.service import RouterSettings, start_router
+from pytest_arena.router.contracts import BackendSpec, LocalGuards, RunSpec
+from pytest_arena.router.service import RouterSettings, start_router
 
 _run_ids = itertools.count()
 

@@ -84,15 +84,15 @@ class FakeUpstream:
         return self
 
     def router_command(self, *extra: str) -> list[str]:
-        """``python -m router`` on a free port with both sides here (local: Ollama ``qwen:fake``,
+        """``python -m pytest_arena.router`` on a free port with both sides here (local: Ollama ``qwen:fake``,
         cloud: OpenAI ``gpt-5.5``), routing every call local, plus ``extra`` flags."""
-        return [sys.executable, "-m", "router", "--port", "0", "--strategy", "always-local",
+        return [sys.executable, "-m", "pytest_arena.router", "--port", "0", "--strategy", "always-local",
                 "--local", f"ollama:qwen:fake@{self.base_url}", "--cloud", f"openai:gpt-5.5@{self.base_url}/v1",
                 *extra]
 
     @contextlib.contextmanager
     def standalone_router(self, *extra: str, stop_signal: int = signal.SIGTERM) -> Iterator[subprocess.Popen]:
-        """``python -m router`` (``router_command``) with its stdout piped, for the block's length.
+        """``python -m pytest_arena.router`` (``router_command``) with its stdout piped, for the block's length.
         It is stopped with ``stop_signal`` (Ctrl-C is SIGINT) and given 10 s to close its run; a
         router that does not is killed, so no test leaves one running, failed or not."""
         proc = subprocess.Popen(self.router_command(*extra), stdout=subprocess.PIPE, text=True)
@@ -105,7 +105,7 @@ class FakeUpstream:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-                raise AssertionError(f"python -m router did not stop within 10 s of signal {stop_signal}") from None
+                raise AssertionError(f"python -m pytest_arena.router did not stop within 10 s of signal {stop_signal}") from None
             finally:
                 proc.stdout.close()
 

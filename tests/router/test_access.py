@@ -15,9 +15,9 @@ import openai
 import pytest
 
 from fake_upstreams import TEXT
-from router.app import presents_token
-from router.contracts import BackendSpec, RunSpec
-from router.service import RouterSettings, start_router
+from pytest_arena.router.app import presents_token
+from pytest_arena.router.contracts import BackendSpec, RunSpec
+from pytest_arena.router.service import RouterSettings, start_router
 
 HI = [{"role": "user", "content": "hi"}]
 CHAT = {"model": "m", "messages": HI}
@@ -174,7 +174,7 @@ def test_a_chosen_socket_path_replaces_a_stale_socket_but_not_a_live_one(tmp_pat
     assert not path.exists()
 
 
-# ------------------------------------------------------------------------- python -m router
+# ------------------------------------------------------------------------- python -m pytest_arena.router
 def _banner(proc: subprocess.Popen) -> list[str]:
     lines = []
     while not lines or not lines[-1].lstrip().startswith("ledger:"):
@@ -201,7 +201,7 @@ def test_python_m_router_with_a_token_requires_it_and_says_so(upstream, tmp_path
 
 
 def test_a_router_never_closed_leaves_no_socket_behind():
-    script = "from router.service import start_router; print(start_router().uds_path)"  # exits without close()
+    script = "from pytest_arena.router.service import start_router; print(start_router().uds_path)"  # exits without close()
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
     uds = Path(out.stdout.strip())
     assert uds.name == "router.sock" and not uds.parent.exists()

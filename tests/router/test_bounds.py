@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from fake_upstreams import TEXT
-from router.contracts import BackendSpec, LocalGuards, RunSpec
-from router.limits import BackendLimit
-from router.service import RouterSettings, start_router
+from pytest_arena.router.contracts import BackendSpec, LocalGuards, RunSpec
+from pytest_arena.router.limits import BackendLimit
+from pytest_arena.router.service import RouterSettings, start_router
 
 ROOT = Path(__file__).resolve().parents[2]
 HI = [{"role": "user", "content": "hi"}]
@@ -250,7 +250,7 @@ def test_waiting_for_the_local_slot_is_not_charged_to_the_wall_time_guard(upstre
 _HOG = """
 import asyncio, sys, time
 from pathlib import Path
-from router.limits import BackendLimit
+from pytest_arena.router.limits import BackendLimit
 
 async def main(lock_dir, seconds, hold):
     limit = BackendLimit(1, Path(lock_dir), key="server")
@@ -271,7 +271,7 @@ asyncio.run(main(sys.argv[1], float(sys.argv[2]), float(sys.argv[3])))
 _WAITER = """
 import asyncio, sys, time
 from pathlib import Path
-from router.limits import BackendLimit
+from pytest_arena.router.limits import BackendLimit
 
 async def main(lock_dir, hold):
     limit = BackendLimit(1, Path(lock_dir), key="server")

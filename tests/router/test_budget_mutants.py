@@ -6,10 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from router.contracts import BackendSpec, RunSpec
-from router.errors import ConfigError
-from router.pricing import load_pricing
-from router.service import RouterSettings, start_router
+from pytest_arena.router.contracts import BackendSpec, RunSpec
+from pytest_arena.router.errors import ConfigError
+from pytest_arena.router.pricing import load_pricing
+from pytest_arena.router.service import RouterSettings, start_router
 
 HI = [{"role": "user", "content": "hi"}]
 GPT_CALL_COST = load_pricing().cost("gpt-5.5", 11, 7)  # one fake upstream call (see test_ledger_and_budget)
@@ -139,8 +139,8 @@ def test_a_fresh_routers_first_concurrent_calls_against_a_session_cap_spend_exac
 
 
 def test_the_output_meter_counts_the_upstreams_number_else_an_estimate_that_errs_low():
-    from router.contracts import TextDelta, ToolCallDelta, Usage
-    from router.core import OutputMeter
+    from pytest_arena.router.contracts import TextDelta, ToolCallDelta, Usage
+    from pytest_arena.router.core import OutputMeter
 
     meter = OutputMeter()
     for piece in ["a", "", "b", "c"]:  # one token a piece; an empty piece is none

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from fake_upstreams import SLOW_S
-from router.contracts import BackendSpec
+from pytest_arena.router.contracts import BackendSpec
 
 TIMEOUT_S = 0.3
 

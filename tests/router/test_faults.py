@@ -10,9 +10,9 @@ import openai
 import pytest
 
 from fake_upstreams import TEXT
-from router.contracts import BackendSpec, LocalGuards, RunSpec
-from router.errors import ConfigError
-from router.service import RouterSettings, start_router
+from pytest_arena.router.contracts import BackendSpec, LocalGuards, RunSpec
+from pytest_arena.router.errors import ConfigError
+from pytest_arena.router.service import RouterSettings, start_router
 
 HI = [{"role": "user", "content": "hi"}]
 

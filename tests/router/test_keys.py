@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from fake_upstreams import TEXT
-from router.contracts import BackendSpec, RunSpec
-from router.errors import ConfigError
-from router.keys import KEYS
-from router.service import RouterSettings, start_router
+from pytest_arena.router.contracts import BackendSpec, RunSpec
+from pytest_arena.router.errors import ConfigError
+from pytest_arena.router.keys import KEYS
+from pytest_arena.router.service import RouterSettings, start_router
 
 HI = [{"role": "user", "content": "hi"}]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from router.keys import KeyStore, read_env_file
+from pytest_arena.router.keys import KeyStore, read_env_file
 
 
 def test_no_env_file_or_a_missing_one_gives_no_keys(tmp_path):

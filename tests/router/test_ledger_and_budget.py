@@ -16,9 +16,9 @@ import openai
 import pytest
 
 from fake_upstreams import TEXT
-from router.contracts import BackendSpec, LedgerRecord, RunSpec
-from router.pricing import load_pricing
-from router.service import RouterSettings, start_router
+from pytest_arena.router.contracts import BackendSpec, LedgerRecord, RunSpec
+from pytest_arena.router.pricing import load_pricing
+from pytest_arena.router.service import RouterSettings, start_router
 
 HI = [{"role": "user", "content": "hi"}]
 # what one fake call costs: 11 prompt tokens (3 of them cached, priced as uncached input unless
@@ -110,7 +110,7 @@ def test_classifier_and_embedding_calls_are_recorded_and_priced(make_run, router
 
 
 def test_finish_run_waits_for_the_call_in_flight(make_run, router, upstream):
-    from router.contracts import LocalGuards
+    from pytest_arena.router.contracts import LocalGuards
 
     spec, ep = make_run("always-local", local=("ollama", "hang-w:1"), guards=LocalGuards(wall_timeout_s=1.0))
     caller = threading.Thread(target=lambda: httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep),
@@ -162,7 +162,7 @@ def test_200_concurrent_streams_zero_errors_each_recorded_once(make_run, unbound
 
 
 def test_scripted_backend_through_the_router_and_headers_off(upstream, tmp_path):
-    from router.contracts import ScriptedPlan
+    from pytest_arena.router.contracts import ScriptedPlan
 
     with start_router(RouterSettings(routing_headers=False)) as router:
         scripted = BackendSpec(kind="scripted", model="scripted", label="scripted")
@@ -209,7 +209,7 @@ def test_an_unpriced_served_alias_is_charged_at_the_configured_models_price(make
     # no price table has: the charge must still count, or budget.cell_usd never trips.
     from fake_upstreams import ALIAS
 
-    caplog.set_level(logging.WARNING, logger="router.core")
+    caplog.set_level(logging.WARNING, logger="pytest_arena.router.core")
     spec, ep = make_run("always-cloud", cloud=("openai", "gpt-5.5-aliased"), cell_budget_usd=GPT_CALL_COST * 1.5)
     codes = [_post_chat(ep).status_code for _ in range(3)]
     totals = router.finish_run(spec.run_id)
@@ -230,7 +230,7 @@ def test_a_priced_served_name_is_charged_at_its_own_price(make_run, router):
 
 
 def test_a_budget_with_an_unpriced_cloud_model_is_refused_at_registration(router, upstream):
-    from router.errors import ConfigError
+    from pytest_arena.router.errors import ConfigError
 
     spec = RunSpec(run_id="unpriced", strategy="always-cloud", cell_budget_usd=1.0,
                    local=BackendSpec(kind="ollama", model="q:1", label="ollama/q", base_url=upstream.base_url),

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from router.contracts import BackendSpec
-from router.limits import BackendLimit, make_limit, shared_server
+from pytest_arena.router.contracts import BackendSpec
+from pytest_arena.router.limits import BackendLimit, make_limit, shared_server
 
 
 def spec(base_url, max_concurrency=2, kind="openai"):

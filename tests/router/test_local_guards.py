@@ -9,7 +9,7 @@ import ollama
 import openai
 import pytest
 
-from router.contracts import BackendSpec, LocalGuards, RunSpec
+from pytest_arena.router.contracts import BackendSpec, LocalGuards, RunSpec
 from tests.fakes.fake_ollama import RUNAWAY_TOKENS, start_fake_ollama
 
 HI = [{"role": "user", "content": "write forever"}]

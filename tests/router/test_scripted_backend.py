@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from router.backends.base import CallContext
-from router.backends.scripted import SUBMIT_COMMAND, ScriptedBackend, prompt_text
-from router.contracts import (
+from pytest_arena.router.backends.base import CallContext
+from pytest_arena.router.backends.scripted import SUBMIT_COMMAND, ScriptedBackend, prompt_text
+from pytest_arena.router.contracts import (
     BackendSpec,
     CanonicalRequest,
     Finish,
@@ -29,7 +29,7 @@ from router.contracts import (
     ToolSpec,
     Usage,
 )
-from router.errors import ConfigError
+from pytest_arena.router.errors import ConfigError
 
 AGENTS = json.loads((Path(__file__).parents[1] / "fakes" / "agent_tools.json").read_text())
 
@@ -283,7 +283,7 @@ def test_a_run_without_a_scripted_plan_is_a_config_error_naming_the_field():
 # ----------------------------------------------------------------------------- through the router
 @pytest.fixture(scope="module")
 def scripted_router():
-    from router.service import RouterSettings, start_router
+    from pytest_arena.router.service import RouterSettings, start_router
 
     with start_router(RouterSettings()) as handle:
         yield handle

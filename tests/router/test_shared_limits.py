@@ -15,8 +15,8 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from router.contracts import BackendSpec, RunSpec
-from router.service import RouterSettings, start_router
+from pytest_arena.router.contracts import BackendSpec, RunSpec
+from pytest_arena.router.service import RouterSettings, start_router
 
 
 class SlowServer:

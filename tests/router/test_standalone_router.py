@@ -1,4 +1,4 @@
-"""The standalone router (``python -m router``) serves one run that never finishes: its memory must
+"""The standalone router (``python -m pytest_arena.router``) serves one run that never finishes: its memory must
 stay flat however many calls it serves, while its totals stay exact."""
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import json
 import aiohttp
 import pytest
 
-from router.__main__ import RUN_ID
-from router.contracts import BackendSpec, RunSpec, ScriptedPlan
-from router.core import RECENT_RECORDS
-from router.pricing import load_pricing
-from router.service import RouterSettings, start_router
+from pytest_arena.router.__main__ import RUN_ID
+from pytest_arena.router.contracts import BackendSpec, RunSpec, ScriptedPlan
+from pytest_arena.router.core import RECENT_RECORDS
+from pytest_arena.router.pricing import load_pricing
+from pytest_arena.router.service import RouterSettings, start_router
 
 CALLS = 5000
 CLOUD_EVERY = 10  # every 10th call is forced to the cloud, so the totals carry a cost
@@ -31,7 +31,7 @@ def test_5000_calls_keep_a_bounded_window_of_records_and_exact_totals(tmp_path):
 
         async def one(session, i):
             model = "m!cloud" if i % CLOUD_EVERY == 0 else "m"
-            async with session.post(router.base_url + "/v1/chat/completions",  # unprefixed, as python -m router serves
+            async with session.post(router.base_url + "/v1/chat/completions",  # unprefixed, as python -m pytest_arena.router serves
                                     headers={"Authorization": f"Bearer {ep.api_key}"},
                                     json={"model": model, "messages": [{"role": "user", "content": "write a.txt"}]}) as resp:
                 assert resp.status == 200, await resp.text()

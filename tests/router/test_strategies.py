@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from router.contracts import CanonicalRequest, Message, ToolCall, ToolSpec
-from router.strategies import (
+from pytest_arena.router.contracts import CanonicalRequest, Message, ToolCall, ToolSpec
+from pytest_arena.router.strategies import (
     DEFAULT_PARAMS,
     PARAM_SPECS,
     STRATEGY_NAMES,
@@ -24,7 +24,7 @@ from router.strategies import (
     validate_params,
     warm_up,
 )
-from router.strategies.text import CLOUD, LOCAL
+from pytest_arena.router.strategies.text import CLOUD, LOCAL
 
 TASK = "Create a file hello.txt containing the word hi"
 

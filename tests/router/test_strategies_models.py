@@ -13,9 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from router.contracts import CanonicalRequest, CanonicalResponse, Message, ToolSpec
-from router.strategies import StrategyContext, decide, validate_params, warm_up
-from router.strategies.knn import CORPUS_PATH, FALLBACK_EMBEDDER, fallback_embed, load_corpus
+from pytest_arena.router.contracts import CanonicalRequest, CanonicalResponse, Message, ToolSpec
+from pytest_arena.router.strategies import StrategyContext, decide, validate_params, warm_up
+from pytest_arena.router.strategies.knn import CORPUS_PATH, FALLBACK_EMBEDDER, fallback_embed, load_corpus
 
 
 def user_request(text: str, tools: int = 0, system: str = "") -> CanonicalRequest:
@@ -292,7 +292,7 @@ def test_offline_fallback_is_deterministic_across_processes():
     here = fallback_embed(text)
     assert np.array_equal(here, fallback_embed(text))
     assert np.linalg.norm(here) == pytest.approx(1.0)
-    script = ("import sys, json; from router.strategies.knn import fallback_embed; "
+    script = ("import sys, json; from pytest_arena.router.strategies.knn import fallback_embed; "
               f"print(json.dumps(fallback_embed({text!r}).tolist()))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"},

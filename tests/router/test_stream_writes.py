@@ -14,7 +14,7 @@ import threading
 import anthropic
 import pytest
 
-from router.contracts import BackendSpec, LocalGuards, RunSpec
+from pytest_arena.router.contracts import BackendSpec, LocalGuards, RunSpec
 
 WORDS = [f"w{i} " for i in range(20)]
 PROMPT_TOKENS, COMPLETION_TOKENS = 42, 20

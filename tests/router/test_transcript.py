@@ -11,9 +11,9 @@ import openai
 import pytest
 
 from fake_upstreams import TEXT
-from router.contracts import BackendSpec, RunSpec
-from router.service import RouterSettings, start_router
-from router.transcript import BODY_INLINE_MAX, GZIP_MARKER, read_transcript
+from pytest_arena.router.contracts import BackendSpec, RunSpec
+from pytest_arena.router.service import RouterSettings, start_router
+from pytest_arena.router.transcript import BODY_INLINE_MAX, GZIP_MARKER, read_transcript
 
 PLANTED_KEY = "sk-planted-cloud-key-7f3a9c"
 TOOLS = [{"type": "function", "function": {"name": "write_file", "description": "write a file", "parameters": {

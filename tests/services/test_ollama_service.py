@@ -12,7 +12,7 @@ import ollama
 import pytest
 
 from pytest_arena.errors import ArenaError
-from pytest_arena.services.ollama import OllamaUnavailable, ensure_ollama, probe
+from pytest_arena.sweep.services.ollama import OllamaUnavailable, ensure_ollama, probe
 from tests.fakes import fake_ollama
 from tests.fakes.fake_ollama import start_fake_ollama
 

@@ -1,6 +1,6 @@
 import pytest
 
-from pytest_arena.analyze import AnalysisOptions, run_analysis
+from pytest_arena.analysis.analyze import AnalysisOptions, run_analysis
 
 
 @pytest.fixture

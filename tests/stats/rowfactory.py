@@ -1,11 +1,11 @@
 """Rows for the statistics tests, in both formats. Our rows are validated against the real row
-model (pytest_arena.rows.Row), so the tests read the format the harness writes."""
+model (pytest_arena.cell.rows.Row), so the tests read the format the harness writes."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from pytest_arena.rows import Row
+from pytest_arena.cell.rows import Row
 
 _PROVENANCE = {"harness_version": "0.1.0", "python": "3.11", "platform": "linux", "cpu": "x86_64", "cpus": 2,
                "memory_gb": 8.0, "git_sha": None, "pricing_sha256": "0" * 64, "sandbox": "subprocess",

@@ -10,7 +10,7 @@ from .rowfactory import cell_rows, original_row, write_jsonl
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "pytest_arena.analyze", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "pytest_arena.analysis.analyze", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, timeout=120)
 
 

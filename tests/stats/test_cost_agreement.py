@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.stats.observations import observe
-from pytest_arena.stats.repricing import row_cost
-from router.pricing import load_pricing
+from pytest_arena.analysis.stats.observations import observe
+from pytest_arena.analysis.stats.repricing import row_cost
+from pytest_arena.router.pricing import load_pricing
 
 from tests.core.arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
 

@@ -9,7 +9,7 @@ resample_counts -> ratio_replicates -> pass_rate_interval.
 """
 import numpy as np
 
-from pytest_arena.stats.intervals import pass_rate_interval, ratio_replicates, resample_counts
+from pytest_arena.analysis.stats.intervals import pass_rate_interval, ratio_replicates, resample_counts
 
 SIMULATIONS = 1000
 RESAMPLES_PER_SIMULATION = 2000

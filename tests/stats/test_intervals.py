@@ -10,7 +10,7 @@ from statistics import NormalDist
 
 import pytest
 
-from pytest_arena.stats.intervals import expanded_tail, student_t_quantile, wilson_interval
+from pytest_arena.analysis.stats.intervals import expanded_tail, student_t_quantile, wilson_interval
 
 from .rowfactory import cell_rows
 

@@ -130,7 +130,7 @@ def test_legacy_reproduces_the_originals_sanity_results(analyse, passes, errors,
 
 
 def test_cli_writes_the_legacy_file_beside_ours(tmp_path):
-    from pytest_arena.analyze import main
+    from pytest_arena.analysis.analyze import main
     write_jsonl(tmp_path / "run" / "raw.jsonl", mixed_original_rows())
     assert main([str(tmp_path / "run"), "--legacy", "--no-charts", "--resamples", "500"]) == 0
     legacy = json.loads((tmp_path / "run" / "bootstrap_cis_legacy.json").read_text())

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pytest_arena import __version__
-from pytest_arena.config import ArenaConfig
-from pytest_arena.measured import kind, leaves
+from pytest_arena.sweep.config import ArenaConfig
+from pytest_arena.sweep.measured import kind, leaves
 from tests.core.arena_project import make_config, two_task_project
 
 
@@ -82,5 +82,5 @@ def test_every_config_field_is_classified_for_the_measured_sha():
                                                                                          "local": "qwen3:0.6b"}})
     unclassified = [path for path in leaves(config) if kind(path) == "unclassified"]
     assert not unclassified, (
-        f"classify {unclassified} in pytest_arena/measured.py: MEASURED if it can change a cell's result, "
+        f"classify {unclassified} in pytest_arena/sweep/measured.py: MEASURED if it can change a cell's result, "
         "OPERATIONAL if not, CELL_AXES if it selects cells")

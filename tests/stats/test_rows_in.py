@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pytest_arena.analyze import load_rows
+from pytest_arena.analysis.analyze import load_rows
 
 from .rowfactory import original_row, our_row, write_jsonl
 
@@ -100,7 +100,7 @@ def test_a_bad_line_is_a_warning_naming_file_and_line(tmp_path, analyse):
     assert len(rows) == 3  # the object without task_id is still an object: the analysis names it
     assert warnings[0].startswith(f"{raw}:2: skipped line: not valid JSON")
     assert warnings[1].startswith(f"{raw}:3: skipped line: a row must be a JSON object")
-    from pytest_arena.analyze import AnalysisOptions, run_analysis
+    from pytest_arena.analysis.analyze import AnalysisOptions, run_analysis
     analysis = run_analysis(rows, tmp_path / "out", AnalysisOptions(charts=False), warnings)
     assert any(w.startswith(f"{raw}:4: skipped row: missing field 'task_id'") for w in analysis.warnings)
     assert cell_by_strategy(analysis, "cascade").n_rows == 2

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pytest_arena.stats.intervals import tasks_to_separate, wilson_interval
+from pytest_arena.analysis.stats.intervals import tasks_to_separate, wilson_interval
 
 from .rowfactory import cell_rows, our_row
 

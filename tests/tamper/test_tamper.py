@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.sandbox import sandbox_kind
+from pytest_arena.sandbox.run import sandbox_kind
 
 from tests.core.arena_project import make_config, make_task
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from pytest_arena.agents.base import AgentAdapter, AgentResult
 from pytest_arena.agents.process import agent_result, base_env, run_process
 from pytest_arena.agents.registry import register_agent
-from pytest_arena.sandbox import base_python
+from pytest_arena.sandbox.run import base_python
 
 ATTACKS = Path(__file__).resolve().parent / "attacks"
 

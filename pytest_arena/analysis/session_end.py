@@ -1,0 +1,72 @@
+"""Session-end reporting: analyse the results folder with the one analysis implementation."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from pytest_arena.sweep.session import ArenaSession
+
+
+def infra_problems(rows: list[dict], since: str) -> list[str]:
+    """One line per distinct infrastructure problem of this session, with how many cells it hit:
+    a missing Ollama or API key shows once, not once per cell."""
+    problems = Counter()
+    for row in rows:
+        if (row.get("started_at") or "") >= since and row.get("outcome") == "infra_error":
+            # a cell missing several pieces names them all, joined by " AND ": count each piece
+            for piece in (row.get("error") or "unknown").split(" AND "):
+                problems[re.sub(r"\s+", " ", piece).strip()] += 1
+    return [f"{count} cell(s): {message}" for message, count in problems.most_common()]
+
+
+def sandbox_warnings(rows: list[dict], since: str) -> list[str]:
+    """Loud lines for this session's cells that ran without the full sandbox."""
+    unsandboxed = Counter()
+    scoring = Counter()
+    for row in rows:
+        if (row.get("started_at") or "") < since:
+            continue
+        box = row.get("sandbox") or {}
+        if box.get("agent") == "none":
+            unsandboxed[row.get("route")] += 1
+        if box.get("scoring") in ("unshare", "subprocess"):
+            scoring[box["scoring"]] += 1
+    lines = []
+    if unsandboxed:
+        agents = ", ".join(f"{agent} ({n})" for agent, n in unsandboxed.most_common())
+        lines.append(f"WARNING: {sum(unsandboxed.values())} cell(s) ran their agent WITHOUT a sandbox "
+                     f"(sandbox.agents=none): {agents}. The agent could read the task's reference, other cells "
+                     f"and your files; reports mark these cells 'unsandboxed'.")
+    from pytest_arena.sandbox.run import fallback_warning
+
+    for kind, n in scoring.most_common():
+        lines.append(f"WARNING: {n} cell(s): {fallback_warning(kind)}")
+    return lines
+
+
+def session_report(arena: ArenaSession) -> str:
+    rows = arena.store.all_rows()
+    pricing = [f"WARNING: {w}" for w in arena.pricing_warnings]  # costs that read $0 without being free
+    if not rows:
+        return "\n".join([f"no rows in {arena.store.raw_path}", *pricing])
+    problems = infra_problems(rows, arena.started_at)
+    from pytest_arena.analysis.analyze import AnalysisOptions, run_analysis
+
+    cfg = arena.config
+    options = AnalysisOptions(resamples=cfg.analysis.resamples, seed=cfg.analysis.seed, legacy=cfg.analysis.legacy,
+                              charts=cfg.analysis.charts, scenarios=list(cfg.pricing.scenarios),
+                              primary_scenario=cfg.pricing.primary,
+                              pricing_path=None if cfg.pricing.table is None else arena.project_root / cfg.pricing.table)
+    analysis = run_analysis(rows, arena.out_dir, options,
+                            load_warnings=[*arena.store.warnings, *arena.pricing_warnings])  # into summary.md too
+    lines = [analysis.terminal_summary(), f"{len(rows)} rows in {arena.store.raw_path}; reports in {arena.out_dir}"]
+    from pytest_arena.analysis.report.markdown import late_passes
+
+    lines.extend(filter(None, [late_passes(rows)]))
+    if problems:
+        lines.append("infrastructure problems this session (not the system under test; fix, then re-run with --lf):")
+        lines.extend(f"  {p}" for p in problems)
+    lines.extend(sandbox_warnings(rows, arena.started_at))
+    lines.extend(pricing)
+    lines.extend(f"warning: {w}" for w in arena.store.warnings)
+    return "\n".join(lines)

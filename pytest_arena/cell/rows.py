@@ -1,0 +1,152 @@
+"""The result row: one JSON object per cell in raw.jsonl.
+
+A superset of the original project's row (same keys, same nesting), so its analysis habits and
+data still apply, plus our own fields. Every field is filled by the harness.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pytest_arena.outcomes import Outcome
+
+ROW_SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Tokens(_Strict):
+    prompt: int = 0
+    completion: int = 0
+    cached: int = 0
+    reasoning: int = 0
+    local_prompt: int = 0
+    local_completion: int = 0
+    cloud_prompt: int = 0
+    cloud_completion: int = 0
+    cloud_cached: int = 0  # the cached prompt tokens of cloud calls (``cached`` counts every call's)
+
+
+class Latency(_Strict):
+    wall_ms: int  # whole cell: workspace + agent + scoring
+    per_call_ms: list[int]  # upstream time of each LLM call, from the ledger
+    agent_ms: int  # the agent subprocess alone
+    scoring_ms: int  # the acceptance-test run alone
+    router_ms: float  # time the router itself added (decisions + overhead), summed over calls
+
+
+class Quality(_Strict):
+    functional_pass: bool | None  # None only for infra_error before tests could run
+    tests_passed: int | None
+    tests_total: int | None
+    composite: float | None  # tests_passed / tests_total
+    resolved: bool | None = None  # real-prs: every FAIL_TO_PASS and PASS_TO_PASS test passed (SWE-bench's rule)
+
+
+class Scoring(_Strict):
+    """How the acceptance-test report was checked (see pytest_arena/scoring/score.py)."""
+
+    tampering_detected: bool  # a cross-check caught a report rewritten from inside the pytest process
+    tampering: str | None  # what it caught
+    env: str | None  # key of the clean interpreter environment pytest ran from
+
+
+class Routing(_Strict):
+    total_calls: int = 0
+    local_calls: int = 0
+    cloud_calls: int = 0
+    router_calls: int = 0  # the router's own classifier / embedding calls (tokens and cost included above)
+    per_call_backends: list[str] = Field(default_factory=list)  # "call_<i>/<choice>/<model>"
+    statuses: dict[str, int] = Field(default_factory=dict)  # ledger call status -> count
+
+
+class Provenance(_Strict):
+    harness_version: str
+    python: str
+    platform: str
+    cpu: str
+    cpus: int
+    memory_gb: float
+    git_sha: str | None  # of the pytest-arena checkout, when it is one
+    pricing_sha256: str
+    sandbox: str  # bwrap | unshare | subprocess
+    host: str  # hostname of the machine that ran the cell
+    worker: str  # "main", or the xdist worker id (the --tx id) that ran it
+
+
+class Artifacts(_Strict):
+    """Where the cell folder (workspace, logs, junit.xml, transcript) ended up."""
+
+    stored: Literal["results", "host", "none"]  # results: under output_ref; host: left on ``host`` at ``path``; none: never made
+    host: str
+    path: str | None
+    compressed_bytes: int
+    # What the controller did not make in the cell folder, one line each (a symlink, a FIFO, a
+    # member refused by tarfile's data filter): what the agent left, recorded, never followed
+    not_extracted: list[str] = []
+
+
+class Leftovers(_Strict):
+    """What the agent left in its workspace, as the harness saw it (pytest_arena/sandbox/leftovers.py)."""
+
+    files: int  # files, links and folders seen (up to the limit)
+    bytes: int  # bytes of regular files seen
+    over_limit: str | None = None  # the limit reached: the cell failed and was not scored
+    notes: list[str] = []  # links and special files not copied, names escaped (at most 50)
+
+
+class Row(_Strict):
+    # ---- the original project's fields, same names ----
+    task_id: str
+    category: str  # task class: puzzles | refactors
+    route: str  # the agent
+    hardware_profile_ref: str
+    tokens: Tokens
+    latency: Latency
+    quality: Quality
+    routing: Routing
+    output_ref: str  # cell folder, relative to the results folder (workspace, logs, junit.xml)
+    started_at: str
+    finished_at: str
+    error: str | None  # a human-readable reason when outcome is not pass
+    variant: str  # config variant_tag
+    cloud_model_id: str
+    local_model_id: str
+    router_classifier_model_id: str
+    router_strategy: str  # the operating point: `cascade`, or `cascade@threshold=15` in a parameter sweep
+    seed: int
+    config_sha: str
+    # ---- ours ----
+    schema_version: int = ROW_SCHEMA_VERSION
+    # sha256 of the settings this cell's result depends on (pytest_arena/sweep/measured.py): resume
+    # re-runs a cell whose latest row has another one
+    measured_sha: str | None = None
+    outcome: Outcome
+    expect: Literal["pass", "fail"]
+    node_id: str
+    cell_key: str  # stable identity of the cell (independent of node id formatting)
+    run_id: str
+    shape: str
+    agent_version: str
+    agent_exit_code: int | None
+    # The agent was killed at its time limit. Its outcome is still ``pass`` when its files pass
+    # (reports count those passes apart); otherwise the outcome is ``timeout``.
+    agent_timed_out: bool = False
+    agent_reported: dict | None  # the agent's own usage/cost report, where it gives one
+    strategy_params: dict[str, int | float] = {}  # swept param values of the operating point (full dotted names)
+    usage_mismatch: str | None = None  # set when the agent's own token report and the ledger disagree widely
+    cost_usd: float  # from the ledger, priced with the pricing table at call time
+    # router.prompt_cache: the ledger priced cloud cached tokens at the cache-read rate (true) or as
+    # input (false); re-pricing applies the same rule, so a row's cost under its own scenario is this one
+    prompt_cache: bool = False
+    backend_kinds: dict[str, str]  # {"local": "embedded", "cloud": "scripted"}: harness checks are visible
+    provenance: Provenance
+    # Where the agent and the acceptance tests ran: {"agent": "bwrap" | "none", "scoring": "bwrap" |
+    # "unshare" | "subprocess"}. Anything but bwrap is marked in every report.
+    sandbox: dict[str, str] = {}
+    scoring: Scoring | None = None  # None when the acceptance tests never ran
+    artifacts: Artifacts | None = None  # filled when the row is handed to the controller
+    leftovers: Leftovers | None = None  # the workspace the agent left, as scanned after it ended

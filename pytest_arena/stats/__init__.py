@@ -1,3 +1,0 @@
-"""Statistics over result rows: cells, clustered intervals, paired comparisons, router metrics,
-re-pricing and the original project's legacy bootstrap. Reports live in ``pytest_arena.report``;
-``pytest_arena.analyze`` ties both together."""

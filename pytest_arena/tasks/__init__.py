@@ -1,0 +1,1 @@
+"""Tasks: the folder format and the real-prs class."""

@@ -1,0 +1,165 @@
+"""Task folders: format, loading and validation.
+
+    tasks/<class>/<slug>/
+      task.yaml    id, class, shape, title, timeout_s, tests_visible, source, license,
+                   prompt (inline) or prompt_file (default prompt.md), stresses
+      workspace/   what the agent starts with
+      tests/       acceptance tests (pytest), overlaid on the workspace root
+      reference/   the reference solution, overlaid on the workspace root by the oracle agent
+
+workspace/, tests/ and reference/ all map onto the same root: a file ``tests/test_x.py`` lands at
+``<workspace>/test_x.py``, a file ``reference/graph.py`` replaces ``<workspace>/graph.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pytest_arena.errors import TaskError
+from pytest_arena.yamlfile import read_model
+
+TASK_CLASSES = ("puzzles", "refactors")
+SHAPES = ("puzzle", "D1", "D5", "D6")
+# Files never copied anywhere (editor and interpreter debris).
+_IGNORED = {"__pycache__", ".pytest_cache", ".DS_Store", ".gitkeep"}
+
+
+class TaskSpec(BaseModel):
+    """The task.yaml format."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$", description="e.g. real-dev/d6-toposort")
+    task_class: Literal["puzzles", "refactors"] = Field(alias="class")
+    shape: Literal["puzzle", "D1", "D5", "D6"]
+    title: str
+    timeout_s: int = Field(gt=0, description="agent wall-time limit for one cell")
+    scoring_timeout_s: int = Field(default=60, gt=0, description="acceptance-test wall-time limit")
+    tests_visible: bool = Field(description="the agent's workspace holds the acceptance tests")
+    source: str
+    license: str
+    stresses: str = Field(description="one line: what this task stresses (README task table)")
+    prompt: str | None = None
+    prompt_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    spec: TaskSpec
+    root: Path
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def task_class(self) -> str:
+        return self.spec.task_class
+
+    @property
+    def shape(self) -> str:
+        return self.spec.shape
+
+    @cached_property
+    def prompt(self) -> str:
+        if self.spec.prompt is not None:
+            return self.spec.prompt.strip()
+        return (self.root / (self.spec.prompt_file or "prompt.md")).read_text("utf-8").strip()
+
+    def files(self, part: Literal["workspace", "tests", "reference"]) -> dict[str, bytes]:
+        """Relative path -> content of every file under one part of the task."""
+        base = self.root / part
+        out: dict[str, bytes] = {}
+        if not base.is_dir():
+            return out
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not (set(path.relative_to(base).parts) & _IGNORED):
+                out[path.relative_to(base).as_posix()] = path.read_bytes()
+        return out
+
+    def materialise(self, parts: tuple[str, ...], dest: Path) -> None:
+        """Write the given parts, in order, onto one root (later parts overwrite earlier ones)."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for part in parts:
+            for rel, content in self.files(part).items():  # type: ignore[arg-type]
+                target = dest / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+
+    @cached_property
+    def test_files(self) -> tuple[str, ...]:
+        return tuple(self.files("tests"))
+
+    def scoring_env(self, base):
+        """The interpreter environment its tests run in: the harness's clean pytest (a real-prs
+        task adds its project's own, see pytest_arena/tasks/realprs/env.py)."""
+        return base
+
+    def record_solution(self, workspace: Path, cell_dir: Path, model: str) -> None:
+        """Nothing to add to the cell folder (a real-prs task writes its SWE-bench prediction)."""
+
+
+def load_task(folder: Path) -> Task:
+    """Load and validate one task folder; every problem raises TaskError naming the task."""
+    spec_path = folder / "task.yaml"
+    where = f"task folder {folder}"
+    if not spec_path.is_file():
+        raise TaskError(f"{where}: task.yaml is missing. Add one (see README 'Adding a task').")
+    spec = read_model(spec_path, TaskSpec, TaskError, fields="id, class, shape")
+    task = Task(spec=spec, root=folder)
+    if spec.prompt is None:
+        prompt_path = folder / (spec.prompt_file or "prompt.md")
+        if not prompt_path.is_file():
+            raise TaskError(
+                f"{spec_path}: task {spec.id} has no prompt: set 'prompt' or add {prompt_path.name}."
+            )
+    elif spec.prompt_file is not None:
+        raise TaskError(f"{spec_path}: set either 'prompt' or 'prompt_file', not both.")
+    for part in ("workspace", "tests", "reference"):
+        if not (folder / part).is_dir():
+            raise TaskError(f"task {spec.id} ({folder}): the folder {part}/ is missing.")
+        files = task.files(part)
+        if part != "workspace" and not files:
+            raise TaskError(f"task {spec.id} ({folder}): {part}/ holds no files.")
+        for rel, content in files.items():
+            try:
+                content.decode("utf-8")
+            except UnicodeDecodeError:
+                raise TaskError(
+                    f"task {spec.id}: {part}/{rel} is not UTF-8 text. Tasks hold text files only."
+                ) from None
+    try:
+        task.prompt.encode("utf-8")
+    except UnicodeDecodeError:  # pragma: no cover - read_text already decoded
+        raise TaskError(f"task {spec.id}: the prompt is not UTF-8 text.") from None
+    return task
+
+
+@dataclass(frozen=True)
+class TaskRegistry:
+    tasks: dict[str, Task]
+
+    def get(self, task_id: str) -> Task:
+        return self.tasks[task_id]
+
+    def ids(self, task_class: str | None = None) -> list[str]:
+        return [t for t, task in self.tasks.items() if task_class in (None, task.task_class)]
+
+
+def discover_tasks(root: Path) -> TaskRegistry:
+    """Every task under ``root`` (folders holding a task.yaml), in sorted path order."""
+    tasks: dict[str, Task] = {}
+    if not root.is_dir():
+        raise TaskError(f"tasks folder {root} does not exist. Set benchmark.tasks_dir in the config.")
+    for spec_path in sorted(root.glob("*/*/task.yaml")):
+        task = load_task(spec_path.parent)
+        if task.id in tasks:
+            raise TaskError(
+                f"task id {task.id} is declared twice: {tasks[task.id].root} and {task.root}."
+            )
+        tasks[task.id] = task
+    return TaskRegistry(tasks)
