@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pytest_arena.cell import provenance  # noqa: E402
-from pytest_arena.agents.process import AgentSandbox, agent_sandbox, base_env, run_process  # noqa: E402
+from pytest_arena.agents.base import AgentSandbox  # noqa: E402
+from pytest_arena.agents.process import UNSANDBOXED, base_env, run_process  # noqa: E402
 from pytest_arena.sandbox.run import RouterLink, base_python, sandbox_kind  # noqa: E402
 
 STREAM_EVENTS = 20
@@ -106,11 +107,8 @@ def summary(values: list[float], unit: str) -> str:
 def run(cmd: list[str], work: Path, box: AgentSandbox | None, timeout_s: float = 120):
     """``cmd`` as an agent process: plain, or inside ``box``; exits on failure."""
     env = base_env(work / "home")
-    if box is None:
-        result = run_process(cmd, cwd=work, env=env, timeout_s=timeout_s, log_dir=work / "logs")
-    else:
-        with agent_sandbox(box):
-            result = run_process(cmd, cwd=work, env=env, timeout_s=timeout_s, log_dir=work / "logs")
+    result = run_process(cmd, cwd=work, env=env, timeout_s=timeout_s, log_dir=work / "logs",
+                         sandbox=box or UNSANDBOXED)
     if result.exit_code != 0:
         raise SystemExit(f"{cmd} failed: {result.tail()}")
     return result

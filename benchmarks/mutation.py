@@ -59,6 +59,10 @@ class Target:
         return self.path + (f"::{','.join(self.functions)}" if self.functions else "")
 
 
+_BUDGET_TESTS = ("tests/router/test_ledger_and_budget.py",
+                 "tests/router/test_access.py::test_a_call_without_the_runs_token_is_refused_in_its_protocols_shape",
+                 "tests/router/test_keys.py::test_an_always_local_run_needs_no_cloud_key")
+
 # The modules of issue 20, point 4, and the tests that exercise each (found with grep; pytester
 # tests narrowed with -k to the ones that reach the module, the rest of the suite is not run).
 TARGETS = [
@@ -68,25 +72,31 @@ TARGETS = [
     Target("router/limits.py",
            tests=("tests/router/test_shared_limits.py",),
            new_tests=("tests/router/test_limits_mutants.py",)),
-    Target("router/core.py",
-           functions=("RouterCore.register", "RouterCore.record", "RouterCore.charge", "RouterCore.check_budget",
-                      "RouterCore.admit_cloud", "RouterCore._fits", "RouterCore.release_cloud",
-                      "OutputMeter.tokens", "OutputMeter.at_least"),
-           tests=("tests/router/test_ledger_and_budget.py",
-                  "tests/router/test_access.py::test_a_call_without_the_runs_token_is_refused_in_its_protocols_shape",
-                  "tests/router/test_keys.py::test_an_always_local_run_needs_no_cloud_key"),
-           new_tests=("tests/router/test_budget_mutants.py",)),
+    # The router's run registry, record point, budget and output meter (one module each since the house).
+    *(Target(path, functions=functions, tests=_BUDGET_TESTS, new_tests=("tests/router/test_budget_mutants.py",))
+      for path, functions in (
+          ("router/runs.py", ("Runs.register",)),
+          ("router/core.py", ("RouterCore.record",)),
+          ("router/budget.py", ("Budget.spend", "Budget.charge", "Budget.check", "Budget.admit_cloud",
+                                "Budget._fits", "Budget.release_cloud")),
+          ("router/meter.py", ("OutputMeter.tokens", "OutputMeter.at_least")))),
     Target("pytest_arena/outcomes.py",
            tests=("tests/core/test_pytest_conventions.py",
                   "tests/core/test_plugin.py::test_oracle_passes_null_fails_as_expected_and_rows_are_complete",
                   "tests/core/test_plugin.py::test_timeout_and_crash_each_get_their_outcome"),
            new_tests=("tests/core/test_outcomes_mutants.py",)),
-    Target("pytest_arena/sandbox/run.py",
-           functions=("_run", "_prefix", "_inside", "_normalised_exit_code", "_wait", "_tail",
-                      "run_sandboxed", "sandbox_kind", "_starts", "_environment", "interpreter_paths"),
+    Target("pytest_arena/sandbox/launcher.py",
+           functions=("PrefixBox.run", "PrefixKind.available", "killed_reason", "inside", "_wait", "tail",
+                      "minimal_environment", "interpreter_paths"),
            embedded=("_LAUNCHER",),
            tests=("tests/test_sandbox.py",),
            new_tests=("tests/test_sandbox_mutants.py",)),
+    Target("pytest_arena/sandbox/bubblewrap.py", functions=("BubblewrapKind.prefix", "BubblewrapKind.exit_code"),
+           tests=("tests/test_sandbox.py",),
+           new_tests=("tests/test_sandbox_mutants.py",)),
+    Target("pytest_arena/sandbox/run.py", functions=("run_sandboxed", "sandbox_kind"),
+           tests=("tests/test_sandbox.py",),
+           new_tests=("tests/test_sandbox_mutants.py", "tests/test_sandbox_kinds.py")),
     # The outcome decision itself lives in runner.py (outcomes.py only names the outcomes).
     Target("pytest_arena/cell/handoff.py",
            tests=("tests/core/test_multihost.py::test_popen_chdir_worker_and_artifacts_over_the_cap_stay_on_the_host",

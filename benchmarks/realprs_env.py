@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_arena.agents.installers import default_install_root
+from pytest_arena.paths import default_install_root
 from pytest_arena.cell.provenance import collect
 from pytest_arena.tasks.realprs.env import build_env
 from pytest_arena.tasks.realprs.prepare import real_prs_root

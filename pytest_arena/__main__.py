@@ -1,4 +1,4 @@
-"""`python -m pytest_arena <command>`: setup, analyze, plan, status, tasks, schema."""
+"""`python -m pytest_arena <command>`: setup, analyze, plan, router, status, tasks, schema."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,8 @@ COMMANDS = {
     "setup": ("pytest_arena.sweep.setup", "install agents (and the embedded model) pinned and isolated"),
     "analyze": ("pytest_arena.analysis.analyze", "re-compute every report from one or more raw.jsonl files or folders"),
     "plan": ("pytest_arena.sweep.plan", "print a sweep's cells per axis, projected cloud spend and wall time, budget caps; runs nothing"),
-    "status": ("pytest_arena.plugin.progress", "a sweep's state from any terminal: cells done and left, running cells, cost, ETA"),
+    "router": ("pytest_arena.sweep.standalone", "serve one config's routing standalone (--config X.yaml), for driving an agent by hand"),
+    "status": ("pytest_arena.plugin.status", "a sweep's state from any terminal: cells done and left, running cells, cost, ETA"),
     "tasks": ("pytest_arena.docgen.task_table", "print the task table generated from tasks/ (--check README.md)"),
     "schema": (None, "write configs/schema.json from the config model and the README config reference"),
 }

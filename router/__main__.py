@@ -1,7 +1,10 @@
 """Run the router standalone, for debugging an agent by hand.
 
   python -m pytest_arena.router --strategy heuristic --local ollama:qwen3:8b --cloud openai:gpt-5.5 --port 8787
-  python -m pytest_arena.router --config configs/my.yaml
+
+The router imports nothing of the plugin: to serve one arena config's routing (its strategy, models
+and services), use the plugin's command ``python -m pytest_arena router --config X.yaml``, which
+takes the same flags as this one.
 
 One run, ``default``, is registered and served both under ``/run/default/...`` and without the
 prefix (``/v1/chat/completions``, ``/v1/messages``, ``/api/chat``...), on 127.0.0.1 and on a Unix
@@ -15,13 +18,21 @@ import signal
 import sys
 import threading
 
+from pytest_arena.router.backends.base import backend_class
 from pytest_arena.router.contracts import BackendSpec, RunSpec
-from pytest_arena.router.core import RECENT_RECORDS
 from pytest_arena.router.errors import ConfigError
+from pytest_arena.router.runs import RECENT_RECORDS
 from pytest_arena.router.service import RouterSettings, start_router
 
 RUN_ID = "default"
-_API_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+def _key_variable(kind: str) -> str | None:
+    """The variable a backend of ``kind`` reads its API key from (Backend.api_key_env)."""
+    try:
+        return backend_class(kind).api_key_env
+    except ConfigError:
+        return None  # an unknown kind: registering the run names it, with the kinds there are
 
 
 def parse_backend(text: str, flag: str) -> BackendSpec:
@@ -31,34 +42,28 @@ def parse_backend(text: str, flag: str) -> BackendSpec:
         raise SystemExit(f"{flag} {text!r}: expected KIND:MODEL[@BASE_URL], e.g. ollama:qwen3:8b")
     model, _, base_url = rest.partition("@")
     return BackendSpec(kind=kind, model=model, label=f"{kind}/{model}", base_url=base_url or None,
-                       api_key_env=_API_KEY_ENV.get(kind) if not base_url or "127.0.0.1" not in base_url else None)
+                       api_key_env=_key_variable(kind) if not base_url or "127.0.0.1" not in base_url else None)
 
 
 def run_spec_from_args(args: argparse.Namespace) -> RunSpec:
-    if args.config:
-        try:
-            from pytest_arena.sweep.config import standalone_run_spec
-        except ImportError as exc:
-            raise SystemExit(f"--config needs pytest_arena.sweep.config.standalone_run_spec, which is not available "
-                             f"({exc}); use --strategy/--local/--cloud instead") from None
-        spec = standalone_run_spec(args.config)
-        spec.run_id = RUN_ID
-        return spec
     if not (args.local and args.cloud):
-        raise SystemExit("give --local and --cloud (KIND:MODEL[@BASE_URL]) or --config X.yaml")
+        raise SystemExit("give --local and --cloud (KIND:MODEL[@BASE_URL]); to serve an arena config's routing, "
+                         "run `python -m pytest_arena router --config X.yaml`")
     return RunSpec(run_id=RUN_ID, strategy=args.strategy, local=parse_backend(args.local, "--local"),
                    cloud=parse_backend(args.cloud, "--cloud"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_arena.router", description=__doc__,
+def build_parser(prog: str = "python -m pytest_arena.router", run_flags: bool = True) -> argparse.ArgumentParser:
+    """The router's own flags. ``run_flags`` False leaves out --strategy/--local/--cloud, for a caller
+    that hands ``main`` its run (``python -m pytest_arena router --config``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8787, help="port on 127.0.0.1 (0: any free port)")
-    parser.add_argument("--strategy", default="heuristic", help="routing strategy (default: heuristic)")
-    parser.add_argument("--local", help="local backend, KIND:MODEL[@BASE_URL]")
-    parser.add_argument("--cloud", help="cloud backend, KIND:MODEL[@BASE_URL]")
+    if run_flags:
+        parser.add_argument("--strategy", default="heuristic", help="routing strategy (default: heuristic)")
+        parser.add_argument("--local", help="local backend, KIND:MODEL[@BASE_URL]")
+        parser.add_argument("--cloud", help="cloud backend, KIND:MODEL[@BASE_URL]")
     parser.add_argument("--ledger", help="append ledger records (JSONL) to this file")
-    parser.add_argument("--config", help="an arena config YAML to take the run from")
     parser.add_argument("--env-file", default=".env", help="a .env file with API keys (default: .env)")
     parser.add_argument("--session-budget-usd", type=float, help="cloud spending cap")
     parser.add_argument("--token", help="require this token on every call (Authorization: Bearer or x-api-key); "
@@ -75,8 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-inflight", type=int, default=0,
                         help="refuse (429) a call while this many are in flight (default 0: no cap; the "
                              "standalone run is everything sent to it, load generators included)")
-    args = parser.parse_args(argv)
-    spec = run_spec_from_args(args)
+    return parser
+
+
+def main(argv: list[str] | None = None, spec: RunSpec | None = None, args: argparse.Namespace | None = None) -> int:
+    """Serve one run until Ctrl-C or SIGTERM: ``spec`` when given (with ``args`` parsed by
+    ``build_parser(run_flags=False)``), else the run the flags describe."""
+    if args is None:
+        args = build_parser(run_flags=spec is None).parse_args(argv)
+    if spec is None:
+        spec = run_spec_from_args(args)
+    spec.run_id = RUN_ID
     if args.transcript:
         spec.transcript_path, spec.transcript_bodies = args.transcript, not args.transcript_meta_only
     router = start_router(RouterSettings(port=args.port, ledger_path=args.ledger, env_file=args.env_file,

@@ -1,15 +1,17 @@
 """The Starlette app: explicit routes, one plain function per endpoint.
 
-Every routed endpoint reads the body, lets its protocol module parse it into a CanonicalRequest,
-hands it to the call pipeline (core.RoutedCall) and renders the answer back in the same protocol.
-Routing facts go to ``X-Arena-*`` response headers, never into model-visible text.
+Every routed endpoint reads the body, lets its front door (protocols/: FrontDoor) parse it into a
+CanonicalRequest, hands it to the call pipeline (call.RoutedCall) and renders the answer back in
+the same protocol. The routed endpoints are built from the registered front doors, one per path a
+door serves; the discovery endpoints some clients probe (model lists, token counts, Ollama's tags,
+show and version) answer in the shape of the door whose clients ask. Routing facts go to
+``X-Arena-*`` response headers, never into model-visible text.
 """
 from __future__ import annotations
 
 import asyncio
 import hmac
 from time import perf_counter
-from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,8 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pytest_arena.router.call import RoutedCall
 from pytest_arena.router.canonical import collect, estimate_prompt_tokens
-from pytest_arena.router.core import RoutedCall, RouterCore, RunState
+from pytest_arena.router.core import RouterCore
 from pytest_arena.router.errors import (
     ClientRequestError,
     RejectedError,
@@ -28,7 +31,16 @@ from pytest_arena.router.errors import (
     UnknownRunError,
 )
 from pytest_arena.router.jsonfast import dumps, loads
-from pytest_arena.router.protocols import anthropic_messages, ollama_api, openai_chat, openai_responses
+from pytest_arena.router.protocols import (
+    FrontDoor,
+    StreamRenderer,
+    anthropic_messages,
+    front_doors,
+    ollama_api,
+    openai_chat,
+)
+from pytest_arena.router.run_state import RunState
+from pytest_arena.router.runs import Runs
 
 JSON = "application/json"
 _BAD_TOKEN = ("pytest-arena: this run's router token is missing or wrong; send the token the harness "
@@ -73,7 +85,7 @@ class EventStreamResponse(Response):
     leaves the iterator unclosed when the client disconnects and runs a disconnect-listener task
     group per response, which costs more."""
 
-    def __init__(self, call: RoutedCall, renderer, watch: DisconnectWatch | None,
+    def __init__(self, call: RoutedCall, renderer: StreamRenderer, watch: DisconnectWatch | None,
                  media_type: str, headers: dict[str, str] | None):
         self.call = call
         self.renderer = renderer
@@ -115,13 +127,14 @@ class EventStreamResponse(Response):
             await self.call.aclose()
 
 
-def _core(request: Request) -> RouterCore:
-    return request.app.state.core
+def _runs(request: Request) -> Runs:
+    runs: Runs = request.app.state.runs
+    return runs
 
 
-def _error(proto: ModuleType, status: int, error_type: str, message: str,
+def _error(door: FrontDoor, status: int, error_type: str, message: str,
            headers: dict[str, str] | None = None) -> Response:
-    return Response(proto.error_body(error_type, message), status_code=status, media_type=JSON, headers=headers)
+    return Response(door.error_body(error_type, message), status_code=status, media_type=JSON, headers=headers)
 
 
 def presents_token(headers: list[tuple[bytes, bytes]], token: bytes) -> bool:
@@ -138,20 +151,20 @@ def presents_token(headers: list[tuple[bytes, bytes]], token: bytes) -> bool:
     return found
 
 
-def _admitted(request: Request, proto: ModuleType) -> RunState | Response:
-    return _admit(_core(request), request.scope, proto)
+def _admitted(request: Request, door: FrontDoor) -> RunState | Response:
+    return _admit(_runs(request), request.scope, door)
 
 
-def _admit(core: RouterCore, scope: Scope, proto: ModuleType) -> RunState | Response:
+def _admit(runs: Runs, scope: Scope, door: FrontDoor) -> RunState | Response:
     """The request's run, or the answer refusing it: 404 for an unknown run id, 401 without the
     run's token (counted per router, recorded in no run's ledger)."""
     try:
-        run = core.run(scope.get("path_params", {}).get("run_id"))
+        run = runs.run(scope.get("path_params", {}).get("run_id"))
     except UnknownRunError as err:
-        return _error(proto, 404, err.error_type, err.message)
+        return _error(door, 404, err.error_type, err.message)
     if run.token is not None and not presents_token(scope["headers"], run.token):
-        core.unauthorized_calls += 1
-        return _error(proto, 401, "authentication_error", _BAD_TOKEN)
+        runs.core.unauthorized_calls += 1
+        return _error(door, 401, "authentication_error", _BAD_TOKEN)
     return run
 
 
@@ -211,11 +224,12 @@ async def _read_body(receive: Receive, scope: Scope | None = None, cap: int | No
     return buffer
 
 
-async def _route_call(scope: Scope, receive: Receive, proto: ModuleType) -> Response:
+async def _route_call(scope: Scope, receive: Receive, door: FrontDoor) -> Response:
     """One routed call, on the raw ASGI scope: a Starlette Request would only add work here."""
     arrived = perf_counter()
-    core: RouterCore = scope["app"].state.core
-    run = _admit(core, scope, proto)
+    runs: Runs = scope["app"].state.runs
+    core: RouterCore = runs.core
+    run = _admit(runs, scope, door)
     if isinstance(run, Response):
         return run
     settings = core.settings
@@ -226,29 +240,29 @@ async def _route_call(scope: Scope, receive: Receive, proto: ModuleType) -> Resp
         err = TooManyInFlightError(
             f"pytest-arena: {run.inflight + run.admitting} calls of this run are already in flight, the "
             f"router's cap (RouterSettings.max_inflight_per_run={limit}); retry when one has finished")
-        core.record_rejected(run, proto.PROTOCOL, err.message, arrived, err.status)
-        return _error(proto, err.http_status, err.error_type, err.message, {"Retry-After": "1"})
+        core.record_rejected(run, door.name, err.message, arrived, err.status)
+        return _error(door, err.http_status, err.error_type, err.message, {"Retry-After": "1"})
     run.admitting += 1
     try:
         body = loads(await _read_body(receive, scope, settings.max_body_bytes))
         if not isinstance(body, dict):
             raise ClientRequestError("the request body must be a JSON object")
-        req = proto.parse(body)
+        req = door.parse(body)
         del body
         if settings.max_messages is not None and len(req.messages) > settings.max_messages:
             raise RejectedError(
                 f"pytest-arena: the request has {len(req.messages):,} messages, over the router's cap of "
                 f"{settings.max_messages:,} (RouterSettings.max_messages)")
     except RejectedError as err:
-        core.record_rejected(run, proto.PROTOCOL, err.message, arrived, err.status)
-        return _error(proto, err.http_status, err.error_type, err.message)
+        core.record_rejected(run, door.name, err.message, arrived, err.status)
+        return _error(door, err.http_status, err.error_type, err.message)
     except (ValueError, ClientRequestError) as exc:
-        message = f"pytest-arena: invalid {proto.PROTOCOL} request: {getattr(exc, 'message', None) or exc}"
-        core.record_rejected(run, proto.PROTOCOL, message, arrived)
-        return _error(proto, 400, "invalid_request_error", message)
+        message = f"pytest-arena: invalid {door.name} request: {getattr(exc, 'message', None) or exc}"
+        core.record_rejected(run, door.name, message, arrived)
+        return _error(door, 400, "invalid_request_error", message)
     finally:
         run.admitting -= 1
-    call = core.open_call(run, req, arrived)
+    call = RoutedCall(core, run, req, arrived)
     watch: DisconnectWatch | None = None
 
     def watch_local_call(call: RoutedCall) -> None:
@@ -264,11 +278,11 @@ async def _route_call(scope: Scope, receive: Receive, proto: ModuleType) -> Resp
         await call.start()
         headers = call.headers() if core.settings.routing_headers else None
         if req.stream:  # the response takes over the call and the watch
-            streaming = EventStreamResponse(call, proto.StreamRenderer(req), watch, proto.STREAM_MEDIA_TYPE, headers)
+            streaming = EventStreamResponse(call, door.stream_renderer(req), watch, door.stream_media_type, headers)
             return streaming
         resp = await collect(call.events())
     except RouterError as err:
-        return _error(proto, err.http_status, err.error_type, err.message,
+        return _error(door, err.http_status, err.error_type, err.message,
                       call.headers() if core.settings.routing_headers else None)
     except asyncio.CancelledError:
         if watch is None or not watch.disconnected:
@@ -278,48 +292,48 @@ async def _route_call(scope: Scope, receive: Receive, proto: ModuleType) -> Resp
     finally:
         if watch is not None and streaming is None:
             watch.stop()
-    return Response(proto.render(resp, req), media_type=JSON, headers=headers)
+    return Response(door.render(resp, req), media_type=JSON, headers=headers)
 
 
 # ---------------------------------------------------------------------- routed endpoints
 class RoutedEndpoint:
-    """A routed endpoint as a plain ASGI app. As a function, Starlette would wrap it in its
-    exception-handling layer, which adds a closure to every ``send`` of a stream; the router
+    """A front door's routed endpoint as a plain ASGI app. As a function, Starlette would wrap it
+    in its exception-handling layer, which adds a closure to every ``send`` of a stream; the router
     raises nothing that layer would turn into a response (errors are rendered by ``_route_call``)."""
 
-    __slots__ = ("proto",)
+    __slots__ = ("door",)
 
-    def __init__(self, proto: ModuleType):
-        self.proto = proto
+    def __init__(self, door: FrontDoor):
+        self.door = door
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await _route_call(scope, receive, self.proto)
+        response = await _route_call(scope, receive, self.door)
         await response(scope, receive, send)
 
 
-chat_completions = RoutedEndpoint(openai_chat)
-responses = RoutedEndpoint(openai_responses)
-messages = RoutedEndpoint(anthropic_messages)
-ollama_chat = RoutedEndpoint(ollama_api)
-
-
 # ---------------------------------------------------------------------- discovery endpoints
+# The doors whose clients probe the endpoints below: each answers (and refuses) in its door's shape.
+_OPENAI = openai_chat.FRONT_DOOR
+_ANTHROPIC = anthropic_messages.FRONT_DOOR
+_OLLAMA = ollama_api.FRONT_DOOR
+
+
 async def count_tokens(request: Request) -> Response:
-    refused = _admitted(request, anthropic_messages)
+    refused = _admitted(request, _ANTHROPIC)
     if isinstance(refused, Response):
         return refused
     try:
-        body = loads(await _read_body(request.receive, request.scope, _core(request).settings.max_body_bytes))
-        req = anthropic_messages.parse(body if isinstance(body, dict) else {})
+        body = loads(await _read_body(request.receive, request.scope, _runs(request).core.settings.max_body_bytes))
+        req = _ANTHROPIC.parse(body if isinstance(body, dict) else {})
     except RejectedError as err:
-        return _error(anthropic_messages, err.http_status, err.error_type, err.message)
+        return _error(_ANTHROPIC, err.http_status, err.error_type, err.message)
     except (ValueError, ClientRequestError) as exc:
-        return _error(anthropic_messages, 400, "invalid_request_error", str(getattr(exc, "message", exc)))
+        return _error(_ANTHROPIC, 400, "invalid_request_error", str(getattr(exc, "message", exc)))
     return Response(dumps({"input_tokens": estimate_prompt_tokens(req)}), media_type=JSON)
 
 
 async def models(request: Request) -> Response:
-    run = _admitted(request, openai_chat)
+    run = _admitted(request, _OPENAI)
     if isinstance(run, Response):
         return run
     return Response(dumps({"object": "list", "data": [
@@ -327,14 +341,14 @@ async def models(request: Request) -> Response:
 
 
 async def ollama_tags(request: Request) -> Response:
-    run = _admitted(request, ollama_api)
+    run = _admitted(request, _OLLAMA)
     if isinstance(run, Response):
         return run
     return Response(ollama_api.tags_body(run.endpoints.model), media_type=JSON)
 
 
 async def ollama_show(request: Request) -> Response:
-    run = _admitted(request, ollama_api)
+    run = _admitted(request, _OLLAMA)
     if isinstance(run, Response):
         return run
     return Response(ollama_api.show_body(run.spec.guards.num_ctx), media_type=JSON)
@@ -342,10 +356,10 @@ async def ollama_show(request: Request) -> Response:
 
 async def ollama_version(request: Request) -> Response:
     # Answered for unknown run ids too (as it always was); a registered run's token is still checked.
-    core = _core(request)
-    run_id = request.path_params.get("run_id") or core.settings.unscoped_run_id
-    if run_id in core.runs:
-        refused = _admitted(request, ollama_api)
+    runs = _runs(request)
+    run_id = request.path_params.get("run_id") or runs.core.settings.unscoped_run_id
+    if run_id in runs:
+        refused = _admitted(request, _OLLAMA)
         if isinstance(refused, Response):
             return refused
     return Response(ollama_api.version_body(), media_type=JSON)
@@ -354,7 +368,7 @@ async def ollama_version(request: Request) -> Response:
 async def run_root(request: Request) -> Response:
     """claude-code sends ``HEAD /`` to its base URL before the first call (without a key, and
     ignoring the answer: a 401 costs it nothing)."""
-    refused = _admitted(request, openai_chat)
+    refused = _admitted(request, _OPENAI)
     if isinstance(refused, Response):
         return refused
     return Response(b"pytest-arena router\n" if request.method == "GET" else b"", media_type="text/plain")
@@ -366,20 +380,16 @@ async def root(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     """Answers at once: no upstream probes (the original's health check took up to 6 s)."""
-    return Response(dumps({"ok": True, "runs": len(_core(request).runs)}), media_type=JSON)
+    return Response(dumps({"ok": True, "runs": len(_runs(request))}), media_type=JSON)
 
 
 async def not_found(request: Request) -> Response:
-    return _error(openai_chat, 404, "not_found_error",
+    return _error(_OPENAI, 404, "not_found_error",
                   f"pytest-arena: no endpoint for {request.method} {request.url.path}")
 
 
-def _run_routes(prefix: str) -> list[Route]:
-    return [
-        Route(prefix + "/v1/chat/completions", chat_completions, methods=["POST"]),
-        Route(prefix + "/v1/messages", messages, methods=["POST"]),
-        Route(prefix + "/v1/responses", responses, methods=["POST"]),
-        Route(prefix + "/api/chat", ollama_chat, methods=["POST"]),
+def _run_routes(prefix: str, routed: dict[str, RoutedEndpoint]) -> list[Route]:
+    return [Route(f"{prefix}/{path}", endpoint, methods=["POST"]) for path, endpoint in routed.items()] + [
         Route(prefix + "/v1/messages/count_tokens", count_tokens, methods=["POST"]),
         Route(prefix + "/v1/models", models, methods=["GET"]),
         Route(prefix + "/api/tags", ollama_tags, methods=["GET"]),
@@ -388,25 +398,26 @@ def _run_routes(prefix: str) -> list[Route]:
     ]
 
 
-def build_app(core: RouterCore) -> ASGIApp:
-    routes = _run_routes("/run/{run_id}") + [
+def build_app(runs: Runs) -> ASGIApp:
+    """The router's ASGI app over ``runs``, serving every front door registered by now."""
+    # The agent calls' endpoints, one per path a front door serves. Under /run/<run_id>/ they are
+    # found by one split and one dict lookup instead of Starlette's route by route regex matching:
+    # these are nearly all the router's traffic.
+    hot = {path: RoutedEndpoint(door) for door in front_doors() for path in door.paths}
+    routes = _run_routes("/run/{run_id}", hot) + [
         Route("/run/{run_id}", run_root, methods=["GET", "HEAD"]),
         Route("/run/{run_id}/", run_root, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    if core.settings.unscoped_run_id:  # python -m pytest_arena.router: one run, also served without the prefix
-        routes += _run_routes("")
+    if runs.core.settings.unscoped_run_id:  # python -m pytest_arena.router: one run, also without the prefix
+        routes += _run_routes("", hot)
     routes += [
         Route("/", root, methods=["GET", "HEAD"]),
         Route("/{path:path}", not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
     ]
     app = Starlette(routes=routes)
-    app.state.core = core
+    app.state.runs = runs
     router = app.router
-    # The agent calls' routes, found by one split and one dict lookup instead of Starlette's route
-    # by route regex matching: these are nearly all the router's traffic.
-    hot = {"v1/chat/completions": chat_completions, "v1/messages": messages, "v1/responses": responses,
-           "api/chat": ollama_chat}
 
     async def serve(scope: Scope, receive: Receive, send: Send) -> None:
         # Straight to the routes, skipping Starlette's error middleware: it wraps every send in two

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Side = Literal["local", "cloud"]
-Protocol = Literal["openai-chat", "openai-responses", "anthropic", "ollama"]
-BackendKind = Literal["ollama", "openai", "anthropic", "embedded", "scripted"]
 FinishReason = Literal["stop", "length", "tool_calls", "error"]
 CallStatus = Literal[
     "ok",               # the backend answered completely
@@ -54,7 +52,7 @@ class ToolSpec:
 
 @dataclass(slots=True)
 class CanonicalRequest:
-    protocol: Protocol
+    protocol: str  # its front door's name (FrontDoor.name): "openai-chat", "openai-responses", "anthropic", "ollama"
     model: str  # what the agent asked for, with any !local/!cloud suffix removed
     messages: list[Message]
     tools: list[ToolSpec] = field(default_factory=list)
@@ -117,7 +115,7 @@ class CanonicalResponse:
 class BackendSpec:
     """Where one side's calls go.
 
-    kind:
+    kind: a kind registered with pytest_arena.router.backends.register_backend; the built-in ones:
       ollama    native /api/chat at base_url (default http://127.0.0.1:11434)
       openai    any OpenAI-compatible /v1/chat/completions at base_url (cloud APIs, vLLM, llama.cpp)
       anthropic Anthropic Messages at base_url (default https://api.anthropic.com)
@@ -125,7 +123,7 @@ class BackendSpec:
       scripted  offline stand-in that drives the agent to write ``ScriptedPlan.files``
     """
 
-    kind: BackendKind
+    kind: str
     model: str  # the upstream model id (e.g. "qwen3.6:35b", "gpt-5.5", "smollm2-135m")
     label: str  # the name the config used (e.g. "ollama/qwen3.6:35b", "embedded/smollm2-135m")
     base_url: str | None = None
@@ -160,7 +158,7 @@ class RunSpec:
     """One cell's routing setup, registered with the router before the agent starts."""
 
     run_id: str
-    strategy: str  # one of pytest_arena.router.strategies.STRATEGIES
+    strategy: str  # a registered name: pytest_arena.router.strategies.strategy_names()
     local: BackendSpec
     cloud: BackendSpec
     strategy_params: dict[str, Any] = field(default_factory=dict)  # thresholds etc.

@@ -15,7 +15,6 @@ from pathlib import Path
 
 DEFAULT_TABLE = Path(__file__).with_name("data") / "pricing.json"
 LOCAL_KEY = "__local__"
-LOCAL_KINDS = ("ollama", "embedded", "scripted")  # BackendSpec kinds whose calls cost nothing
 # Model labels of local backends: anything Ollama-style ("qwen3.6:35b") or explicitly local.
 _LOCAL_PREFIXES = ("ollama/", "embedded/", "local/", "scripted")
 _DATE_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")

@@ -26,10 +26,12 @@ from typing import Any
 import uvicorn
 
 from pytest_arena.router.app import build_app
+from pytest_arena.router.backends.base import BackendOptions
 from pytest_arena.router.contracts import RunEndpoints, RunSpec, RunTotals
 from pytest_arena.router.core import CoreSettings, RouterCore
 from pytest_arena.router.ledger import Ledger
 from pytest_arena.router.pricing import load_pricing
+from pytest_arena.router.runs import Runs
 
 _log = logging.getLogger(__name__)
 _START_TIMEOUT_S = 15.0
@@ -75,14 +77,15 @@ class RouterSettings:
 class RouterHandle:
     """A running router. All methods may be called from any thread except the router's own."""
 
-    def __init__(self, settings: RouterSettings, core: RouterCore, server: uvicorn.Server,
+    def __init__(self, settings: RouterSettings, runs: Runs, server: uvicorn.Server,
                  loop: asyncio.AbstractEventLoop, thread: threading.Thread, port: int, unix: "_UnixListener"):
         self.settings = settings
         self.port = port
         self.base_url = f"http://{settings.host}:{port}"
         self.uds_path = str(unix.path)  # the same app over a Unix socket (for sandboxes with no network)
         self._unix = unix
-        self._core = core
+        self._runs = runs
+        self._core: RouterCore = runs.core
         self._server = server
         self._loop = loop
         self._thread = thread
@@ -97,11 +100,11 @@ class RouterHandle:
     def register_run(self, spec: RunSpec) -> RunEndpoints:
         """Register one cell's routing setup; returns the run-scoped base URLs for its agent.
         Raises pytest_arena.router.errors.ConfigError with one clear message on a bad spec."""
-        return self._run(self._core.register(spec))
+        return self._run(self._runs.register(spec))
 
     def finish_run(self, run_id: str, timeout_s: float = 10) -> RunTotals:
         """Wait (up to timeout_s) until the run's in-flight calls are recorded, then unregister it."""
-        return self._run(self._core.finish(run_id, timeout_s), timeout_s + 5)
+        return self._run(self._runs.finish(run_id, timeout_s), timeout_s + 5)
 
     def totals_so_far(self, run_id: str, timeout_s: float = 1.0) -> RunTotals:
         """A live run's totals so far, read on the router's loop (the ledger's sums, kept per call
@@ -118,7 +121,7 @@ class RouterHandle:
 
     @property
     def session_cost_usd(self) -> float:
-        return self._core.session_spent_usd
+        return self._core.budget.session_spent_usd
 
     @property
     def ledger_path(self) -> Path | None:
@@ -133,7 +136,7 @@ class RouterHandle:
         if self._closed:
             return
         try:
-            self._run(self._core.aclose(), 10)
+            self._run(self._runs.aclose(), 10)
         finally:
             self._closed = True
             self._server.should_exit = True
@@ -215,7 +218,11 @@ def start_router(settings: RouterSettings | None = None) -> RouterHandle:
                      lock_dir=Path(settings.lock_dir) if settings.lock_dir else None,
                      max_body_bytes=settings.max_body_bytes, max_messages=settings.max_messages,
                      max_inflight_per_run=settings.max_inflight_per_run),
-        ledger, load_pricing(settings.pricing_path), backend_settings=settings)
+        ledger, load_pricing(settings.pricing_path),
+        BackendOptions(max_retries=settings.max_retries, retry_backoff_s=settings.retry_backoff_s,
+                       cloud_timeout_s=settings.cloud_timeout_s,
+                       env_file=str(settings.env_file) if settings.env_file else None))
+    runs = Runs(core)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -226,8 +233,8 @@ def start_router(settings: RouterSettings | None = None) -> RouterHandle:
         ledger.close()
         raise
     port = sock.getsockname()[1]
-    core.base_url = f"http://{settings.host}:{port}"
-    config = uvicorn.Config(build_app(core), host=settings.host, port=port, http=_HTTP_IMPL, lifespan="off",
+    runs.base_url = f"http://{settings.host}:{port}"
+    config = uvicorn.Config(build_app(runs), host=settings.host, port=port, http=_HTTP_IMPL, lifespan="off",
                             log_level="warning", access_log=False, timeout_keep_alive=75, backlog=2048,
                             proxy_headers=False, server_header=False, date_header=False,
                             timeout_graceful_shutdown=2)
@@ -264,4 +271,4 @@ def start_router(settings: RouterSettings | None = None) -> RouterHandle:
             raise RuntimeError(f"pytest-arena: the router did not answer /healthz on port {port} "
                                f"within {_START_TIMEOUT_S:g} s")
         time.sleep(0.01)
-    return RouterHandle(settings, core, server, loop, thread, port, unix)
+    return RouterHandle(settings, runs, server, loop, thread, port, unix)

@@ -17,21 +17,20 @@ import asyncio
 import base64
 import gzip
 import json
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pytest_arena.router.contracts import (
     CanonicalRequest,
     CanonicalResponse,
     LedgerRecord,
+    RunSpec,
     TextDelta,
     ToolCallDelta,
 )
 from pytest_arena.router.jsonfast import dumps, loads
-
-if TYPE_CHECKING:
-    from pytest_arena.router.core import OutputMeter, RunState
+from pytest_arena.router.meter import OutputMeter, RecordingMeter
 
 TRANSCRIPT_VERSION = 1
 BODY_INLINE_MAX = 16 * 1024  # bytes of a body's JSON kept inline; a bigger body is stored gzip'd
@@ -40,31 +39,13 @@ SCRUBBED = "***"
 FLUSH_INTERVAL_S = 0.2
 
 
-@cache
-def _recording_meter(base: type) -> type:
-    """The call's OutputMeter that also keeps every event it sees, for the transcript's response
-    (assembled when written, not while the call streams). Made on first use: readers of this
-    module (the reports) need no router loaded."""
-
-    class RecordingMeter(base):
-        __slots__ = ("events",)
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.events: list = []
-
-        def add(self, ev) -> None:
-            self.events.append(ev)
-            base.add(self, ev)
-
-    return RecordingMeter
-
-
 class Transcript:
-    """One run's transcript file; used from the router's event loop only."""
+    """One run's transcript file; used from the router's event loop only. ``secrets`` gives what
+    must never be written (the run's token, its backends' API keys), asked at each write: a key
+    is loaded when a side is first prepared."""
 
-    def __init__(self, run: RunState, path: Path, bodies: bool):
-        self.run = run
+    def __init__(self, path: Path, bodies: bool, secrets: Callable[[], list[str]]):
+        self.secrets = secrets
         self.path = path
         self.bodies = bodies
         self._pending: list[tuple[LedgerRecord, Any, Any]] = []
@@ -74,9 +55,8 @@ class Transcript:
         path.write_bytes(b"")
 
     def meter(self) -> OutputMeter:
-        from pytest_arena.router.core import OutputMeter  # loaded by now: the router calls this
-
-        return _recording_meter(OutputMeter)() if self.bodies else OutputMeter()
+        """The meter of one call: a RecordingMeter when the transcript keeps bodies."""
+        return RecordingMeter() if self.bodies else OutputMeter()
 
     def add(self, rec: LedgerRecord, request: Any = None, answer: Any = None) -> None:
         """Keep one call for the next write. ``request``: its CanonicalRequest (a list of texts for
@@ -93,7 +73,7 @@ class Transcript:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        secrets = run_secrets(self.run)
+        secrets = self.secrets()
         lines = [scrub(self._line(*item, secrets), secrets) + b"\n" for item in pending]
         with open(self.path, "ab") as out:
             out.write(b"".join(lines))
@@ -126,22 +106,11 @@ class Transcript:
                          b',"response":', _body(_response_body(answer), secrets), b"}"))
 
 
-def open_transcript(run: RunState) -> Transcript | None:
+def open_transcript(spec: RunSpec, secrets: Callable[[], list[str]]) -> Transcript | None:
     """The run's transcript as its spec asks (``transcript_path``, ``transcript_bodies``), or None."""
-    spec = run.spec
     if not spec.transcript_path:
         return None
-    return Transcript(run, Path(spec.transcript_path), spec.transcript_bodies)
-
-
-def run_secrets(run: RunState) -> list[str]:
-    """What must never be written: the run's token and every API key its backends hold."""
-    held = [run.endpoints.api_key]
-    for backend in (run.local, run.cloud, run.classifier, run.embedder):
-        key = getattr(backend, "api_key", None)  # HTTP backends, once prepared (router/backends/http.py)
-        if key:
-            held.append(key)
-    return [s for s in held if s]
+    return Transcript(Path(spec.transcript_path), spec.transcript_bodies, secrets)
 
 
 def scrub(data: bytes, secrets: list[str]) -> bytes:

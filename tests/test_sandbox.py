@@ -5,8 +5,8 @@ import logging
 import os
 import shutil
 import socket
-import sys
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.sandbox import run as sandbox
+from pytest_arena.sandbox.cgroup import pids_cgroup_parent
+from pytest_arena.sandbox.kinds import get_sandbox_kind
+from pytest_arena.sandbox.launcher import TAIL_BYTES
 from pytest_arena.sandbox.run import Limits, SandboxStartError, run_sandboxed, sandbox_kind
 
 PY = sys.executable
@@ -24,7 +27,7 @@ needs_bwrap = pytest.mark.skipif(sandbox_kind() != "bwrap", reason="bwrap is not
 
 
 def _kind_works(kind: str) -> bool:
-    return bool(shutil.which(kind)) and sandbox._starts(kind)
+    return bool(get_sandbox_kind(kind).available())
 
 
 # Each isolating kind this machine has; the property tests run on every one of them.
@@ -57,9 +60,9 @@ def processes_with(marker: str) -> list[int]:
 @pytest.fixture
 def fresh_detection():
     """Forget the detected sandbox kind before and after the test."""
-    sandbox.sandbox_kind.cache_clear()
+    sandbox.forget_detection()
     yield
-    sandbox.sandbox_kind.cache_clear()
+    sandbox.forget_detection()
 
 
 def test_runs_the_command_in_the_workdir_with_a_minimal_environment(tmp_path, monkeypatch):
@@ -131,7 +134,7 @@ def test_wall_time_kills_the_whole_process_tree(tmp_path):
     assert result.timed_out
     assert result.killed_reason == "wall time 1.5 s exceeded"
     assert result.exit_code is not None and result.exit_code < 0
-    if sandbox_kind() == "bwrap" or sandbox._pids_cgroup_parent() is not None:
+    if sandbox_kind() == "bwrap" or pids_cgroup_parent() is not None:
         # Even a child in its own session dies (pid namespace or cgroup); a plain subprocess
         # as a normal user can only kill its process group.
         assert processes_with(marker) == []
@@ -154,7 +157,7 @@ def test_memory_cap_makes_allocations_fail(tmp_path):
 
 
 def test_process_cap_makes_fork_fail(tmp_path):
-    if os.geteuid() == 0 and sandbox._pids_cgroup_parent() is None:
+    if os.geteuid() == 0 and pids_cgroup_parent() is None:
         pytest.skip("root without a writable pids cgroup: the kernel ignores RLIMIT_NPROC")
     result = run_sandboxed(
         python("""
@@ -223,7 +226,7 @@ def test_output_tails_are_capped_and_keep_the_end(tmp_path):
         """),
         workdir=tmp_path, limits=Limits(wall_s=30),
     )
-    assert len(result.stdout.encode()) <= sandbox.TAIL_BYTES
+    assert len(result.stdout.encode()) <= TAIL_BYTES
     assert result.stdout.startswith("[...truncated...]") and result.stdout.endswith("THE END")
     assert result.stderr == "short"
 

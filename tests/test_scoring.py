@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.sandbox import run as sandbox
+from pytest_arena.sandbox.cgroup import pids_cgroup_parent
 from pytest_arena.scoring import score as scoring, env as scoring_env
 from pytest_arena.errors import TaskError
 from pytest_arena.sandbox.run import Limits, base_python, sandbox_kind
@@ -290,7 +291,7 @@ def test_a_memory_hog_is_capped(tmp_path):
 
 
 def test_a_fork_bomb_is_capped(tmp_path):
-    if os.geteuid() == 0 and sandbox._pids_cgroup_parent() is None:
+    if os.geteuid() == 0 and pids_cgroup_parent() is None:
         pytest.skip("root without a writable pids cgroup: the kernel ignores RLIMIT_NPROC")
     task = hostile_task(tmp_path, """
         import os, time

@@ -15,10 +15,24 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from pytest_arena.router.contracts import RunEndpoints
-
-from pytest_arena.tasks.folder import Task
+from pytest_arena.sandbox.base import RouterLink
+from pytest_arena.tasks.base import Task
 
 AgentFailure = Literal["timeout", "agent_crash"]
+
+
+@dataclass(frozen=True)
+class AgentSandbox:
+    """Where one cell's agent processes run: ``kind`` is a registered sandbox kind's name (what
+    ``sandbox.agents`` names, recorded in the row as sandbox.agent), shown ``writable`` and
+    ``readonly`` paths, the router as its one network peer, and the largest file its processes
+    can write (RLIMIT_FSIZE)."""
+
+    kind: str
+    writable: tuple[Path, ...] = ()
+    readonly: tuple[Path, ...] = ()
+    router: RouterLink | None = None
+    file_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,7 @@ class AgentRunContext:
     home: Path  # isolated HOME / config dir for this cell (never the user's real one)
     log_dir: Path  # stdout.log / stderr.log and agent-specific artifacts go here
     install_root: Path  # where `setup` installed agents (one venv or npm prefix per agent)
+    sandbox: AgentSandbox  # every process of the agent runs here: run_process(..., sandbox=ctx.sandbox)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ClassVar, Literal
 
+from pytest_arena.paths import default_install_root
 from pytest_arena.router.contracts import RunEndpoints
 
 from pytest_arena.errors import AgentNotInstalled, ArenaError
@@ -35,14 +36,6 @@ HEARTBEAT_S = 15.0  # a long install step says it is still running this often
 
 class InstallError(ArenaError):
     """An install step failed; the message says which step and shows the tail of its output."""
-
-
-def default_install_root() -> Path:
-    """``$ARENA_AGENTS_DIR`` or ``~/.cache/pytest-arena/agents``."""
-    configured = os.environ.get("ARENA_AGENTS_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "pytest-arena" / "agents"
 
 
 @dataclass(frozen=True)
@@ -198,7 +191,7 @@ class InstalledAgent(AgentAdapter):
             left = ctx.timeout_s - (time.monotonic() - start)
             timeout = left if step.timeout_s is None else min(step.timeout_s, left)
             proc = run_process(step.argv, cwd=ctx.workspace, env=step.env, timeout_s=max(timeout, 0.1),
-                               log_dir=ctx.log_dir, name=step.name)
+                               log_dir=ctx.log_dir, name=step.name, sandbox=ctx.sandbox)
             if step is not steps[-1] and (proc.timed_out or proc.exit_code != 0):
                 result = agent_result(proc, timeout_s=timeout)
                 result.reason = f"{step.name}: {result.reason}"

@@ -1,63 +1,39 @@
 """Run an agent as a subprocess: own process group, stdin closed, hard timeout that kills the
-whole group, stdout/stderr kept in files. Inside a cell (``agent_sandbox``), every such process
-runs in the agent sandbox: bubblewrap with the workspace, its private HOME and its logs
-writable, its own install and the system read-only, nothing else of the host visible, and the
-router as its only network peer (see ``pytest_arena.sandbox.run``). Then read what it left: ``agent_result`` classifies
-the exit (timeout / agent_crash / finished), ``json_lines`` reads event output, and
-``report_mismatch`` compares the agent's own token report with the router's ledger."""
+whole group, stdout/stderr kept in files. Every such process runs in the sandbox the adapter is
+handed (``ctx.sandbox``, passed as ``run_process(..., sandbox=ctx.sandbox)``): in a cell, the
+kind ``sandbox.agents`` names with the workspace, its private HOME and its logs writable, its own
+install and the system read-only, and the router as its only network peer (see
+``pytest_arena.sandbox``). Then read what it left: ``agent_result`` classifies the exit (timeout /
+agent_crash / finished), ``json_lines`` reads event output, and ``report_mismatch`` compares the
+agent's own token report with the router's ledger."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import signal
-import subprocess
-import time
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
-from pytest_arena.sandbox import leftovers
+from pytest_arena.agents.base import AgentResult, AgentSandbox
 from pytest_arena.errors import ArenaError
-from pytest_arena.sandbox.run import SYSTEM_PATHS, Limits, RouterLink, SandboxStartError, run_sandboxed
-from pytest_arena.agents.base import AgentResult
+from pytest_arena.sandbox import leftovers
+from pytest_arena.sandbox.run import SYSTEM_PATHS, Limits, SandboxStartError, run_sandboxed
 
 # Processes (and threads) an agent's sandbox may hold at once: node runtimes and language
 # servers use dozens of threads each.
 AGENT_MAX_PROCS = 4096
 LOG_READ_BYTES = 32 << 20  # what an adapter parses of a log: its end
 LOG_KEEP_BYTES = 16 << 20  # what a cell keeps of each log on disk: its end (a note says what was cut)
+# Outside a cell (an adapter's own tests, a benchmark): a plain process group, no walls, no caps.
+UNSANDBOXED = AgentSandbox(kind="none")
 
 
 class AgentSandboxError(ArenaError):
-    """The agent sandbox could not start (infrastructure, not the agent)."""
-
-
-@dataclass(frozen=True)
-class AgentSandbox:
-    """Where one cell's agent processes run. ``kind`` is "bwrap", or "none" when the user opted
-    out (``sandbox.agents: none``): then they run as plain subprocesses and the row says so."""
-
-    kind: str
-    writable: tuple[Path, ...] = ()
-    readonly: tuple[Path, ...] = ()
-    router: RouterLink | None = None
-    file_bytes: int | None = None  # the largest file its processes can write (RLIMIT_FSIZE)
-
-
-_CURRENT: ContextVar[AgentSandbox | None] = ContextVar("arena_agent_sandbox", default=None)
-
-
-@contextmanager
-def agent_sandbox(box: AgentSandbox):
-    """Every ``run_process`` inside this block runs in ``box``."""
-    token = _CURRENT.set(box)
-    try:
-        yield box
-    finally:
-        _CURRENT.reset(token)
+    """The agent sandbox could not start (infrastructure, not the agent), or a process was
+    started without one."""
 
 
 def tool_prefixes() -> list[Path]:
@@ -94,40 +70,6 @@ class ProcessResult:
         return self.tail(which, LOG_READ_BYTES)
 
 
-def _signal_group(pgid: int, sig: int) -> bool:
-    """Send ``sig`` to the group; False when no process is left in it."""
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def kill_process_group(proc: subprocess.Popen, grace_s: float = 2.0) -> None:
-    """SIGTERM the group, then SIGKILL whatever is left after ``grace_s``.
-
-    The group id is the leader's pid (``start_new_session``); it stays valid after the leader
-    has exited, so children the agent left behind are found and killed too.
-    """
-    pgid = proc.pid
-    if not _signal_group(pgid, signal.SIGTERM):
-        return
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        try:
-            proc.wait(timeout=0.05)  # reap the leader, or it would keep the group "alive"
-        except subprocess.TimeoutExpired:
-            continue
-        if not _signal_group(pgid, 0):
-            return
-        time.sleep(0.05)
-    _signal_group(pgid, signal.SIGKILL)
-    try:
-        proc.wait(timeout=5.0)
-    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
-        pass
-
-
 def run_process(
     cmd: list[str],
     *,
@@ -136,62 +78,30 @@ def run_process(
     timeout_s: float,
     log_dir: Path,
     name: str = "agent",
+    sandbox: AgentSandbox | None = None,
 ) -> ProcessResult:
+    """Run ``cmd`` in ``sandbox`` (an adapter passes ``ctx.sandbox``), its output kept in
+    ``log_dir/<name>.stdout.log`` and ``.stderr.log``. Without a sandbox nothing runs: an adapter
+    that forgets to pass one must not start the agent on the host (AgentSandboxError, the cell's
+    infra_error, names the fix)."""
+    if sandbox is None:
+        raise AgentSandboxError(
+            f"run_process({cmd[0] if cmd else ''!r}, ...) was given no sandbox: an agent adapter passes "
+            "sandbox=ctx.sandbox (the cell's agent sandbox); outside a cell, sandbox=UNSANDBOXED "
+            "(pytest_arena.agents.process) runs it as a plain subprocess")
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path = log_dir / f"{name}.stdout.log"
     err_path = log_dir / f"{name}.stderr.log"
-    box = _CURRENT.get()
-    if box is not None and box.kind == "bwrap":
-        result = _run_in_sandbox(box, cmd, cwd=cwd, env=env, timeout_s=timeout_s, out_path=out_path,
-                                 err_path=err_path, log_dir=log_dir)
-    else:
-        result = _run_plain(cmd, cwd=cwd, env=env, timeout_s=timeout_s, out_path=out_path, err_path=err_path)
-    for path in (out_path, err_path):
-        leftovers.keep_tail(path, LOG_KEEP_BYTES)
-    return result
-
-
-def _run_plain(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float, out_path: Path,
-               err_path: Path) -> ProcessResult:
-    start = time.monotonic()
-    # Fresh files: never opened through a link or FIFO an earlier step of the agent planted there.
-    with leftovers.open_fresh(out_path) as out, leftovers.open_fresh(err_path) as err:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,  # own process group, so a timeout kills every child
-        )
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            # Kill the group even after a clean exit: agents leave language servers behind.
-            kill_process_group(proc)
-    return ProcessResult(
-        exit_code=None if timed_out else proc.returncode,
-        timed_out=timed_out,
-        duration_s=time.monotonic() - start,
-        stdout_path=out_path,
-        stderr_path=err_path,
-    )
-
-
-def _run_in_sandbox(box: AgentSandbox, cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float,
-                    out_path: Path, err_path: Path, log_dir: Path) -> ProcessResult:
     try:
         result = run_sandboxed(
-            cmd, workdir=cwd, env=env, kind="bwrap",
-            limits=Limits(wall_s=timeout_s, memory_mb=None, max_procs=AGENT_MAX_PROCS, file_bytes=box.file_bytes),
-            writable=(*box.writable, log_dir), readonly=box.readonly, router=box.router,
+            cmd, workdir=cwd, env=env, kind=sandbox.kind,
+            limits=Limits(wall_s=timeout_s, memory_mb=None, max_procs=AGENT_MAX_PROCS, file_bytes=sandbox.file_bytes),
+            writable=(*sandbox.writable, log_dir), readonly=sandbox.readonly, router=sandbox.router,
             stdout_path=out_path, stderr_path=err_path, harness_env=False)
     except SandboxStartError as exc:
         raise AgentSandboxError(f"the agent sandbox could not start: {exc}") from None
+    for path in (out_path, err_path):
+        leftovers.keep_tail(path, LOG_KEEP_BYTES)
     return ProcessResult(exit_code=None if result.timed_out else result.exit_code, timed_out=result.timed_out,
                          duration_s=result.duration_s, stdout_path=out_path, stderr_path=err_path)
 
@@ -218,7 +128,7 @@ def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def json_lines(text: str) -> Iterator[dict]:
+def json_lines(text: str) -> Iterator[dict[str, Any]]:
     """The JSON objects in an agent's line-oriented output (NDJSON / JSONL), skipping other lines."""
     for line in text.splitlines():
         line = line.strip()
@@ -246,9 +156,9 @@ def agent_result(
     proc: ProcessResult,
     *,
     timeout_s: float,
-    reported: dict | None = None,
+    reported: dict[str, Any] | None = None,
     crash: str | None = None,
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> AgentResult:
     """Turn a finished agent process into an ``AgentResult``.
 
@@ -276,7 +186,7 @@ def agent_result(
     return result
 
 
-def report_mismatch(agent: str, reported: dict | None, ledger_prompt: int, ledger_completion: int,
+def report_mismatch(agent: str, reported: dict[str, Any] | None, ledger_prompt: int, ledger_completion: int,
                     *, tolerance: float = 0.25, slack_tokens: int = 500) -> str | None:
     """One line when the agent's own token report and the router's ledger disagree by more than
     ``tolerance`` (and ``slack_tokens``), else None. Agents count differently (aider estimates

@@ -20,23 +20,28 @@ def infra_problems(rows: list[dict], since: str) -> list[str]:
 
 
 def sandbox_warnings(rows: list[dict], since: str) -> list[str]:
-    """Loud lines for this session's cells that ran without the full sandbox."""
+    """Loud lines for this session's cells that ran in a kind that does not wall off files and
+    network (as the kind states it: pytest_arena/sandbox/kinds.py)."""
+    from pytest_arena.sandbox.kinds import isolates
+
     unsandboxed = Counter()
+    agent_kinds: set[str] = set()
     scoring = Counter()
     for row in rows:
         if (row.get("started_at") or "") < since:
             continue
         box = row.get("sandbox") or {}
-        if box.get("agent") == "none":
+        if box.get("agent") not in (None, "not started") and not isolates(box["agent"]):
             unsandboxed[row.get("route")] += 1
-        if box.get("scoring") in ("unshare", "subprocess"):
+            agent_kinds.add(box["agent"])
+        if box.get("scoring") not in (None, "not run") and not isolates(box["scoring"]):
             scoring[box["scoring"]] += 1
     lines = []
     if unsandboxed:
         agents = ", ".join(f"{agent} ({n})" for agent, n in unsandboxed.most_common())
         lines.append(f"WARNING: {sum(unsandboxed.values())} cell(s) ran their agent WITHOUT a sandbox "
-                     f"(sandbox.agents=none): {agents}. The agent could read the task's reference, other cells "
-                     f"and your files; reports mark these cells 'unsandboxed'.")
+                     f"(sandbox.agents={'/'.join(sorted(agent_kinds))}): {agents}. The agent could read the task's "
+                     f"reference, other cells and your files; reports mark these cells 'unsandboxed'.")
     from pytest_arena.sandbox.run import fallback_warning
 
     for kind, n in scoring.most_common():
@@ -50,16 +55,19 @@ def session_report(arena: ArenaSession) -> str:
     if not rows:
         return "\n".join([f"no rows in {arena.store.raw_path}", *pricing])
     problems = infra_problems(rows, arena.started_at)
-    from pytest_arena.analysis.analyze import AnalysisOptions, run_analysis
+    from pytest_arena.analysis.compute import AnalysisOptions, compute
+    from pytest_arena.analysis.report import write_reports
 
     cfg = arena.config
     options = AnalysisOptions(resamples=cfg.analysis.resamples, seed=cfg.analysis.seed, legacy=cfg.analysis.legacy,
                               charts=cfg.analysis.charts, scenarios=list(cfg.pricing.scenarios),
                               primary_scenario=cfg.pricing.primary,
                               pricing_path=None if cfg.pricing.table is None else arena.project_root / cfg.pricing.table)
-    analysis = run_analysis(rows, arena.out_dir, options,
-                            load_warnings=[*arena.store.warnings, *arena.pricing_warnings])  # into summary.md too
-    lines = [analysis.terminal_summary(), f"{len(rows)} rows in {arena.store.raw_path}; reports in {arena.out_dir}"]
+    analysis = compute(rows, options, load_warnings=[*arena.store.warnings, *arena.pricing_warnings])  # summary.md too
+    analysis.outputs = write_reports(analysis, arena.out_dir)
+    from pytest_arena.analysis.report.tables import terminal_summary
+
+    lines = [terminal_summary(analysis), f"{len(rows)} rows in {arena.store.raw_path}; reports in {arena.out_dir}"]
     from pytest_arena.analysis.report.markdown import late_passes
 
     lines.extend(filter(None, [late_passes(rows)]))

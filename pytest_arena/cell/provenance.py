@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pytest_arena.router.pricing import load_pricing
 
-from pytest_arena import __version__
+from pytest_arena.version import __version__
 from pytest_arena.sweep.config import git_head
 from pytest_arena.cell.rows import Provenance
 

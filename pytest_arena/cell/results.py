@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pytest_arena.cell import story as cell_story, handoff
 from pytest_arena.cell.rows import Row
+from pytest_arena.jsonl import read_jsonl
 
 RAW = "raw.jsonl"
 
@@ -30,36 +31,6 @@ def append_line(path: Path, line: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def read_jsonl(path: Path, source_key: str | None = None) -> tuple[list[dict], list[str]]:
-    """Parsed rows, and a warning naming ``file:line`` per line that is not a JSON object (the line
-    stays in the file; nothing is dropped silently). With ``source_key``, each row records its
-    ``file:line`` under that key. The one reader of raw.jsonl: the store and the analysis use it."""
-    rows: list[dict] = []
-    problems: list[str] = []
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return rows, problems
-    except OSError as exc:
-        return rows, [f"{path}: cannot read: {exc.strerror or exc}"]
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{where}: skipped line: not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(row, dict):
-            problems.append(f"{where}: skipped line: a row must be a JSON object, got {type(row).__name__}")
-            continue
-        if source_key:
-            row[source_key] = where
-        rows.append(row)
-    return rows, problems
 
 
 @dataclass

@@ -72,7 +72,7 @@ class Provenance(_Strict):
     memory_gb: float
     git_sha: str | None  # of the pytest-arena checkout, when it is one
     pricing_sha256: str
-    sandbox: str  # bwrap | unshare | subprocess
+    sandbox: str  # the scoring kind this machine chose (its name: pytest_arena/sandbox/kinds.py)
     host: str  # hostname of the machine that ran the cell
     worker: str  # "main", or the xdist worker id (the --tx id) that ran it
 
@@ -144,8 +144,9 @@ class Row(_Strict):
     prompt_cache: bool = False
     backend_kinds: dict[str, str]  # {"local": "embedded", "cloud": "scripted"}: harness checks are visible
     provenance: Provenance
-    # Where the agent and the acceptance tests ran: {"agent": "bwrap" | "none", "scoring": "bwrap" |
-    # "unshare" | "subprocess"}. Anything but bwrap is marked in every report.
+    # Where the agent and the acceptance tests ran: {"agent": <kind>, "scoring": <kind>}, each a
+    # sandbox kind's name (pytest_arena/sandbox/kinds.py; "not started" / "not run" when nothing
+    # ran there). Every report marks a row whose kind does not wall off files and network.
     sandbox: dict[str, str] = {}
     scoring: Scoring | None = None  # None when the acceptance tests never ran
     artifacts: Artifacts | None = None  # filled when the row is handed to the controller

@@ -15,19 +15,13 @@ from pytest_arena.router.errors import RouterError
 
 from pytest_arena.cell import story as cell_story, handoff, provenance
 from pytest_arena.sandbox import leftovers
-from pytest_arena.plugin import progress
-from pytest_arena.agents.base import AgentResult, AgentRunContext
-from pytest_arena.agents.process import (
-    AgentSandbox,
-    AgentSandboxError,
-    agent_sandbox,
-    report_mismatch,
-    tool_prefixes,
-)
+from pytest_arena.agents.base import AgentResult, AgentRunContext, AgentSandbox
+from pytest_arena.agents.process import AgentSandboxError, report_mismatch, tool_prefixes
 from pytest_arena.agents.registry import get_agent
 from pytest_arena.sweep.cells import Cell
 from pytest_arena.errors import AgentNotInstalled, ArenaError, SolutionError
 from pytest_arena.outcomes import Outcome
+from pytest_arena.cell.watch import NO_WATCH, Watch
 from pytest_arena.cell.rows import (
     Artifacts,
     Latency,
@@ -39,12 +33,12 @@ from pytest_arena.cell.rows import (
     Scoring,
     Tokens,
 )
+from pytest_arena.sandbox.kinds import availability, get_sandbox_kind
 from pytest_arena.sandbox.run import Limits, RouterLink, sandbox_kind
 from pytest_arena.scoring.score import JUNIT_MAX_BYTES, ScoreResult, score
-from pytest_arena.plugin.scheduling import plain_node_id
 from pytest_arena.scoring.env import env_root, prepare as prepare_scoring_env
 from pytest_arena.sweep.session import ArenaSession
-from pytest_arena.tasks.folder import Task
+from pytest_arena.tasks.base import Task
 
 
 log = logging.getLogger("pytest_arena")
@@ -137,26 +131,25 @@ def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals
 
 def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Path, router,
                       file_bytes: int | None = None) -> AgentSandbox:
-    """The cell's agent sandbox: its workspace and private HOME writable, its install read-only,
-    the router (if any) as its only network peer. Refuses when bubblewrap cannot run, unless the
-    user opted out (``sandbox.agents: none``)."""
-    if session.config.sandbox.agents == "none":
-        return AgentSandbox(kind="none")
-    if sandbox_kind() != "bwrap":
+    """The cell's agent sandbox, of the kind ``sandbox.agents`` names: its workspace and private
+    HOME writable, its install read-only, the router (if any) as its only network peer. Refuses
+    when that kind cannot run here (the user may opt out: ``sandbox.agents: none``)."""
+    kind = get_sandbox_kind(session.config.sandbox.agents)
+    if not availability(kind.name):
         raise AgentSandboxError(
-            "agents run only inside bubblewrap, which is missing or cannot start here: install it "
-            "(apt-get install bubblewrap), or opt out with --arena-set sandbox.agents=none "
+            f"agents run only inside {kind.title}, which is missing or cannot start here: install it "
+            f"({kind.install_hint}), or opt out with --arena-set sandbox.agents=none "
             "(rows then record sandbox.agent='none' and the reports mark those cells)")
     home.mkdir(parents=True, exist_ok=True)
     link = None
     if router is not None:
         link = RouterLink(uds_path=router.uds_path, port=router.port)
-    return AgentSandbox(kind="bwrap", writable=(workspace, home),
+    return AgentSandbox(kind=kind.name, writable=(workspace, home),
                         readonly=(*adapter.sandbox_paths(session.install_root), *tool_prefixes()), router=link,
                         file_bytes=file_bytes)
 
 
-def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
+def run_cell(session: ArenaSession, cell: Cell, node_id: str, watch: Watch = NO_WATCH) -> CellRun:
     config = session.config
     task = session.registry.get(cell.task_id)
     adapter = get_agent(cell.agent)
@@ -208,16 +201,15 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str) -> CellRun:
                 classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache,
                 transcript_path=None if config.router.transcript == "off" else str(cell_dir / cell_story.TRANSCRIPT),
                 transcript_bodies=config.router.transcript == "full"))
-            progress.WATCH.routed(run_id, router)  # live calls and cost for the progress display
+            watch.routed(run_id, router)  # live calls and cost, e.g. for the progress display
         timeout_s = config.benchmark.timeout_s or task.spec.timeout_s
+        box = agent_sandbox_for(session, adapter, workspace, home, router, limits.file_bytes)
         ctx = AgentRunContext(task=task, workspace=workspace, prompt=task.prompt, endpoints=endpoints,
                               seed=cell.seed, timeout_s=timeout_s, home=home, log_dir=cell_dir / "logs",
-                              install_root=session.install_root)
-        box = agent_sandbox_for(session, adapter, workspace, home, router, limits.file_bytes)
+                              install_root=session.install_root, sandbox=box)
         a0 = time.monotonic()
         try:
-            with agent_sandbox(box):
-                agent_result = adapter.run(ctx)
+            agent_result = adapter.run(ctx)
         finally:
             agent_ms = int((time.monotonic() - a0) * 1000)
             if router is not None:
@@ -316,7 +308,7 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
         tests_total=scored.tests_total if scored and scored.status != "infra_error" else None,
         composite=(scored.tests_passed / scored.tests_total) if scored and scored.tests_total else (
             0.0 if scored and scored.status != "infra_error" else None),
-        resolved=(scored.status == "pass") if task.task_class == "real-prs" and scored and scored.status != "infra_error" else None)
+        resolved=(scored.status == "pass") if task.reports_resolved and scored and scored.status != "infra_error" else None)
     routing = Routing(
         total_calls=totals.calls, local_calls=totals.local_calls, cloud_calls=totals.cloud_calls,
         router_calls=totals.router_calls,
@@ -337,7 +329,7 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
         router_classifier_model_id=config.models.router_classifier, router_strategy=cell.strategy_point,
         strategy_params=dict(cell.strategy_params),
         seed=cell.seed, config_sha=session.config_sha, measured_sha=session.measured_sha(cell),
-        outcome=outcome, expect=cell.expect, node_id=plain_node_id(node_id), cell_key=cell.key, run_id=run_id,
+        outcome=outcome, expect=cell.expect, node_id=node_id, cell_key=cell.key, run_id=run_id,
         shape=task.shape, agent_version=agent_version,
         agent_exit_code=agent_result.exit_code if agent_result else None,
         agent_timed_out=agent_result is not None and agent_result.failure == "timeout",

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from pytest_arena.errors import ArenaError, TaskError
 from pytest_arena.docgen.readme_sections import markers, sync_section
-from pytest_arena.tasks.folder import Task, discover_tasks
+from pytest_arena.tasks.classes import read_task_folders
+from pytest_arena.tasks.folder import Task
 
 START_MARKER, END_MARKER = markers("task-table")
 COLUMNS = ("id", "class", "shape", "tests", "stresses")
@@ -70,7 +71,7 @@ def _is_node_id(line: str) -> bool:
 
 def task_rows(tasks_root: Path) -> list[dict]:
     """One row per task folder under ``tasks_root``, in the registry's (sorted path) order."""
-    tasks = list(discover_tasks(tasks_root).tasks.values())
+    tasks = list(read_task_folders(tasks_root).tasks.values())
     with ThreadPoolExecutor(max_workers=_PARALLEL_COLLECTIONS) as pool:
         counts = list(pool.map(count_tests, tasks))
     return [

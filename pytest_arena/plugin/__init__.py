@@ -180,13 +180,14 @@ class RowCollector:
         or what it handed over could not be stored."""
         from pytest_arena.cell.rows import Provenance
         from pytest_arena.cell.runner import crashed_cell_row
+        from pytest_arena.plugin.scheduling import plain_node_id
 
         raw = self.started.pop(report.nodeid, None)
         if raw is None:
             return
         started = json.loads(raw)
         cell = next(c for c in self.session.cells if c.key == started["cell_key"])
-        row = crashed_cell_row(self.session, cell, report.nodeid, Provenance(**started["provenance"]), reason)
+        row = crashed_cell_row(self.session, cell, plain_node_id(report.nodeid), Provenance(**started["provenance"]), reason)
         self.session.store.write(row)
         report.outcome = "failed"
         report.longrepr = f"INFRA-ERROR: {reason}"
@@ -350,6 +351,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, str], arena_cell, request: pytest.FixtureRequest):
     from pytest_arena.cell.handoff import ROW_PROPERTY
     from pytest_arena.cell.runner import run_cell
+    from pytest_arena.plugin import progress
+    from pytest_arena.plugin.scheduling import plain_node_id
 
     item = request.node
     cell = arena_cell
@@ -357,7 +360,7 @@ def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, s
     if done:
         pytest.skip(f"resumed: a row with outcome {done} exists in {arena_session.store.raw_path}")
     try:
-        run = run_cell(arena_session, cell, item.nodeid)
+        run = run_cell(arena_session, cell, plain_node_id(item.nodeid), progress.WATCH)
     except ArenaError as exc:
         pytest.fail(str(exc), pytrace=False)
     item.user_properties.append((ROW_PROPERTY, run.payload))  # the controller writes it (RowCollector)

@@ -17,7 +17,6 @@ Agents that call no model (oracle, null) get no strategy and no local-model mark
 from __future__ import annotations
 
 import re
-import typing
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,10 +38,11 @@ def _axis_vocabulary() -> dict[str, set[str]]:
     """Every name each plain-named axis can take, so a collision is decided by the names alone,
     the same in every config."""
     from pytest_arena.agents.registry import known_agents
-    from pytest_arena.sweep.config import STRATEGIES, TaskClass
+    from pytest_arena.router.strategies import strategy_names
+    from pytest_arena.tasks.classes import task_classes
 
-    return {"agent": {_ident(a) for a in known_agents()}, "strategy": {_ident(s) for s in STRATEGIES},
-            "class": {_ident(c) for c in typing.get_args(TaskClass)}}
+    return {"agent": {_ident(a) for a in known_agents()}, "strategy": {_ident(s) for s in strategy_names()},
+            "class": {_ident(c.name) for c in task_classes()}}
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,6 @@ GIT_SHA = "pytest-arena git sha"
 PRICING = "pricing table sha256"
 AGENT = "agent "  # "agent <name>": its installed version
 NOT_INSTALLED = "not installed"
-CLOUD_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")  # every key variable a backend_spec can name
 
 
 class WorkerRefused(pytest.UsageError):
@@ -45,7 +44,7 @@ def fingerprint(session: ArenaSession) -> dict[str, str]:
     """What must be equal on every host for its rows to belong to the controller's experiment."""
     from pytest_arena.router.pricing import load_pricing
 
-    from pytest_arena import __version__
+    from pytest_arena.version import __version__
     from pytest_arena.agents.registry import get_agent
     from pytest_arena.sweep.session import pricing_table_path
 
@@ -128,15 +127,16 @@ def reachable(spec, timeout_s: float = 5.0) -> bool:
 def unneeded_cloud_keys(session: ArenaSession) -> list[str]:
     """Key variables no cell of this sweep uses: its cloud model needs none, or no strategy of an
     LLM agent routes to the cloud (a cell's ``!cloud`` suffix cannot: agents never send one)."""
-    from pytest_arena.router.strategies import sides_reached
+    from pytest_arena.router.backends.base import api_key_variables  # every variable a kind reads its key from
+    from pytest_arena.router.strategies import get_strategy
 
     from pytest_arena.agents.registry import get_agent
     from pytest_arena.sweep.config import backend_spec
 
     spec = backend_spec(session.config.models.cloud, session.config.models, "cloud", concurrency=1)
-    reaches_cloud = any(get_agent(c.agent).uses_llm and "cloud" in sides_reached(c.strategy) for c in session.cells)
+    reaches_cloud = any(get_agent(c.agent).uses_llm and "cloud" in get_strategy(c.strategy).sides for c in session.cells)
     needed = {spec.api_key_env} if reaches_cloud and spec.api_key_env else set()
-    return [name for name in CLOUD_KEYS if name not in needed]
+    return [name for name in api_key_variables() if name not in needed]
 
 
 def withhold_keys(session: ArenaSession) -> None:

@@ -27,11 +27,11 @@ GROUP_PREFIX = "local-"
 
 def calls_local_model(cell: Cell) -> bool:
     """Whether the cell's agent talks to a model and its strategy routes to the local side."""
-    from pytest_arena.router.strategies import sides_reached
+    from pytest_arena.router.strategies import get_strategy
 
     from pytest_arena.agents.registry import get_agent
 
-    return get_agent(cell.agent).uses_llm and "local" in sides_reached(cell.strategy)
+    return get_agent(cell.agent).uses_llm and "local" in get_strategy(cell.strategy).sides
 
 
 def worker_count(config: pytest.Config) -> int:

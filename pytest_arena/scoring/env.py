@@ -37,7 +37,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from pytest_arena.agents.installers import default_install_root
+from pytest_arena.paths import default_install_root
 from pytest_arena.errors import ArenaError
 from pytest_arena.sandbox.run import base_python
 

@@ -42,7 +42,7 @@ from pytest_arena.sandbox.leftovers import WORKSPACE_LIMITS, copy_tree, read_bou
 from pytest_arena.sandbox.leftovers import Limits as LeftoverLimits
 from pytest_arena.sandbox.run import Limits, SandboxResult, SandboxStartError, run_sandboxed, sandbox_kind
 from pytest_arena.scoring.env import ScoringEnv
-from pytest_arena.tasks.folder import Task
+from pytest_arena.tasks.base import Task
 
 # Names that change what pytest (or the interpreter) runs, wherever they appear in the tree.
 PYTEST_CONTROL_FILES = frozenset({
@@ -358,9 +358,9 @@ def _merged(cases: list[_Case]) -> list[_Case]:
 
 
 def _counted(task: Task, tests: list[_Case]) -> list[_Case]:
-    """The tests the verdict counts: all, or for a real-prs task its FAIL_TO_PASS and
-    PASS_TO_PASS tests, one the report lacks counting as not passed."""
-    wanted = getattr(task, "test_ids", None)
+    """The tests the verdict counts: all, or those the task names (``test_ids``: a real-prs
+    task's FAIL_TO_PASS and PASS_TO_PASS), one the report lacks counting as not passed."""
+    wanted = task.test_ids
     if not wanted:
         return tests
     by_id = {case.test_id: case for case in tests}
@@ -392,10 +392,10 @@ def _not_copied(rel: str) -> bool:
 
 
 def _test_targets(task: Task) -> list[str]:
-    """The task's test modules, as paths relative to the scoring dir; for a real-prs task the
-    modules of its FAIL_TO_PASS and PASS_TO_PASS tests (run whole, as SWE-bench does: not every
-    test id can be selected on pytest's command line)."""
-    if getattr(task, "test_ids", None):
+    """The task's test modules, as paths relative to the scoring dir; for a task naming its
+    ``test_ids`` (real-prs: FAIL_TO_PASS and PASS_TO_PASS) the modules of those tests (run whole,
+    as SWE-bench does: not every test id can be selected on pytest's command line)."""
+    if task.test_ids:
         return list(dict.fromkeys(test_id.split("::")[0] for test_id in task.test_ids))
     modules = [rel for rel in task.test_files if rel.endswith(".py")
                and PurePosixPath(rel).name != "conftest.py"]

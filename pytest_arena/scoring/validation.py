@@ -3,29 +3,20 @@ tests, through the same scorer the cells use. Cached by the task folder's conten
 is checked once per change, not once per run."""
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path
 
 from pytest_arena.scoring import env as scoring_env
-from pytest_arena.errors import TaskError
-from pytest_arena.tasks.realprs.env import EnvError
+from pytest_arena.errors import ScoringUnavailable, TaskError
 from pytest_arena.sandbox.run import Limits
 from pytest_arena.scoring.score import score
-from pytest_arena.tasks.folder import Task
+from pytest_arena.tasks.base import Task
 
 
 def task_digest(task: Task) -> str:
-    if getattr(task, "content_digest", None):  # a real-prs instance: its JSON names all its content
-        return task.content_digest
-    h = hashlib.sha256()
-    for part in ("workspace", "tests", "reference"):
-        for rel, content in task.files(part).items():
-            h.update(f"{part}/{rel}\0".encode())
-            h.update(hashlib.sha256(content).digest())
-    h.update(task.prompt.encode())
-    return h.hexdigest()[:24]
+    """What the reference check's cache and a cell's measured settings know the task by."""
+    return task.content_digest
 
 
 def check_reference(task: Task, install_root: Path | None = None) -> None:
@@ -46,14 +37,14 @@ def check_reference(task: Task, install_root: Path | None = None) -> None:
 def validate_references(session, cache) -> None:
     for task_id in dict.fromkeys(cell.task_id for cell in session.cells):
         task = session.registry.get(task_id)
-        if not getattr(task, "check_reference_at_start", True):
+        if not task.check_reference_at_start:
             continue
         key = f"arena/reference-ok/{task_digest(task)}"
         if cache is not None and cache.get(key, False):
             continue
         try:
             check_reference(task, session.install_root)
-        except EnvError:
+        except ScoringUnavailable:
             continue  # this machine cannot score the task: each of its cells says so (infra_error)
         if cache is not None:
             cache.set(key, True)

@@ -15,7 +15,7 @@ from typing import Any
 from pytest_arena.agents.registry import get_agent, known_agents
 from pytest_arena.sweep.config import ArenaConfig, StrategyPoint
 from pytest_arena.errors import ConfigError
-from pytest_arena.tasks.folder import TaskRegistry
+from pytest_arena.tasks.base import TaskRegistry
 
 NON_LLM_STRATEGY = "none"  # oracle/null never call a model: one cell per (task, seed)
 

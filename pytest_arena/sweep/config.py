@@ -21,21 +21,52 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pytest_arena.router.contracts import BackendSpec, LocalGuards
 
 from pytest_arena.errors import ConfigError
 from pytest_arena.yamlfile import read_yaml
 
-StrategyName = Literal[
-    "always-local", "always-cloud", "rules", "heuristic",
-    "llm-classifier", "embedding-knn", "cascade", "phase-aware",
-]
-STRATEGIES: tuple[str, ...] = typing.get_args(StrategyName)
-TaskClass = Literal["puzzles", "refactors", "real-prs"]
+
+def _known_strategy(name: Any) -> str:
+    """``name`` if a strategy of that name is registered (shipped, or by a conftest or plugin);
+    else ValueError naming the closest registered name, or all of them."""
+    from pytest_arena.router.strategies import strategy_names
+
+    names = strategy_names()
+    if isinstance(name, str) and name in names:
+        return name
+    hint = difflib.get_close_matches(str(name), names, n=1)
+    raise ValueError(f"unknown strategy {name!r}"
+                     + (f"; did you mean {hint[0]!r}?" if hint else f"; choose one of: {', '.join(names)}"))
+
+
+class _StrategyNamesInSchema:
+    """In the JSON schema, a strategy name is one of the registered names (an enum editors offer)."""
+
+    @staticmethod
+    def __get_pydantic_json_schema__(core_schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        from pytest_arena.router.strategies import strategy_names
+
+        schema = dict(handler(core_schema))
+        schema["enum"] = list(strategy_names())
+        return schema
+
+
+# A routing strategy's name, checked against the registry (pytest_arena.router.strategies).
+StrategyName = Annotated[str, AfterValidator(_known_strategy), _StrategyNamesInSchema()]
 # One entry of benchmark.strategies: a name, or {name: {param: value or [values to sweep]}}.
-StrategyEntry = StrategyName | dict[str, dict[str, Any]]  # names checked by _check_strategy_entry
+StrategyEntry = StrategyName | dict[str, dict[str, Any]]  # entries checked by _check_strategy_entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +83,9 @@ class StrategyPoint:
         """``cascade@threshold=15``: the strategy's own params lose their group prefix."""
         if not self.params:
             return self.strategy
-        from pytest_arena.router.strategies.params import STRATEGY_PARAM_GROUPS
+        from pytest_arena.router.strategies import get_strategy
 
-        own = STRATEGY_PARAM_GROUPS[self.strategy][0]
+        own = get_strategy(self.strategy).param_groups[0]
         parts = [f"{key.removeprefix(own + '.')}={_format_value(value)}" for key, value in self.params]
         return f"{self.strategy}@{','.join(parts)}"
 
@@ -138,7 +169,7 @@ class LocalGuardsConfig(_Strict):
 
 class RouterConfig(_Strict):
     strategy: StrategyName = Field(default="heuristic", description="strategy when benchmark.strategies is not set")
-    port: int = Field(default=8787, ge=0, le=65535, description="port of the standalone router (python -m pytest_arena.router --config); pytest runs use an ephemeral port per worker")
+    port: int = Field(default=8787, ge=0, le=65535, description="port of the standalone router (python -m pytest_arena router --config); pytest runs use an ephemeral port per worker")
     banner: bool = Field(default=True, description="expose routing facts in X-Arena-* response headers (never in model-visible text)")
     heuristic_threshold: float | None = Field(default=None, description="shorthand for params.heuristic.threshold")
     prompt_cache: bool = Field(default=False, description="price cached prompt tokens at the cache-read rate (true) or as uncached input (false) in the router's budget checks")
@@ -169,8 +200,17 @@ class RealPrsData(_Strict):
     repos: str = Field(description="folder of clones of the instances' repositories (<owner>__<name>, <owner>/<name> or <name>), relative to the config's folder")
 
 
+def _task_class_names(schema: dict[str, Any]) -> None:
+    """benchmark.task_classes in the JSON schema: the registered classes' names, as an enum."""
+    from pytest_arena.tasks.classes import task_classes
+
+    schema["items"] = {"enum": [c.name for c in task_classes()], "type": "string"}
+
+
 class BenchmarkConfig(_Strict):
-    task_classes: list[TaskClass] = Field(default_factory=lambda: ["puzzles", "refactors"], description="task classes to run (real-prs: SWE-bench-format instances, see README 'Real pull requests')")
+    task_classes: list[str] = Field(
+        default_factory=lambda: ["puzzles", "refactors"], json_schema_extra=_task_class_names,
+        description="task classes to run (real-prs: SWE-bench-format instances, see README 'Real pull requests')")
     agents: list[str] = Field(default_factory=lambda: ["aider", "opencode", "cline"], description="agents: aider, mini-swe-agent, cline, opencode, claude-code, codex, oracle, null, or a registered one")
     tasks_per_class: dict[str, int] | None = Field(default=None, description="first N tasks of each class")
     task_ids: list[str] | None = Field(default=None, description="whitelist of task ids, in this order")
@@ -205,6 +245,13 @@ class BenchmarkConfig(_Strict):
             return [_check_strategy_entry(entry, i) for i, entry in enumerate(value)]
         return value
 
+    @field_validator("task_classes")
+    @classmethod
+    def _registered_task_classes(cls, value: list[str]) -> list[str]:
+        from pytest_arena.tasks.classes import check_task_class
+
+        return [check_task_class(name) for name in value]
+
     @field_validator("task_classes", "agents", "task_ids", "seeds", "strategies")
     @classmethod
     def _non_empty_list(cls, value, info):
@@ -216,16 +263,15 @@ class BenchmarkConfig(_Strict):
 def _check_strategy_entry(entry: Any, index: int) -> Any:
     """A name stays a name; {name: {param: values}} comes back with full dotted param names and
     every value checked by the strategy's own param rules. ValueError names the entry."""
-    from pytest_arena.router.strategies.params import PARAM_SPECS, STRATEGY_PARAM_GROUPS, validate_params
+    from pytest_arena.router.strategies import get_strategy, param_specs, validate_params
 
     where = f"entry {index + 1}"
 
     def known(name: Any) -> str:
-        if isinstance(name, str) and name in STRATEGIES:
-            return name
-        hint = difflib.get_close_matches(str(name), STRATEGIES, n=1)
-        raise ValueError(f"{where}: unknown strategy {name!r}"
-                         + (f"; did you mean {hint[0]!r}?" if hint else f"; choose one of: {', '.join(STRATEGIES)}"))
+        try:
+            return _known_strategy(name)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
 
     if not isinstance(entry, dict):
         return known(entry)
@@ -239,18 +285,19 @@ def _check_strategy_entry(entry: Any, index: int) -> Any:
         return name
     if not isinstance(params, dict):
         raise ValueError(f"{where}: the parameters must be a mapping like {{threshold: [5, 10]}}, got {params!r}")
-    groups = STRATEGY_PARAM_GROUPS[name]
+    groups = get_strategy(name).param_groups
     if not groups:
         raise ValueError(f"{where}: {name} has no parameters to sweep; list it as a plain name")
+    specs = param_specs()
     checked: dict[str, list] = {}
     for key, values in params.items():
         full = str(key) if "." in str(key) else f"{groups[0]}.{key}"
-        if full not in PARAM_SPECS:
-            names = sorted(k.removeprefix(groups[0] + ".") for k in PARAM_SPECS if k.split(".")[0] in groups)
+        if full not in specs:
+            names = sorted(k.removeprefix(groups[0] + ".") for k in specs if k.split(".")[0] in groups)
             hint = difflib.get_close_matches(str(key), names, n=1)
             raise ValueError(f"{where}: unknown parameter {key!r}"
                              + (f"; did you mean {hint[0]!r}?" if hint else f"; {name} reads: {', '.join(names)}"))
-        if PARAM_SPECS[full].kind == "str-list":
+        if specs[full].kind == "str-list":
             raise ValueError(f"{where}: {full} is a list of phrases and cannot be swept; set it in router.params")
         values = values if isinstance(values, list) else [values]
         if not values:
@@ -300,12 +347,32 @@ class ScoringConfig(_Strict):
         return value
 
 
-class SandboxConfig(_Strict):
-    agents: Literal["bwrap", "none"] = Field(
-        default="bwrap",
-        description="bwrap: every agent runs inside bubblewrap (workspace, private HOME, its own install; "
+def _agent_kind_field() -> Any:
+    """sandbox.agents: a sandbox kind registered for agents (pytest_arena/sandbox/kinds.py), by
+    default the strongest built-in one; in the JSON schema, the registered names as an enum."""
+    from pytest_arena.sandbox.kinds import preferred_kind, sandbox_kinds
+
+    kind = preferred_kind("agents")
+
+    def names(schema: dict[str, Any]) -> None:
+        schema["enum"] = [k.name for k in sandbox_kinds("agents")]
+
+    return Field(
+        default=kind.name, json_schema_extra=names,
+        description=f"{kind.name}: every agent runs inside {kind.title} (workspace, private HOME, its own install; "
                     "the router as its only network peer) and a cell refuses to start without it; none: agents run "
                     "as plain subprocesses, each row records sandbox.agent='none' and the reports mark those cells")
+
+
+class SandboxConfig(_Strict):
+    agents: str = _agent_kind_field()
+
+    @field_validator("agents")
+    @classmethod
+    def _registered_agent_kind(cls, value: str) -> str:
+        from pytest_arena.sandbox.kinds import check_sandbox_kind
+
+        return check_sandbox_kind(value, "agents")
 
 
 class LimitsConfig(_Strict):
@@ -379,14 +446,15 @@ class ArenaConfig(_Strict):
 
     @model_validator(mode="after")
     def _params_known(self):
-        from pytest_arena.router.strategies import PARAM_SPECS, validate_params
+        from pytest_arena.router.strategies import param_specs, strategy_names, validate_params
 
+        specs = param_specs()
         for key in self.router.params:
-            if key not in PARAM_SPECS:
-                hint = difflib.get_close_matches(key, list(PARAM_SPECS), n=1)
+            if key not in specs:
+                hint = difflib.get_close_matches(key, list(specs), n=1)
                 raise ValueError(f"router.params: unknown strategy param {key!r}"
-                                 + (f"; did you mean {hint[0]!r}?" if hint else f"; known: {', '.join(sorted(PARAM_SPECS))}"))
-        for strategy in STRATEGIES:  # every strategy that reads a param checks its type and range
+                                 + (f"; did you mean {hint[0]!r}?" if hint else f"; known: {', '.join(sorted(specs))}"))
+        for strategy in strategy_names():  # every strategy that reads a param checks its type and range
             try:
                 validate_params(strategy, self.strategy_params(strategy))
             except ValueError as exc:
@@ -415,13 +483,16 @@ class ArenaConfig(_Strict):
     def strategy_params(self, strategy: str, swept: dict[str, Any] | None = None) -> dict[str, Any]:
         """The params this strategy reads, from router.params (and the heuristic_threshold
         shorthand), with an operating point's swept values (``swept``) over them."""
-        from pytest_arena.router.strategies import DEFAULT_PARAMS
+        from pytest_arena.router.strategies import get_strategy, strategy_names
 
+        if strategy not in strategy_names():
+            return {}  # the "none" strategy of the cells of agents that call no model
         params = dict(self.router.params)
         if self.router.heuristic_threshold is not None:
             params.setdefault("heuristic.threshold", self.router.heuristic_threshold)
         params.update(swept or {})
-        return {k: v for k, v in params.items() if k in DEFAULT_PARAMS.get(strategy, {})}
+        reads = get_strategy(strategy).params
+        return {k: v for k, v in params.items() if k in reads}
 
     def guards(self) -> LocalGuards:
         return LocalGuards(**self.router.local_guards.model_dump())
@@ -438,6 +509,8 @@ class ArenaConfig(_Strict):
 def backend_spec(name: str, models: Models, side: str, *, concurrency: int, price_as: str | None = None) -> BackendSpec:
     """Resolve a model name from the config into where its calls go. ``price_as``: the model the
     scripted stand-in's cloud traffic is priced as (the primary pricing scenario's model)."""
+    from pytest_arena.router.backends.base import backend_class  # which variable holds a kind's key
+
     raw = name.strip()
     low = raw.lower()
     if low == "scripted" or low.startswith("scripted/"):
@@ -454,12 +527,12 @@ def backend_spec(name: str, models: Models, side: str, *, concurrency: int, pric
     if low.startswith("anthropic/") or low.startswith("claude-"):
         model = raw.split("/", 1)[1] if "/" in raw else raw
         return BackendSpec(kind="anthropic", model=model, label=raw, base_url=models.anthropic_base_url,
-                           api_key_env="ANTHROPIC_API_KEY", max_concurrency=concurrency,
+                           api_key_env=backend_class("anthropic").api_key_env, max_concurrency=concurrency,
                            fallback_model=models.cloud_fallback if side == "cloud" else None)
     model = raw.split("/", 1)[1] if low.startswith("openai/") else raw
     base = models.cloud_base_url if side == "cloud" else models.local_base_url
     return BackendSpec(kind="openai", model=model, label=raw, base_url=base.rstrip("/"),
-                       api_key_env="OPENAI_API_KEY" if side == "cloud" else None,
+                       api_key_env=backend_class("openai").api_key_env if side == "cloud" else None,
                        max_concurrency=concurrency,
                        fallback_model=models.cloud_fallback if side == "cloud" else None)
 
@@ -660,32 +733,3 @@ def reference_markdown() -> str:
 
 def write_schema(path: Path) -> None:
     path.write_text(json.dumps(ArenaConfig.model_json_schema(), indent=2, sort_keys=True) + "\n")
-
-
-_STANDALONE_SESSIONS: list = []  # keeps services started for `python -m pytest_arena.router --config` alive
-
-
-def standalone_run_spec(path: str | Path):
-    """The run that `python -m pytest_arena.router --config X` serves: router.strategy between the config's first
-    local model and its cloud model, with their services ready (embedded model started, Ollama
-    checked, keys present). For debugging an agent by hand against the same routing as a cell."""
-    from pytest_arena.router.contracts import RunSpec
-
-    from pytest_arena.sweep.session import ArenaSession
-
-    config = load_config(path)
-    session = ArenaSession(config=config, config_path=Path(path), project_root=Path.cwd(), registry=None,
-                           cells=[], store=None, worker="standalone", install_root=Path("."))
-    _STANDALONE_SESSIONS.append(session)
-    strategy = config.router.strategy
-    return RunSpec(
-        run_id="default", strategy=strategy,
-        local=session.backend(config.models.locals[0], "local"),
-        cloud=session.backend(config.models.cloud, "cloud"),
-        strategy_params=config.strategy_params(strategy),
-        classifier=session.backend(config.models.router_classifier, "local")
-        if strategy in ("llm-classifier", "cascade") else None,
-        embedder=session.backend(config.models.embedding, "local")
-        if strategy == "embedding-knn" and config.models.embedding else None,
-        guards=config.guards(), cell_budget_usd=config.budget.cell_usd,
-        classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache)

@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 # scaled by the strategy's assumed cloud share; this wall time per LLM cell (non-LLM agents: 10 s).
 DEFAULT_PROMPT_TOKENS = 60_000
 DEFAULT_COMPLETION_TOKENS = 6_000
-DEFAULT_CLOUD_SHARE = {"always-cloud": 1.0, "always-local": 0.0}
-DEFAULT_OTHER_SHARE = 0.5
+DEFAULT_OTHER_SHARE = 0.5  # a strategy that reaches both sides; one that reaches only the cloud: 1, only local: 0
 DEFAULT_WALL_S = 180.0
 DEFAULT_NON_LLM_WALL_S = 10.0
 
@@ -57,7 +56,10 @@ def _median_projection(rows: list[dict], model: str, pricing, source: str) -> Pr
 def _default_projection(cell, model: str, pricing, uses_llm: bool) -> Projection:
     if not uses_llm:
         return Projection(0.0, DEFAULT_NON_LLM_WALL_S, "default")
-    share = DEFAULT_CLOUD_SHARE.get(cell.strategy, DEFAULT_OTHER_SHARE)
+    from pytest_arena.router.strategies import get_strategy
+
+    sides = get_strategy(cell.strategy).sides
+    share = DEFAULT_OTHER_SHARE if len(sides) > 1 else 1.0 if sides == ("cloud",) else 0.0
     cost = pricing.cost(model, round(DEFAULT_PROMPT_TOKENS * share), round(DEFAULT_COMPLETION_TOKENS * share))
     return Projection(cost, DEFAULT_WALL_S, "default")
 
@@ -97,7 +99,7 @@ def _hours(seconds: float) -> str:
 
 def plan_text(session: "ArenaSession", rows: list[dict] | None = None) -> str:
     """The printed plan. ``rows`` default to the session's own raw.jsonl (earlier runs of this sweep)."""
-    from pytest_arena.cell.results import read_jsonl
+    from pytest_arena.jsonl import read_jsonl
 
     if rows is None:
         rows, _ = read_jsonl(session.store.raw_path)

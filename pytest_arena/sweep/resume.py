@@ -14,14 +14,31 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from pytest_arena.cell.results import ResultsStore
+from pytest_arena.sweep.cells import Cell
 from pytest_arena.sweep.measured import changed_fields
 
-if TYPE_CHECKING:
-    from pytest_arena.sweep.session import ArenaSession
-
 SETTINGS_DIR = "settings"
+
+
+class Sweep(Protocol):
+    """What resuming reads of a sweep (an ``ArenaSession`` is one; this module does not import it)."""
+
+    cells: list[Cell]
+    store: ResultsStore
+    install_root: Path
+
+    @property
+    def out_dir(self) -> Path: ...
+
+    @property
+    def config_sha(self) -> str: ...
+
+    def measured_sha(self, cell: Cell) -> str: ...
+
+    def measured_settings(self, cell: Cell) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -77,7 +94,7 @@ def read_settings(out_dir: Path, sha: str) -> dict | None:
         return None
 
 
-def write_settings(session: "ArenaSession") -> None:
+def write_settings(session: Sweep) -> None:
     """Keep each distinct measured-settings blob of this session's cells (once per sha)."""
     for cell in session.cells:
         path = settings_path(session.out_dir, session.measured_sha(cell))
@@ -87,7 +104,7 @@ def write_settings(session: "ArenaSession") -> None:
                             encoding="utf-8")
 
 
-def plan_resume(session: "ArenaSession") -> ResumePlan:
+def plan_resume(session: Sweep) -> ResumePlan:
     from pytest_arena.agents.registry import get_agent
 
     latest = session.store.latest_rows()

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from pytest_arena.router.contracts import BackendSpec
 
-from pytest_arena.agents.installers import default_install_root
+from pytest_arena.paths import default_install_root
 from pytest_arena.sweep.cells import Cell, expand_cells
 from pytest_arena.sweep.config import ArenaConfig, HostSettings, backend_spec, git_head, load_config
 from pytest_arena.errors import ArenaError, ConfigError, TaskError
 from pytest_arena.cell.results import ResultsStore
-from pytest_arena.tasks.folder import TaskRegistry, discover_tasks
+from pytest_arena.tasks.base import TaskRegistry, TaskSource
+from pytest_arena.tasks.classes import load_tasks
 
 
 class ServiceUnavailable(ArenaError):
@@ -35,10 +36,11 @@ def pricing_table_path(config: ArenaConfig, project_root: Path) -> Path | None:
 def check_cloud_pricing(config: ArenaConfig, config_path: Path, project_root: Path) -> list[str]:
     """A cloud model the pricing table lacks costs $0 in the ledger and every report. With a budget
     cap that cap could never trip: ConfigError. Without one: the warnings for the session summary."""
-    from pytest_arena.router.pricing import LOCAL_KINDS, load_pricing
+    from pytest_arena.router.backends.base import backend_class
+    from pytest_arena.router.pricing import load_pricing
 
     spec = backend_spec(config.models.cloud, config.models, "cloud", concurrency=1)
-    if spec.kind in LOCAL_KINDS:
+    if backend_class(spec.kind).local:
         return []  # the scripted stand-in is priced as the primary scenario (see ArenaSession.price_as)
     path = pricing_table_path(config, project_root)
     try:
@@ -55,9 +57,9 @@ def check_cloud_pricing(config: ArenaConfig, config_path: Path, project_root: Pa
             f"{pricing.path}, so its calls would cost $0 and the {' and '.join(caps)} cap could never trip; "
             f"add {spec.model!r} to the table's 'models' (USD per 1M tokens: input, output, cache_read), "
             f"set pricing.table to a table that prices it, or remove {' and '.join(caps)}.")
-    from pytest_arena.router.strategies import sides_reached
+    from pytest_arena.router.strategies import get_strategy
 
-    if not any("cloud" in sides_reached(strategy) for strategy in config.strategies):
+    if not any("cloud" in get_strategy(strategy).sides for strategy in config.strategies):
         return []  # no strategy routes to it (a !cloud suffix still could; the ledger logs that)
     return [f"the cloud model {spec.model!r} (models.cloud) has no price in {pricing.path}: its calls are "
             f"recorded at $0, so every cost in this session's reports is too low; add it to the table's "
@@ -150,11 +152,9 @@ class ArenaSession:
         pricing_warnings = check_cloud_pricing(config, config_path, project_root)
         tasks_dir = resolve_tasks_dir(config.benchmark.tasks_dir, project_root, config_path)
         try:
-            registry = discover_tasks(tasks_dir)
-            if "real-prs" in config.benchmark.task_classes:
-                from pytest_arena.tasks.realprs.registry import with_real_prs
-
-                registry = with_real_prs(registry, config, config_path, tasks_dir, host_settings(config, worker))
+            registry = load_tasks(config.benchmark.task_classes, TaskSource(
+                tasks_dir=tasks_dir, config=config, config_path=config_path,
+                install_root=install_root_for(host_settings(config, worker))))
         except TaskError as exc:
             raise ConfigError(str(exc)) from None
         cells = expand_cells(config, registry, str(config_path))
@@ -266,15 +266,14 @@ class ArenaSession:
         """(local, cloud, classifier, embedder) for a cell, with the services its strategy routes to
         started or checked: an always-cloud sweep needs no local server, always-local no cloud key.
         Every missing piece is named in one ServiceUnavailable, not just the first one met."""
-        from pytest_arena.router.strategies import sides_reached
+        from pytest_arena.router.strategies import get_strategy
 
-        models, strategy = self.config.models, cell.strategy
-        sides = sides_reached(strategy)
+        models, strategy = self.config.models, get_strategy(cell.strategy)
         wanted = [
-            ("local", cell.local_model, "local", "local" in sides),
-            ("cloud", cell.cloud_model, "cloud", "cloud" in sides),
-            ("classifier", models.router_classifier, "local", strategy in ("llm-classifier", "cascade")),
-            ("embedder", models.embedding, "local", strategy == "embedding-knn" and bool(models.embedding)),
+            ("local", cell.local_model, "local", "local" in strategy.sides),
+            ("cloud", cell.cloud_model, "cloud", "cloud" in strategy.sides),
+            ("classifier", models.router_classifier, "local", "classifier" in strategy.needs),
+            ("embedder", models.embedding, "local", "embedder" in strategy.needs and bool(models.embedding)),
         ]
         specs: dict[str, BackendSpec | None] = {}
         problems: list[str] = []

@@ -14,8 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from pytest_arena.agents.installers import InstallError, default_install_root, directory_size, read_marker
+from pytest_arena.agents.installers import InstallError, directory_size, read_marker
+from pytest_arena.paths import default_install_root
 from pytest_arena.agents.registry import get_agent, known_agents
+from pytest_arena.tasks.classes import get_task_class, task_classes
 
 # The six real agents, in the order `--agents all` installs them (smallest first).
 REAL_AGENTS = ("claude-code", "codex", "opencode", "cline", "aider", "mini-swe-agent")
@@ -35,8 +37,10 @@ def _parser() -> argparse.ArgumentParser:
         help="install folder (default: $ARENA_AGENTS_DIR or ~/.cache/pytest-arena/agents)",
     )
     parser.add_argument("--embedded", action="store_true", help="also install the embedded local model")
-    parser.add_argument("--tasks", default="", choices=["", "real-prs"],
-                        help="also prepare a task class's data: real-prs downloads its instances' sdists from PyPI")
+    prepared = [c for c in task_classes() if c.setup is not None]  # the classes that declare a setup step
+    parser.add_argument("--tasks", default="", choices=["", *(c.name for c in prepared)],
+                        help="also prepare a task class's data: "
+                        + "; ".join(f"{c.name} {c.setup_help}" for c in prepared))
     return parser
 
 
@@ -54,17 +58,15 @@ def _selected_agents(value: str) -> list[str]:
 
 def check_sandbox(log) -> str | None:
     """Log which sandbox agents and acceptance tests will use; the one-line fix when there is none."""
-    from pytest_arena.sandbox.run import bwrap_version, sandbox_kind
+    from pytest_arena.sandbox.kinds import availability, preferred_kind
 
-    kind = sandbox_kind()
-    if kind == "bwrap":
-        log(f"sandbox: bubblewrap {bwrap_version()}: agents and acceptance tests run isolated "
+    kind = preferred_kind("agents")  # what sandbox.agents names unless a config opts out
+    found = availability(kind.name)
+    if found:
+        log(f"sandbox: {kind.title} {kind.version()}: agents and acceptance tests run isolated "
             f"(workspace, private HOME and /tmp, the router as the only network peer)")
         return None
-    import shutil
-
-    why = "is not installed" if not shutil.which("bwrap") else "is installed but cannot start here (user namespaces off?)"
-    return (f"bubblewrap {why}: agents run only inside it. Install it with `apt-get install bubblewrap` "
+    return (f"{kind.title} {found.reason}: agents run only inside it. Install it with `{kind.install_hint}` "
             f"(or opt out per run with --arena-set sandbox.agents=none; rows then record it)")
 
 
@@ -77,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"setup: {exc}", file=sys.stderr)
         return 1
     if not agents and not args.embedded and not args.tasks:
-        print("setup: nothing to do. Pass --agents NAME[,NAME...] or --agents all, --embedded, and/or --tasks real-prs.",
+        names = "|".join(c.name for c in task_classes() if c.setup is not None)
+        print(f"setup: nothing to do. Pass --agents NAME[,NAME...] or --agents all, --embedded, "
+              f"and/or --tasks {names}.",
               file=sys.stderr)
         return 1
     root = (args.root or default_install_root()).expanduser().resolve()
@@ -112,15 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - any failure ends in one message
             log(f"FAILED embedded model: {exc}")
             return 1
-    if args.tasks == "real-prs":
+    setup_step = get_task_class(args.tasks).setup if args.tasks else None
+    if setup_step is not None:
         from pytest_arena.errors import ArenaError
-        from pytest_arena.tasks.realprs.setup import prepare_shipped
         from pytest_arena.sweep.session import SHIPPED_TASKS
 
         try:
-            prepare_shipped(SHIPPED_TASKS, root, log)
+            setup_step(SHIPPED_TASKS, root, log)
         except ArenaError as exc:
-            log(f"FAILED real-prs: {exc}")
+            log(f"FAILED {args.tasks}: {exc}")
             return 1
     log("done")
     return 0

@@ -9,20 +9,28 @@
 
 workspace/, tests/ and reference/ all map onto the same root: a file ``tests/test_x.py`` lands at
 ``<workspace>/test_x.py``, a file ``reference/graph.py`` replaces ``<workspace>/graph.py``.
+``class`` names a task-folder class of the registry (``puzzles``, ``refactors``, or one a project
+adds with ``folder_task_class``, see pytest_arena/tasks/classes.py).
 """
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_arena.errors import TaskError
+from pytest_arena.tasks.base import Part, TaskRegistry
+from pytest_arena.tasks.base import Task as BaseTask
 from pytest_arena.yamlfile import read_model
 
-TASK_CLASSES = ("puzzles", "refactors")
+if TYPE_CHECKING:
+    from pytest_arena.scoring.env import ScoringEnv
+
 SHAPES = ("puzzle", "D1", "D5", "D6")
 # Files never copied anywhere (editor and interpreter debris).
 _IGNORED = {"__pycache__", ".pytest_cache", ".DS_Store", ".gitkeep"}
@@ -34,7 +42,7 @@ class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     id: str = Field(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$", description="e.g. real-dev/d6-toposort")
-    task_class: Literal["puzzles", "refactors"] = Field(alias="class")
+    task_class: str = Field(alias="class", description="a registered task-folder class: puzzles, refactors, ...")
     shape: Literal["puzzle", "D1", "D5", "D6"]
     title: str
     timeout_s: int = Field(gt=0, description="agent wall-time limit for one cell")
@@ -49,6 +57,9 @@ class TaskSpec(BaseModel):
 
 @dataclass(frozen=True)
 class Task:
+    """A task folder as a task (``pytest_arena.tasks.base.Task``): every test of its acceptance
+    test modules counts, and the harness's clean pytest runs them."""
+
     spec: TaskSpec
     root: Path
 
@@ -70,7 +81,7 @@ class Task:
             return self.spec.prompt.strip()
         return (self.root / (self.spec.prompt_file or "prompt.md")).read_text("utf-8").strip()
 
-    def files(self, part: Literal["workspace", "tests", "reference"]) -> dict[str, bytes]:
+    def files(self, part: Part) -> dict[str, bytes]:
         """Relative path -> content of every file under one part of the task."""
         base = self.root / part
         out: dict[str, bytes] = {}
@@ -81,11 +92,11 @@ class Task:
                 out[path.relative_to(base).as_posix()] = path.read_bytes()
         return out
 
-    def materialise(self, parts: tuple[str, ...], dest: Path) -> None:
+    def materialise(self, parts: tuple[Part, ...], dest: Path) -> None:
         """Write the given parts, in order, onto one root (later parts overwrite earlier ones)."""
         dest.mkdir(parents=True, exist_ok=True)
         for part in parts:
-            for rel, content in self.files(part).items():  # type: ignore[arg-type]
+            for rel, content in self.files(part).items():
                 target = dest / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(content)
@@ -94,9 +105,32 @@ class Task:
     def test_files(self) -> tuple[str, ...]:
         return tuple(self.files("tests"))
 
-    def scoring_env(self, base):
-        """The interpreter environment its tests run in: the harness's clean pytest (a real-prs
-        task adds its project's own, see pytest_arena/tasks/realprs/env.py)."""
+    @property
+    def test_ids(self) -> tuple[str, ...]:
+        """None named: every test of the acceptance test modules counts."""
+        return ()
+
+    @property
+    def reports_resolved(self) -> bool:
+        return False
+
+    @property
+    def check_reference_at_start(self) -> bool:
+        return True
+
+    @cached_property
+    def content_digest(self) -> str:
+        """Every file of the three parts, and the prompt."""
+        h = hashlib.sha256()
+        for part in ("workspace", "tests", "reference"):
+            for rel, content in self.files(part).items():
+                h.update(f"{part}/{rel}\0".encode())
+                h.update(hashlib.sha256(content).digest())
+        h.update(self.prompt.encode())
+        return h.hexdigest()[:24]
+
+    def scoring_env(self, base: ScoringEnv) -> ScoringEnv:
+        """The harness's clean pytest, as it is."""
         return base
 
     def record_solution(self, workspace: Path, cell_dir: Path, model: str) -> None:
@@ -139,24 +173,19 @@ def load_task(folder: Path) -> Task:
     return task
 
 
-@dataclass(frozen=True)
-class TaskRegistry:
-    tasks: dict[str, Task]
-
-    def get(self, task_id: str) -> Task:
-        return self.tasks[task_id]
-
-    def ids(self, task_class: str | None = None) -> list[str]:
-        return [t for t, task in self.tasks.items() if task_class in (None, task.task_class)]
-
-
-def discover_tasks(root: Path) -> TaskRegistry:
-    """Every task under ``root`` (folders holding a task.yaml), in sorted path order."""
-    tasks: dict[str, Task] = {}
+def discover_tasks(root: Path, classes: Callable[[str], object] | None = None) -> TaskRegistry:
+    """Every task under ``root`` (folders holding a task.yaml), in sorted path order. ``classes``
+    checks each one's class (ValueError saying why it is not a task-folder class)."""
+    tasks: dict[str, BaseTask] = {}
     if not root.is_dir():
         raise TaskError(f"tasks folder {root} does not exist. Set benchmark.tasks_dir in the config.")
     for spec_path in sorted(root.glob("*/*/task.yaml")):
         task = load_task(spec_path.parent)
+        if classes is not None:
+            try:
+                classes(task.task_class)
+            except ValueError as exc:
+                raise TaskError(f"{spec_path}: field 'class': {exc}.") from None
         if task.id in tasks:
             raise TaskError(
                 f"task id {task.id} is declared twice: {tasks[task.id].root} and {task.root}."

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pytest_arena.router.backends.base import CallContext
+from pytest_arena.router.backends.http import HttpBackend
 from pytest_arena.router.contracts import (
     CanonicalRequest,
     Event,
@@ -14,8 +16,6 @@ from pytest_arena.router.contracts import (
     Usage,
 )
 from pytest_arena.router.jsonfast import dumps, loads
-from pytest_arena.router.backends.base import CallContext
-from pytest_arena.router.backends.http import HttpBackend
 
 DEFAULT_BASE = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -65,6 +65,8 @@ def usage_of(raw: dict) -> Usage:
 
 
 class AnthropicBackend(HttpBackend):
+    api_key_env = "ANTHROPIC_API_KEY"
+
     def __init__(self, spec, options):
         super().__init__(spec, options)
         self.base = (spec.base_url or DEFAULT_BASE).rstrip("/").removesuffix("/v1")

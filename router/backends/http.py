@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from pytest_arena.router.backends.base import Backend, BackendOptions
+from pytest_arena.router.backends.upstream import Response, UpstreamClosed, UpstreamPool, UpstreamTimeout
 from pytest_arena.router.contracts import BackendSpec
 from pytest_arena.router.errors import (
     ConfigError,
@@ -23,8 +24,6 @@ from pytest_arena.router.errors import (
 )
 from pytest_arena.router.jsonfast import loads
 from pytest_arena.router.keys import KEYS
-from pytest_arena.router.backends.base import Backend
-from pytest_arena.router.backends.upstream import Response, UpstreamClosed, UpstreamPool, UpstreamTimeout
 
 _MAX_ERROR_CHARS = 500
 _MAX_RETRY_AFTER_S = 30.0
@@ -51,16 +50,6 @@ def error_detail(text: str) -> str:
     code = err.get("code") or err.get("type")
     message = err["message"][:_MAX_ERROR_CHARS]
     return f"{code}: {message}" if isinstance(code, str) and code else message
-
-
-@dataclass(frozen=True, slots=True)
-class HttpOptions:
-    """The RouterSettings fields a backend needs (kept separate so backends do not import service)."""
-
-    max_retries: int = 3
-    retry_backoff_s: float = 0.5
-    cloud_timeout_s: float = 600.0
-    env_file: str | None = None
 
 
 def load_api_key(spec: BackendSpec, env_file: str | None) -> str | None:
@@ -92,7 +81,7 @@ def api_base(base_url: str, default: str, version_path: str) -> str:
 class HttpBackend(Backend):
     """A backend that talks HTTP to one upstream through one long-lived connection pool."""
 
-    def __init__(self, spec: BackendSpec, options: HttpOptions):
+    def __init__(self, spec: BackendSpec, options: BackendOptions):
         super().__init__(spec)
         self.options = options
         # The key is loaded by prepare(): only a run that can route here needs it (an always-local
@@ -101,6 +90,10 @@ class HttpBackend(Backend):
         self.headers: dict[str, str] = {}
         self._key_pending = bool(spec.api_key_env)
         self._pool: UpstreamPool | None = None
+
+    @classmethod
+    def create(cls, spec: BackendSpec, options: BackendOptions) -> Backend:
+        return cls(spec, options)
 
     @property
     def pool(self) -> UpstreamPool:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pytest_arena.router.backends.base import CallContext
+from pytest_arena.router.backends.http import HttpBackend
 from pytest_arena.router.canonical import new_id
 from pytest_arena.router.contracts import (
     CanonicalRequest,
@@ -18,8 +20,6 @@ from pytest_arena.router.contracts import (
     Usage,
 )
 from pytest_arena.router.jsonfast import dumps, loads
-from pytest_arena.router.backends.base import CallContext
-from pytest_arena.router.backends.http import HttpBackend
 
 DEFAULT_BASE = "http://127.0.0.1:11434"
 
@@ -46,6 +46,8 @@ def messages_json(messages: list[Message]) -> list[dict]:
 
 
 class OllamaBackend(HttpBackend):
+    local = True
+
     def __init__(self, spec, options):
         super().__init__(spec, options)
         self.base = (spec.base_url or DEFAULT_BASE).rstrip("/").removesuffix("/v1")

@@ -6,7 +6,15 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pytest_arena.router.backends.base import (
+    Backend,
+    BackendOptions,
+    CallContext,
+    UnstartedBackend,
+)
+from pytest_arena.router.backends.http import HttpBackend, api_base
 from pytest_arena.router.contracts import (
+    BackendSpec,
     CanonicalRequest,
     Event,
     Finish,
@@ -17,8 +25,6 @@ from pytest_arena.router.contracts import (
     Usage,
 )
 from pytest_arena.router.jsonfast import dumps, loads
-from pytest_arena.router.backends.base import CallContext
-from pytest_arena.router.backends.http import HttpBackend, api_base
 
 DEFAULT_BASE = "https://api.openai.com/v1"
 # OpenAI reasoning models reject max_tokens and non-default sampling parameters.
@@ -59,6 +65,10 @@ def _arguments(raw: Any) -> str:
 
 
 class OpenAIBackend(HttpBackend):
+    api_key_env = "OPENAI_API_KEY"
+    # Sends LocalGuards.repeat_penalty: llama.cpp's server extension, not in OpenAI's API.
+    repeat_penalty_param = False
+
     def __init__(self, spec, options):
         super().__init__(spec, options)
         self.base = api_base(spec.base_url, DEFAULT_BASE, "/v1")
@@ -87,8 +97,8 @@ class OpenAIBackend(HttpBackend):
             body["seed"] = req.seed
         if req.stop:
             body["stop"] = req.stop
-        if guards is not None and guards.repeat_penalty is not None and self.spec.kind == "embedded":
-            body["repeat_penalty"] = guards.repeat_penalty  # llama.cpp's server extension; not OpenAI's API
+        if guards is not None and guards.repeat_penalty is not None and self.repeat_penalty_param:
+            body["repeat_penalty"] = guards.repeat_penalty
         return dumps(body)
 
     async def stream(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[Event]:
@@ -181,3 +191,18 @@ class OpenAIBackend(HttpBackend):
             return [d["embedding"] for d in data]
         except (ValueError, KeyError, TypeError):
             raise self.protocol_error(f"an unparseable embeddings reply: {raw[:200]!r}") from None
+
+
+class EmbeddedBackend(OpenAIBackend):
+    """The embedded llama.cpp server the plugin starts on this machine (its base_url is filled in
+    when it starts); without one, the run's strategy cannot route here: an UnstartedBackend."""
+
+    local = True
+    api_key_env = None
+    repeat_penalty_param = True
+
+    @classmethod
+    def create(cls, spec: BackendSpec, options: BackendOptions) -> Backend:
+        if not spec.base_url:
+            return UnstartedBackend(spec)
+        return cls(spec, options)

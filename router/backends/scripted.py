@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_arena.router.backends.base import Backend, CallContext
 from pytest_arena.router.contracts import (
     CanonicalRequest,
     Event,
@@ -43,7 +44,6 @@ from pytest_arena.router.contracts import (
     Usage,
 )
 from pytest_arena.router.errors import ConfigError
-from pytest_arena.router.backends.base import Backend, CallContext
 
 # mini-swe-agent ends a run when the model runs exactly this command (its prompt says so).
 SUBMIT_MARKER = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
@@ -250,7 +250,7 @@ class Progress:
     assistant_texts: list[str]
 
     @classmethod
-    def of(cls, req: CanonicalRequest, plan: ScriptedPlan) -> "Progress":
+    def of(cls, req: CanonicalRequest, plan: ScriptedPlan) -> Progress:
         texts = [m.content for m in req.messages if m.role == "assistant" and m.content]
         return cls(plan, past_tool_calls(req), texts)
 
@@ -337,6 +337,9 @@ def prompt_text(req: CanonicalRequest) -> str:
 
 class ScriptedBackend(Backend):
     """Backend for ``BackendSpec(kind="scripted")``: answers from ``call.run.scripted``."""
+
+    local = True
+    output_capped = False  # it writes whole files; no model runs that a cap could cut
 
     async def stream(self, req: CanonicalRequest, call: CallContext) -> AsyncIterator[Event]:
         plan = call.run.scripted

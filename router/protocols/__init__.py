@@ -1,11 +1,22 @@
-"""Front-door protocols: each module turns its wire format into a CanonicalRequest and renders
-canonical events back. Every module offers the same names:
+"""Front doors: the wire protocols the router serves, each turning its requests into a
+CanonicalRequest and rendering canonical events back (the FrontDoor protocol, in base.py).
 
-  PROTOCOL, STREAM_MEDIA_TYPE
-  parse(body: dict) -> CanonicalRequest            (raises ClientRequestError)
-  render(resp: CanonicalResponse, req) -> bytes    (a whole non-streaming answer)
-  StreamRenderer(req): .feed(events: list[Event]) -> bytes   (one group of events, written at once)
-                      .error(err: RouterError) -> bytes     (the error frame that ends a failed stream)
-                      .finished                              (the Finish was rendered: the stream is whole)
-  error_body(error_type: str, message: str) -> bytes
+Each built-in module provides one ``Door`` (its ``FRONT_DOOR``); they are registered below, when
+this package loads, through the same ``register_front_door`` a third party calls
+(docs/howto/add-a-front-door.md), in the order the app lists their routes.
 """
+from __future__ import annotations
+
+from pytest_arena.router.protocols import anthropic_messages, ollama_api, openai_chat, openai_responses
+from pytest_arena.router.protocols.base import Door, FrontDoor, StreamRenderer, front_doors, register_front_door
+
+__all__ = ["BUILTIN_FRONT_DOORS", "Door", "FrontDoor", "StreamRenderer", "front_doors", "register_front_door"]
+
+BUILTIN_FRONT_DOORS: tuple[Door, ...] = (
+    openai_chat.FRONT_DOOR,
+    anthropic_messages.FRONT_DOOR,
+    openai_responses.FRONT_DOOR,
+    ollama_api.FRONT_DOOR,
+)
+for _door in BUILTIN_FRONT_DOORS:
+    register_front_door(_door)

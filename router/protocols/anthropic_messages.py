@@ -22,6 +22,7 @@ from pytest_arena.router.contracts import (
 )
 from pytest_arena.router.errors import ClientRequestError, RouterError
 from pytest_arena.router.jsonfast import dumps, loads
+from pytest_arena.router.protocols.base import Door
 
 PROTOCOL = "anthropic"
 STREAM_MEDIA_TYPE = "text/event-stream"
@@ -196,3 +197,8 @@ class StreamRenderer:
 def error_body(error_type: str, message: str) -> bytes:
     return dumps({"type": "error", "error": {"type": error_type, "message": message}})
 
+
+# The Anthropic Messages front door (router/protocols/base.py: FrontDoor), registered by the package.
+FRONT_DOOR = Door(
+    name=PROTOCOL, paths=("v1/messages",), stream_media_type=STREAM_MEDIA_TYPE, parse=parse, render=render,
+    stream_renderer=StreamRenderer, error_body=error_body)

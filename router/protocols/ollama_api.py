@@ -23,6 +23,7 @@ from pytest_arena.router.contracts import (
 )
 from pytest_arena.router.errors import ClientRequestError, RouterError
 from pytest_arena.router.jsonfast import dumps, loads
+from pytest_arena.router.protocols.base import Door
 from pytest_arena.router.protocols.openai_chat import parse_tools
 
 PROTOCOL = "ollama"
@@ -178,3 +179,9 @@ def show_body(num_ctx: int | None) -> bytes:
 
 def version_body() -> bytes:
     return dumps({"version": COMPATIBLE_VERSION})
+
+
+# Ollama's native chat front door (router/protocols/base.py: FrontDoor), registered by the package.
+FRONT_DOOR = Door(
+    name=PROTOCOL, paths=("api/chat",), stream_media_type=STREAM_MEDIA_TYPE, parse=parse, render=render,
+    stream_renderer=StreamRenderer, error_body=error_body)

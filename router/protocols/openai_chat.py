@@ -19,6 +19,7 @@ from pytest_arena.router.contracts import (
 )
 from pytest_arena.router.errors import ClientRequestError, RouterError
 from pytest_arena.router.jsonfast import dumps
+from pytest_arena.router.protocols.base import Door
 
 PROTOCOL = "openai-chat"
 STREAM_MEDIA_TYPE = "text/event-stream"
@@ -176,3 +177,9 @@ class StreamRenderer:
 
 def error_body(error_type: str, message: str) -> bytes:
     return dumps({"error": {"message": message, "type": error_type, "param": None, "code": error_type}})
+
+
+# The OpenAI Chat Completions front door (router/protocols/base.py: FrontDoor), registered by the package.
+FRONT_DOOR = Door(
+    name=PROTOCOL, paths=("v1/chat/completions",), stream_media_type=STREAM_MEDIA_TYPE, parse=parse, render=render,
+    stream_renderer=StreamRenderer, error_body=error_body)

@@ -23,6 +23,7 @@ from pytest_arena.router.contracts import (
 )
 from pytest_arena.router.errors import ClientRequestError, RouterError
 from pytest_arena.router.jsonfast import dumps
+from pytest_arena.router.protocols.base import Door
 
 PROTOCOL = "openai-responses"
 STREAM_MEDIA_TYPE = "text/event-stream"
@@ -251,3 +252,9 @@ class StreamRenderer:
 
 def error_body(error_type: str, message: str) -> bytes:
     return dumps({"error": {"message": message, "type": error_type, "param": None, "code": error_type}})
+
+
+# The OpenAI Responses front door (router/protocols/base.py: FrontDoor), registered by the package.
+FRONT_DOOR = Door(
+    name=PROTOCOL, paths=("v1/responses",), stream_media_type=STREAM_MEDIA_TYPE, parse=parse, render=render,
+    stream_renderer=StreamRenderer, error_body=error_body)

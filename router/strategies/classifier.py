@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 from pytest_arena.router.contracts import CanonicalRequest, Message
-from pytest_arena.router.strategies.base import Decision, StrategyContext
 from pytest_arena.router.strategies import heuristic
-from pytest_arena.router.strategies.params import param
+from pytest_arena.router.strategies.base import Decision, Strategy, StrategyContext
+from pytest_arena.router.strategies.params import CASCADE, CLASSIFIER, HEURISTIC, LEGACY, param
 from pytest_arena.router.strategies.text import last_user_text
 
 CLASSIFIER_SYSTEM_PROMPT = (
@@ -78,7 +79,7 @@ async def classify(text: str, ctx: StrategyContext) -> Decision:
         return Decision("local", f"llm-classifier: classifier call failed ({error}) -> local", 0.3,
                         {"failed": True, "error": error})
     verdict = read_verdict(response.text)
-    meta = {"reply": response.text[:80], "verdict": verdict, "classifier_model": response.model}
+    meta: dict[str, Any] = {"reply": response.text[:80], "verdict": verdict, "classifier_model": response.model}
     if verdict == "COMPLEX":
         return Decision("cloud", "llm-classifier: COMPLEX -> cloud", 0.8, meta)
     if verdict == "SIMPLE":
@@ -115,3 +116,8 @@ async def decide_cascade(req: CanonicalRequest, ctx: StrategyContext) -> Decisio
                         confidence, meta)
     return Decision(second.choice, f"{prefix}: classifier overrules {first.choice} -> "
                     f"{second.choice}", max(second.confidence - 0.1, 0.5), meta)
+
+
+CLASSIFIER_STRATEGY = Strategy("llm-classifier", decide, params=CLASSIFIER, needs=frozenset({"classifier"}))
+CASCADE_STRATEGY = Strategy("cascade", decide_cascade, params=CASCADE | HEURISTIC | LEGACY | CLASSIFIER,
+                            needs=frozenset({"classifier"}))

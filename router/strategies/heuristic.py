@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
-from pytest_arena.router.contracts import CanonicalRequest, Message
-from pytest_arena.router.strategies.base import Decision, StrategyContext
-from pytest_arena.router.strategies.params import param
+from pytest_arena.router.contracts import CanonicalRequest, Message, Side
+from pytest_arena.router.strategies.base import Decision, Strategy, StrategyContext
+from pytest_arena.router.strategies.params import HEURISTIC, LEGACY, param
 from pytest_arena.router.strategies.text import (
     CLOUD,
     LOCAL,
@@ -107,7 +108,7 @@ def _last_assistant(messages: list[Message]) -> Message | None:
     return None
 
 
-def legacy(req: CanonicalRequest, params: dict) -> Decision:
+def legacy(req: CanonicalRequest, params: dict[str, Any]) -> Decision:
     """The legacy score on the last user message (non-agent calls, phase-aware's fallback)."""
     threshold = param(params, "legacy.threshold")
     text = last_user_text(req.messages)
@@ -119,7 +120,7 @@ def legacy(req: CanonicalRequest, params: dict) -> Decision:
     many_tools = len(req.tools) >= param(params, "legacy.many_tools")
     score = (min(20.0, tokens / 80) + 6 * blocks + 14 * len(cloud_words) - 18 * len(local_words)
              + (6 if many_tools else 0))
-    choice = "cloud" if score >= threshold else "local"
+    choice: Side = "cloud" if score >= threshold else "local"
     distance = abs(score - threshold)
     meta = {"score": round(score, 3), "threshold": threshold, "distance": round(distance, 3),
             "tokens": tokens, "code_blocks": blocks, "cloud_keywords": cloud_words,
@@ -129,7 +130,7 @@ def legacy(req: CanonicalRequest, params: dict) -> Decision:
     return Decision(choice, reason, min(1.0, 0.5 + distance / 50), meta)
 
 
-def agent_score(req: CanonicalRequest, params: dict) -> Decision:
+def agent_score(req: CanonicalRequest, params: dict[str, Any]) -> Decision:
     """The agent-aware score on the delta (see the module docstring)."""
     threshold = param(params, "heuristic.threshold")
     kind, delta = _delta(req.messages)
@@ -149,7 +150,7 @@ def agent_score(req: CanonicalRequest, params: dict) -> Decision:
     if assistant is None:
         score += 15
         adjustments.append("first call +15")
-    choice = "cloud" if score >= threshold else "local"
+    choice: Side = "cloud" if score >= threshold else "local"
     distance = abs(score - threshold)
     meta = {"score": round(score, 3), "threshold": threshold, "distance": round(distance, 3),
             "delta_kind": kind, "delta_tokens": tokens, "code_blocks": blocks,
@@ -173,3 +174,6 @@ def decide(req: CanonicalRequest, ctx: StrategyContext) -> Decision:
     decision.meta["path"] = "agent"
     decision.meta["agent_signal"] = signal
     return decision
+
+
+STRATEGY = Strategy("heuristic", decide, params=HEURISTIC | LEGACY)

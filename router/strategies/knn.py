@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pytest_arena.router.contracts import CanonicalRequest
-from pytest_arena.router.strategies.base import Decision, StrategyContext
-from pytest_arena.router.strategies.params import param
+from pytest_arena.router.contracts import CanonicalRequest, Side
+from pytest_arena.router.strategies.base import Decision, Strategy, StrategyContext
+from pytest_arena.router.strategies.params import KNN, param
 from pytest_arena.router.strategies.text import last_user_text
 
 CORPUS_PATH = Path(__file__).resolve().parent.parent / "data" / "knn_corpus.json"
@@ -90,7 +90,8 @@ def _unit_rows(vectors: list[list[float]], expected_rows: int) -> np.ndarray:
         raise ValueError(f"embedder returned {matrix.shape} values, expected {expected_rows} "
                          f"finite vectors of one length")
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    unit: np.ndarray = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return unit
 
 
 def vote(query: np.ndarray, corpus: np.ndarray, labels: tuple[str, ...], k: int) -> Decision:
@@ -99,7 +100,7 @@ def vote(query: np.ndarray, corpus: np.ndarray, labels: tuple[str, ...], k: int)
     nearest = np.argsort(-similarities, kind="stable")[:k]
     cloud = float(sum(max(0.0, similarities[i]) for i in nearest if labels[i] == "cloud"))
     local = float(sum(max(0.0, similarities[i]) for i in nearest if labels[i] == "local"))
-    choice = "cloud" if cloud > local else "local"
+    choice: Side = "cloud" if cloud > local else "local"
     total = cloud + local
     confidence = max(cloud, local) / (total or 1.0)
     meta = {"k": k, "cloud_weight": round(cloud, 4), "local_weight": round(local, 4),
@@ -163,3 +164,7 @@ async def decide(req: CanonicalRequest, ctx: StrategyContext) -> Decision:
     decision.reason = prefix + decision.reason
     decision.meta |= {"embedder": FALLBACK_EMBEDDER, "fallback_reason": why_not}
     return decision
+
+
+# The embedder is optional: without models.embedding, ctx.embed is None and the vote uses the fallback.
+STRATEGY = Strategy("embedding-knn", decide, params=KNN, needs=frozenset({"embedder"}), warm_up=warm_up)

@@ -15,8 +15,9 @@ which real aider prompts never contain together (and "editor" alone also names c
 from __future__ import annotations
 
 from pytest_arena.router.contracts import CanonicalRequest
-from pytest_arena.router.strategies.base import Decision, StrategyContext
+from pytest_arena.router.strategies.base import Decision, Strategy, StrategyContext
 from pytest_arena.router.strategies.heuristic import legacy
+from pytest_arena.router.strategies.params import LEGACY
 from pytest_arena.router.strategies.text import KeywordList, system_text
 
 ARCHITECT_MARKERS = KeywordList(("act as an expert architect engineer",))
@@ -56,3 +57,6 @@ def decide(req: CanonicalRequest, ctx: StrategyContext) -> Decision:
     decision.reason = "phase-aware[no phase marker -> legacy]: " + decision.reason
     decision.meta["phase"] = "fallback"
     return decision
+
+
+STRATEGY = Strategy("phase-aware", decide, params=LEGACY)  # its fallback is the legacy score

@@ -6,9 +6,11 @@ for agent traffic (as in the original); sweep ``rules.token_limit`` to see the t
 from __future__ import annotations
 
 from pytest_arena.router.contracts import CanonicalRequest
-from pytest_arena.router.strategies.base import Decision, StrategyContext
-from pytest_arena.router.strategies.params import param
+from pytest_arena.router.strategies.base import Decision, Strategy, StrategyContext
+from pytest_arena.router.strategies.params import RULES, param
 from pytest_arena.router.strategies.text import CLOUD, LOCAL, count_code_blocks, last_user_text, prompt_tokens
+
+__all__ = ["STRATEGY", "decide"]
 
 
 def decide(req: CanonicalRequest, ctx: StrategyContext) -> Decision:
@@ -38,3 +40,6 @@ def decide(req: CanonicalRequest, ctx: StrategyContext) -> Decision:
         return Decision("local", "rules: local keywords: " + ", ".join(local_words) + " -> local",
                         0.85, meta)
     return Decision("local", "rules: no trigger -> local", 0.6, meta)
+
+
+STRATEGY = Strategy("rules", decide, params=RULES)

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.agents.base import AgentRunContext
-from pytest_arena.agents.installers import MARKER_NAME, default_install_root
+from pytest_arena.agents.process import UNSANDBOXED
+from pytest_arena.agents.installers import MARKER_NAME
+from pytest_arena.paths import default_install_root
 from pytest_arena.agents.registry import get_agent
 from pytest_arena.tasks.folder import Task, load_task
 
@@ -64,6 +66,7 @@ def make_context(tmp_path: Path, task: Task, *, endpoints, install_root: Path, t
     return AgentRunContext(
         task=task, workspace=workspace, prompt=task.prompt, endpoints=endpoints, seed=seed,
         timeout_s=timeout_s, home=cell / "home", log_dir=cell / "logs", install_root=install_root,
+        sandbox=UNSANDBOXED,  # the adapters' own tests run them as plain processes
     )
 
 

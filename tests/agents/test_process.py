@@ -8,7 +8,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from pytest_arena.agents.process import agent_result, base_env, run_process
+from pytest_arena.agents.process import UNSANDBOXED, agent_result, base_env, run_process
 
 
 def pid_gone(pid: int) -> bool:
@@ -46,7 +46,8 @@ STUBBORN_CHILD = """
 
 def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(tmp_path):
     cmd = spawn_script(tmp_path, STUBBORN_CHILD.format(tail="signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"))
-    result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=1.5, log_dir=tmp_path / "logs")
+    result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=1.5,
+                         log_dir=tmp_path / "logs", sandbox=UNSANDBOXED)
     assert result.timed_out and result.exit_code is None
     child = int((tmp_path / "child.pid").read_text())
     assert wait_until_gone(child)
@@ -58,7 +59,8 @@ def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(tmp_path):
 def test_children_left_behind_after_a_clean_exit_are_killed(tmp_path):
     # Agents leave language servers and shells behind; the cell must not leak them.
     cmd = spawn_script(tmp_path, STUBBORN_CHILD.format(tail="sys.exit(0)"))
-    result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30, log_dir=tmp_path / "logs")
+    result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30,
+                         log_dir=tmp_path / "logs", sandbox=UNSANDBOXED)
     assert result.exit_code == 0 and not result.timed_out
     assert wait_until_gone(int((tmp_path / "child.pid").read_text()))
     assert agent_result(result, timeout_s=30).failure is None
@@ -72,7 +74,7 @@ def test_stdin_is_closed_and_output_is_kept_per_cell(tmp_path):
         print("to stderr", file=sys.stderr)
     """)
     result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30,
-                         log_dir=tmp_path / "logs", name="codex")
+                         log_dir=tmp_path / "logs", name="codex", sandbox=UNSANDBOXED)
     assert not result.timed_out
     assert (tmp_path / "logs" / "codex.stdout.log").read_text() == "read 0 bytes\n"
     assert (tmp_path / "logs" / "codex.stderr.log").read_text() == "to stderr\n"
@@ -86,7 +88,8 @@ def test_a_non_zero_exit_is_an_agent_crash_with_the_telling_stderr_line(tmp_path
         print("bye", file=sys.stderr)
         sys.exit(3)
     """)
-    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30, log_dir=tmp_path / "logs")
+    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30,
+                       log_dir=tmp_path / "logs", sandbox=UNSANDBOXED)
     result = agent_result(proc, timeout_s=30)
     assert result.failure == "agent_crash" and result.exit_code == 3
     assert result.reason == "exit 3: Error: provider refused the request"
@@ -94,7 +97,8 @@ def test_a_non_zero_exit_is_an_agent_crash_with_the_telling_stderr_line(tmp_path
 
 def test_death_by_signal_is_named(tmp_path):
     cmd = spawn_script(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
-    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30, log_dir=tmp_path / "logs")
+    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30,
+                       log_dir=tmp_path / "logs", sandbox=UNSANDBOXED)
     result = agent_result(proc, timeout_s=30)
     assert result.failure == "agent_crash"
     assert result.reason.startswith("killed by SIGSEGV")
@@ -102,7 +106,8 @@ def test_death_by_signal_is_named(tmp_path):
 
 def test_a_crash_signature_fails_a_zero_exit(tmp_path):
     cmd = spawn_script(tmp_path, "print('ok')")
-    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30, log_dir=tmp_path / "logs")
+    proc = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=30,
+                       log_dir=tmp_path / "logs", sandbox=UNSANDBOXED)
     result = agent_result(proc, timeout_s=30, crash="cline finished with 'error'", reported={"calls": 1})
     assert (result.exit_code, result.failure, result.reason) == (0, "agent_crash", "cline finished with 'error'")
     assert result.reported == {"calls": 1}
@@ -133,7 +138,7 @@ def test_report_mismatch_flags_only_a_large_gap():
 def _sandboxed(tmp_path: Path, body: str, **box_args):
     """Run ``body`` as an agent process inside a cell's agent sandbox; its stdout lines."""
     import pytest
-    from pytest_arena.agents.process import AgentSandbox, agent_sandbox
+    from pytest_arena.agents.base import AgentSandbox
     from pytest_arena.sandbox.run import sandbox_kind
 
     if sandbox_kind() != "bwrap":
@@ -143,10 +148,10 @@ def _sandboxed(tmp_path: Path, body: str, **box_args):
     script = workspace / "agent.py"
     script.write_text(textwrap.dedent(body))
     env = base_env(home)
-    with agent_sandbox(AgentSandbox(kind="bwrap", writable=(workspace, home), **box_args)):
-        # the base interpreter: the harness's venv is not visible to agents
-        result = run_process([sys._base_executable, str(script)], cwd=workspace, env=env, timeout_s=30,
-                             log_dir=tmp_path / "logs")
+    box = AgentSandbox(kind="bwrap", writable=(workspace, home), **box_args)
+    # the base interpreter: the harness's venv is not visible to agents
+    result = run_process([sys._base_executable, str(script)], cwd=workspace, env=env, timeout_s=30,
+                         log_dir=tmp_path / "logs", sandbox=box)
     assert result.exit_code == 0, result.tail()
     return result.stdout_path.read_text().splitlines()
 

@@ -85,19 +85,25 @@ def test_setup_all_again_is_a_quick_no_op_that_reports_versions_and_sizes():
     assert proc.stdout.rstrip().endswith("done")
 
 
-def test_setup_names_the_sandbox_it_will_use(capsys, monkeypatch):
-    from pytest_arena.sandbox import run as sandbox
+def _bubblewrap(monkeypatch, available: bool, version: str | None = None) -> None:
+    """As on a machine where bubblewrap works (at ``version``), or where it is not installed."""
+    from pytest_arena.sandbox import kinds
+    from pytest_arena.sandbox.base import Availability
 
-    monkeypatch.setattr(sandbox, "sandbox_kind", lambda: "bwrap")
-    monkeypatch.setattr(sandbox, "bwrap_version", lambda: "0.8.0")
+    bwrap = kinds.get_sandbox_kind("bwrap")
+    monkeypatch.setattr(bwrap, "available", lambda: Availability(available, "" if available else "is not installed"))
+    monkeypatch.setattr(bwrap, "version", lambda: version)
+    monkeypatch.setattr(kinds, "_available", {})  # forget what this process detected
+
+
+def test_setup_names_the_sandbox_it_will_use(capsys, monkeypatch):
+    _bubblewrap(monkeypatch, True, "0.8.0")
     assert setup.main(["--agents", "oracle"]) == 0
     assert "sandbox: bubblewrap 0.8.0: agents and acceptance tests run isolated" in capsys.readouterr().out
 
 
 def test_setup_stops_with_one_line_when_bubblewrap_cannot_run(capsys, monkeypatch):
-    from pytest_arena.sandbox import run as sandbox
-
-    monkeypatch.setattr(sandbox, "sandbox_kind", lambda: "unshare")
+    _bubblewrap(monkeypatch, False)
     assert setup.main(["--agents", "oracle"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "apt-get install bubblewrap" in err[0] and "sandbox.agents=none" in err[0]

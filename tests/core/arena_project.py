@@ -136,7 +136,7 @@ class Sleeper(_Builtin):
     def run(self, ctx):
         seconds = float(os.environ.get("SLEEPER_SECONDS", "0.5"))
         result = run_process(["sleep", str(seconds)], cwd=ctx.workspace, env=base_env(ctx.home),
-                             timeout_s=ctx.timeout_s, log_dir=ctx.log_dir)
+                             timeout_s=ctx.timeout_s, log_dir=ctx.log_dir, sandbox=ctx.sandbox)
         if result.timed_out:
             return AgentResult(exit_code=None, duration_s=result.duration_s, failure="timeout",
                                reason=f"killed after {ctx.timeout_s:g} s")
@@ -150,7 +150,7 @@ class Crasher(_Builtin):
 
     def run(self, ctx):
         result = run_process(["sh", "-c", "echo boom >&2; exit 3"], cwd=ctx.workspace, env=base_env(ctx.home),
-                             timeout_s=ctx.timeout_s, log_dir=ctx.log_dir)
+                             timeout_s=ctx.timeout_s, log_dir=ctx.log_dir, sandbox=ctx.sandbox)
         return AgentResult(exit_code=result.exit_code, duration_s=result.duration_s, failure="agent_crash",
                            reason=result.tail().strip())
 

@@ -58,7 +58,7 @@ class Overtime(_Builtin):
         for rel, content in ctx.task.files("reference").items():
             (ctx.workspace / rel).write_bytes(content)
         result = run_process(["sleep", "60"], cwd=ctx.workspace, env=base_env(ctx.home),
-                             timeout_s=ctx.timeout_s, log_dir=ctx.log_dir)
+                             timeout_s=ctx.timeout_s, log_dir=ctx.log_dir, sandbox=ctx.sandbox)
         assert result.timed_out
         return AgentResult(exit_code=None, duration_s=result.duration_s, failure="timeout",
                            reason=f"killed after {ctx.timeout_s:g} s")

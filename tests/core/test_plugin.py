@@ -282,9 +282,12 @@ def test_every_cell_has_its_own_id_for_co_lf_deselect_junit_and_rows(project):
 
 
 def test_agents_refuse_to_run_without_bubblewrap_unless_the_user_opts_out(project, monkeypatch):
-    import pytest_arena.cell.runner as runner
+    from pytest_arena.sandbox import kinds
+    from pytest_arena.sandbox.base import Availability
 
-    monkeypatch.setattr(runner, "sandbox_kind", lambda: "unshare")  # as on a machine without bwrap
+    # As on a machine without bubblewrap (and forgetting what this process detected).
+    monkeypatch.setattr(kinds.get_sandbox_kind("bwrap"), "available", lambda: Availability(False, "is not installed"))
+    monkeypatch.setattr(kinds, "_available", {})
     make_config(project.path, agents=("sleeper",))
     refused = project.runpytest("--arena-config", "arena.yaml", "-k", "adder")
     refused.stdout.fnmatch_lines(["*1 cell(s): agents run only inside bubblewrap*apt-get install bubblewrap*"

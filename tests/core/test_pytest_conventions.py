@@ -179,9 +179,11 @@ def test_exit_codes_and_failures_ok(project, monkeypatch):
     unexpected.assert_outcomes(failed=2)
     unexpected.stdout.fnmatch_lines(["*adder?oracle-s42? PASS (expected to fail)*"])
     # ... or an infra error (here: no bubblewrap)
-    import pytest_arena.cell.runner as runner
+    from pytest_arena.sandbox import kinds
+    from pytest_arena.sandbox.base import Availability
 
-    monkeypatch.setattr(runner, "sandbox_kind", lambda: "unshare")
+    monkeypatch.setattr(kinds.get_sandbox_kind("bwrap"), "available", lambda: Availability(False, "is not installed"))
+    monkeypatch.setattr(kinds, "_available", {})
     broken = project.runpytest(*args, "--arena-failures-ok")
     assert broken.ret == pytest.ExitCode.TESTS_FAILED
     assert "--arena-failures-ok: every failed cell" not in broken.stdout.str()

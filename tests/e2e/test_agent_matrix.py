@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.agents.installers import default_install_root
+from pytest_arena.paths import default_install_root
 from pytest_arena.agents.registry import get_agent
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ import numpy  # noqa: F401
 
 import pytest_arena.analysis.analyze  # noqa: F401
 import pytest_arena.cell.runner  # noqa: F401
-from pytest_arena.agents.installers import default_install_root
+from pytest_arena.paths import default_install_root
 from pytest_arena.tasks.realprs.prepare import real_prs_root
 from pytest_arena.tasks.realprs.setup import prepare_shipped
 from pytest_arena.sweep.session import SHIPPED_TASKS

@@ -140,7 +140,7 @@ def test_a_fresh_routers_first_concurrent_calls_against_a_session_cap_spend_exac
 
 def test_the_output_meter_counts_the_upstreams_number_else_an_estimate_that_errs_low():
     from pytest_arena.router.contracts import TextDelta, ToolCallDelta, Usage
-    from pytest_arena.router.core import OutputMeter
+    from pytest_arena.router.meter import OutputMeter
 
     meter = OutputMeter()
     for piece in ["a", "", "b", "c"]:  # one token a piece; an empty piece is none

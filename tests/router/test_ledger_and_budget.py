@@ -209,7 +209,7 @@ def test_an_unpriced_served_alias_is_charged_at_the_configured_models_price(make
     # no price table has: the charge must still count, or budget.cell_usd never trips.
     from fake_upstreams import ALIAS
 
-    caplog.set_level(logging.WARNING, logger="pytest_arena.router.core")
+    caplog.set_level(logging.WARNING, logger="pytest_arena.router.budget")
     spec, ep = make_run("always-cloud", cloud=("openai", "gpt-5.5-aliased"), cell_budget_usd=GPT_CALL_COST * 1.5)
     codes = [_post_chat(ep).status_code for _ in range(3)]
     totals = router.finish_run(spec.run_id)

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_arena.router.__main__ import RUN_ID
 from pytest_arena.router.contracts import BackendSpec, RunSpec, ScriptedPlan
-from pytest_arena.router.core import RECENT_RECORDS
+from pytest_arena.router.runs import RECENT_RECORDS
 from pytest_arena.router.pricing import load_pricing
 from pytest_arena.router.service import RouterSettings, start_router
 

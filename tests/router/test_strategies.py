@@ -14,13 +14,13 @@ import pytest
 
 from pytest_arena.router.contracts import CanonicalRequest, Message, ToolCall, ToolSpec
 from pytest_arena.router.strategies import (
-    DEFAULT_PARAMS,
-    PARAM_SPECS,
-    STRATEGY_NAMES,
     Decision,
     StrategyContext,
     decide,
+    get_strategy,
+    param_specs,
     split_forcing,
+    strategy_names,
     validate_params,
     warm_up,
 )
@@ -164,19 +164,20 @@ def opencode_first(task: str = TASK) -> CanonicalRequest:
 
 # ----------------------------------------------------------------------------- interface
 def test_eight_strategies_each_have_params_and_decide():
-    assert STRATEGY_NAMES == ("always-local", "always-cloud", "rules", "heuristic",
-                              "llm-classifier", "embedding-knn", "cascade", "phase-aware")
-    assert set(DEFAULT_PARAMS) == set(STRATEGY_NAMES)
+    assert strategy_names() == ("always-local", "always-cloud", "rules", "heuristic",
+                                "llm-classifier", "embedding-knn", "cascade", "phase-aware")
+    assert all(callable(get_strategy(name).decide) for name in strategy_names())
 
 
 def test_original_constants_are_the_defaults():
-    assert DEFAULT_PARAMS["heuristic"]["heuristic.threshold"] == 12
-    assert DEFAULT_PARAMS["heuristic"]["legacy.threshold"] == 25
-    assert DEFAULT_PARAMS["cascade"]["cascade.threshold"] == 15
-    assert DEFAULT_PARAMS["rules"] == {"rules.token_limit": 4000, "rules.code_blocks": 3}
-    assert DEFAULT_PARAMS["embedding-knn"]["knn.k"] == 5
-    assert DEFAULT_PARAMS["llm-classifier"]["classifier.max_tokens"] == 4
-    assert all(spec.doc for spec in PARAM_SPECS.values())
+    defaults = {name: get_strategy(name).defaults() for name in strategy_names()}
+    assert defaults["heuristic"]["heuristic.threshold"] == 12
+    assert defaults["heuristic"]["legacy.threshold"] == 25
+    assert defaults["cascade"]["cascade.threshold"] == 15
+    assert defaults["rules"] == {"rules.token_limit": 4000, "rules.code_blocks": 3}
+    assert defaults["embedding-knn"]["knn.k"] == 5
+    assert defaults["llm-classifier"]["classifier.max_tokens"] == 4
+    assert all(spec.doc for spec in param_specs().values())
 
 
 @pytest.mark.parametrize("side", ["local", "cloud"])

@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from .rowfactory import cell_rows, our_row
+from pytest_arena.analysis.report.tables import terminal_summary
 
 # Ten tasks x two seeds. Per task: (strategy passes per seed, baseline passes per seed).
 PAIRED_DESIGN = [
@@ -129,7 +130,7 @@ def test_harness_checks_are_labelled_and_never_recommended(analyse):
     analysis = analyse(rows, charts=True)
     assert all(c.harness_check for c in analysis.cells)
     assert all(r.strategy is None and r.harness_check for r in analysis.recommendations.values())
-    summary = analysis.terminal_summary()
+    summary = terminal_summary(analysis)
     assert summary.count("[harness check]") == 3
     assert "recommended" not in summary
     null_cell = next(c for c in analysis.cells if c.cell.agent == "null")

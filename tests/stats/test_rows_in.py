@@ -8,6 +8,7 @@ import pytest
 from pytest_arena.analysis.analyze import load_rows
 
 from .rowfactory import original_row, our_row, write_jsonl
+from pytest_arena.analysis.report.tables import terminal_summary
 
 
 def cell_by_strategy(analysis, strategy):
@@ -77,7 +78,7 @@ def test_last_row_of_a_cell_key_wins_and_superseded_rows_are_reported(analyse):
     stats = cell_by_strategy(analysis, "cascade")
     assert (stats.n_rows, stats.passes, stats.outcomes["infra_error"], stats.outcomes["fail"]) == (2, 2, 0, 0)
     assert analysis.superseded == 2
-    assert "2 row(s) superseded" in analysis.terminal_summary()
+    assert "2 row(s) superseded" in terminal_summary(analysis)
     assert json.loads(analysis.outputs["aggregate"].read_text())["rows"]["superseded"] == 2
 
 
@@ -88,7 +89,7 @@ def test_infra_errors_leave_the_denominator_but_stay_visible(analyse):
     stats = cell_by_strategy(analysis, "cascade")
     assert stats.pass_rate.point == pytest.approx(3 / 5)
     assert (stats.n_rows, stats.n_counted, stats.outcomes["infra_error"]) == (6, 5, 1)
-    summary = analysis.terminal_summary()
+    summary = terminal_summary(analysis)
     assert "5 (+1 infra)" in summary and "timeout 1" in summary and "infra 1" in summary
 
 

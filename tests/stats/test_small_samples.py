@@ -6,6 +6,7 @@ import pytest
 from pytest_arena.analysis.stats.intervals import tasks_to_separate, wilson_interval
 
 from .rowfactory import cell_rows, our_row
+from pytest_arena.analysis.report.tables import terminal_summary
 
 
 def test_one_pair_says_too_few_instead_of_a_zero_width_interval(analyse):
@@ -43,8 +44,8 @@ def test_the_issue_example_is_not_enough_evidence_with_the_count_from_the_interv
         wilson_interval(1 / 3, 7)[1] >= wilson_interval(1.0, 7)[0]
     assert rec.more_needed == 7
     assert rec.reason.startswith("not enough evidence: need about 7 more tasks")
-    assert "recommended" not in analysis.terminal_summary().replace("not enough", "")
-    assert "not enough evidence: need about 7 more tasks" in analysis.terminal_summary()
+    assert "recommended" not in terminal_summary(analysis).replace("not enough", "")
+    assert "not enough evidence: need about 7 more tasks" in terminal_summary(analysis)
     group = next(iter(json.loads(analysis.outputs["aggregate"].read_text())["groups"].values()))
     assert (group["verdict"], group["recommended"], group["more_tasks_needed"]) == ("not enough evidence", None, 7)
     assert "| not enough evidence: need about 7 more tasks |" in analysis.outputs["decision_matrix"].read_text()

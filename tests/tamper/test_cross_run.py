@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.agents.process import AgentSandbox, agent_sandbox, base_env, run_process
+from pytest_arena.agents.base import AgentSandbox
+from pytest_arena.agents.process import base_env, run_process
 from pytest_arena.sandbox.run import RouterLink, base_python, sandbox_kind
 from pytest_arena.router.contracts import BackendSpec, RunSpec
 from pytest_arena.router.service import RouterSettings, start_router
@@ -51,9 +52,9 @@ def test_a_cell_cannot_spend_on_another_cells_run(tmp_path):
             (workspace / "probe.py").write_text(PROBE)
             box = AgentSandbox(kind="bwrap", writable=(workspace, home),
                                router=RouterLink(uds_path=router.uds_path, port=router.port))
-            with agent_sandbox(box):
-                result = run_process([base_python(), "probe.py", mine.openai_base, other.openai_base, mine.api_key],
-                                     cwd=workspace, env=base_env(home), timeout_s=60, log_dir=tmp_path / "logs")
+            result = run_process([base_python(), "probe.py", mine.openai_base, other.openai_base, mine.api_key],
+                                 cwd=workspace, env=base_env(home), timeout_s=60, log_dir=tmp_path / "logs",
+                                 sandbox=box)
             assert result.exit_code == 0, result.tail()
             got = json.loads(result.stdout_path.read_text())
             other_totals = router.finish_run("cell-b")

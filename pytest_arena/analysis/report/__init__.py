@@ -20,7 +20,7 @@ from pytest_arena.analysis.report.html import report_html
 from pytest_arena.analysis.report.markdown import decision_matrix_markdown, summary_markdown
 
 if TYPE_CHECKING:
-    from pytest_arena.analysis.analyze import Analysis
+    from pytest_arena.analysis.compute import Analysis
 
 
 def write_reports(analysis: "Analysis", out_dir: Path) -> dict[str, Path]:

@@ -32,7 +32,7 @@ from pytest_arena.analysis.report.cell_files import (
 from pytest_arena.analysis.report.htmlkit import esc, facts, page
 
 if TYPE_CHECKING:
-    from pytest_arena.analysis.analyze import Analysis
+    from pytest_arena.analysis.compute import Analysis
 
 PAGES_DIR = "report/cells"  # relative to the report's folder
 LAST_MESSAGES = 2  # of each call's request: the newest ones are what the model answered

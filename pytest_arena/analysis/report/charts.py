@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pytest_arena.analysis.report.tables import HARNESS_LABEL
 
 if TYPE_CHECKING:
-    from pytest_arena.analysis.analyze import Analysis
+    from pytest_arena.analysis.compute import Analysis
 
 MAX_PANELS = 12  # beyond this a page of panels is unreadable (and slow to draw); tables have all groups
 MAX_ANNOTATED_CELLS = 900

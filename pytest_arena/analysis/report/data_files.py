@@ -8,13 +8,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_arena import __version__
+from pytest_arena.version import __version__
 from pytest_arena.analysis.stats.cells import CellStats
 from pytest_arena.analysis.stats.intervals import expanded_tail
 from pytest_arena.analysis.report.tables import HARNESS_LABEL
 
 if TYPE_CHECKING:
-    from pytest_arena.analysis.analyze import Analysis
+    from pytest_arena.analysis.compute import Analysis
 
 SCHEMA_VERSION = 1
 CI_METHOD = ("task-clustered bootstrap, expanded percentile interval (tasks resampled with replacement, all "

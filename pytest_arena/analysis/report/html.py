@@ -31,7 +31,7 @@ from pytest_arena.analysis.report.run_facts import run_facts
 from pytest_arena.analysis.report.tables import HARNESS_LABEL, group_table
 
 if TYPE_CHECKING:
-    from pytest_arena.analysis.analyze import Analysis
+    from pytest_arena.analysis.compute import Analysis
 
 # (data attribute, label): what the cells and runs tables can be filtered by
 FILTERS = (("class", "class"), ("agent", "agent"), ("strategy", "strategy"), ("local", "local model"),

@@ -12,7 +12,7 @@ from pytest_arena.analysis.report.data_files import CI_METHOD
 from pytest_arena.analysis.report.tables import HARNESS_LABEL, group_title, render_group
 
 if TYPE_CHECKING:
-    from pytest_arena.analysis.analyze import Analysis
+    from pytest_arena.analysis.compute import Analysis
 
 
 def _table(headers: list[str], rows: list[list]) -> str:

@@ -14,7 +14,7 @@ from pytest_arena.analysis.report.cell_pages import RunEntry, row_value as _get
 from pytest_arena.analysis.report.data_files import CI_METHOD
 
 if TYPE_CHECKING:
-    from pytest_arena.analysis.analyze import Analysis
+    from pytest_arena.analysis.compute import Analysis
 
 NOT_RECORDED = "not recorded"
 

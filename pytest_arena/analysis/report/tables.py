@@ -11,7 +11,7 @@ from pytest_arena.analysis.stats.observations import GroupId
 from pytest_arena.analysis.stats.router_metrics import NOT_ENOUGH, RECOMMEND
 
 if TYPE_CHECKING:
-    from pytest_arena.analysis.analyze import Analysis
+    from pytest_arena.analysis.compute import Analysis
 
 HARNESS_LABEL = "harness check"
 RECOMMENDED_MARK = "◀ recommended"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_arena.cell.results import read_jsonl
+from pytest_arena.jsonl import read_jsonl
 
 RAW_FILE_NAME = "raw.jsonl"
 SOURCE_KEY = "_source"  # added to each loaded row: "file:line", for warnings further down

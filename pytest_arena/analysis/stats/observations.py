@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pytest_arena.outcomes import Outcome
+from pytest_arena.sandbox.kinds import isolates
 
 UNRECORDED = "unrecorded"
 HARNESS_CHECK_AGENTS = frozenset({"oracle", "null"})
@@ -127,7 +128,7 @@ class Observation:
     raw_category: str  # as written in the row (the legacy bootstrap keys on it)
     raw_strategy: object  # as written (None, "" and "cascade" all differ in the legacy key)
     cost_usd: float = 0.0  # filled by the analysis: ledger cost, else re-priced (primary scenario)
-    # the agent ran without a sandbox, or the tests without bubblewrap (row.sandbox): marked in reports
+    # the agent or the tests ran in a kind that does not wall off files and network (row.sandbox): marked
     unsandboxed: bool = False
     measured_sha: str | None = None  # ours: the settings the cell was measured under (pytest_arena/sweep/measured.py)
     agent_version: str | None = None  # ours: the agent's version as the row records it
@@ -269,10 +270,12 @@ def _version(value: object) -> str | None:
 
 
 def _unsandboxed(box: object) -> bool:
-    """Rows before the sandbox field (and the original's) carry none: not marked."""
+    """A kind that does not wall off files and network, as the kind states (a name no kind has
+    here counts as one); rows before the sandbox field (and the original's) carry none: not marked."""
     if not isinstance(box, dict):
         return False
-    return box.get("agent") == "none" or box.get("scoring") not in (None, "bwrap", "not run")
+    ran = [box.get("agent"), box.get("scoring")]
+    return any(name not in (None, "not started", "not run") and not isolates(str(name)) for name in ran)
 
 
 @dataclass(slots=True)

@@ -13,6 +13,9 @@
   without writing into the prepared repository.
 - ``env``: per (project, version) an interpreter environment with the project installed and its
   test requirements, built once and cached by the content hash of its install recipe.
-- ``task``: a prepared instance as a task of the registry (same interface as ``tasks.Task``), and
-  its SWE-bench prediction.
+- ``task``: a prepared instance as a task (``pytest_arena.tasks.base.Task``), and its SWE-bench
+  prediction.
+- ``registry``: the class's record (``REAL_PRS``): how its tasks are found and prepared.
 """
+
+NAME = "real-prs"  # the class's name: in benchmark.task_classes, the rows' category, its task ids

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from pytest_arena.errors import ArenaError
+from pytest_arena.errors import ScoringUnavailable
 from pytest_arena.scoring.env import ScoringEnv
 from pytest_arena.tasks.realprs.prepare import copy_tree, publish
 
@@ -32,7 +32,7 @@ _LAYOUT = "real-prs-env-1"
 _DONE = "ENV.json"
 
 
-class EnvError(ArenaError):
+class EnvError(ScoringUnavailable):
     """The instance's environment cannot be built here; one line says why (an infra_error)."""
 
 

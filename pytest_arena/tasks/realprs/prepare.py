@@ -39,8 +39,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from pytest_arena.agents.installers import default_install_root
 from pytest_arena.errors import ArenaError, TaskError
+from pytest_arena.paths import default_install_root
 from pytest_arena.tasks.realprs.gitsafe import last_words, run_git
 from pytest_arena.tasks.realprs.instance import Instance
 from pytest_arena.tasks.realprs.recipe import Recipe

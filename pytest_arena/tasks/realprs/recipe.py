@@ -12,8 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pytest_arena.errors import TaskError
-from pytest_arena.yamlfile import read_model
 from pytest_arena.tasks.realprs.instance import check_instance_id
+from pytest_arena.yamlfile import read_model
 
 RECIPE_FOLDER = "real-prs"
 

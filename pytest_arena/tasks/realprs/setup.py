@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 from pytest_arena.errors import TaskError
-from pytest_arena.scoring.env import env_root, prepare as prepare_scoring_env
+from pytest_arena.scoring.env import env_root
+from pytest_arena.scoring.env import prepare as prepare_scoring_env
 from pytest_arena.tasks.realprs.instance import Instance
 from pytest_arena.tasks.realprs.prepare import (
     FINGERPRINT_FILE,

@@ -1,12 +1,11 @@
-"""A prepared instance as a task of the registry: the same interface as ``tasks.Task`` (id,
-class, shape, prompt, spec, files, materialise, test_files, scoring_env), so cells, the runner,
-the scorer, oracle and null treat it like any other task.
+"""A prepared instance as a task (``pytest_arena.tasks.base.Task``), so cells, the runner, the
+scorer, oracle and null treat it like any other task.
 
 The parts map onto the instance: ``workspace`` is the repository at ``base_commit`` (what the
 agent sees: no patch, no test_patch), ``tests`` the files after ``test_patch`` (restored before
 scoring, hidden from the agent), ``reference`` the files after ``patch`` (what oracle writes).
-Scoring runs exactly FAIL_TO_PASS + PASS_TO_PASS; the cell passes (is *resolved*, SWE-bench's
-rule) iff every one of them passes.
+Scoring runs exactly FAIL_TO_PASS + PASS_TO_PASS (its ``test_ids``); the cell passes (is
+*resolved*, SWE-bench's rule, which its rows report) iff every one of them passes.
 """
 from __future__ import annotations
 
@@ -16,13 +15,14 @@ import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel
 
 from pytest_arena.errors import ConfigError, TaskError
 from pytest_arena.scoring.env import ScoringEnv
-from pytest_arena.tasks.realprs.env import EnvError, EnvRecipe, build_env, check_python
+from pytest_arena.tasks.base import Part
+from pytest_arena.tasks.realprs import NAME as TASK_CLASS
+from pytest_arena.tasks.realprs.env import EnvError, EnvRecipe, ProjectEnv, build_env, check_python
 from pytest_arena.tasks.realprs.instance import (
     KEY_INSTANCE_ID,
     KEY_MODEL,
@@ -46,7 +46,6 @@ from pytest_arena.tasks.realprs.recipe import Recipe, discover_recipes
 
 __all__ = ["PatchError", "RealPrTask", "copy_tree", "model_patch"]
 
-TASK_CLASS = "real-prs"
 SHAPE = "PR"
 PREDICTION_FILE = "prediction.jsonl"  # one line: what swebench.harness.run_evaluation reads
 PREDICTION_NOTES = "prediction-notes.txt"  # what of the workspace is not in the prediction's diff, and why
@@ -74,9 +73,9 @@ class RealPrTask:
     store: Path  # <root>: prepared instances, envs
     repos: Path | None = None  # the user's clones (SWE-bench data); None for our recipes
     scoring_mode: str = "local"  # scoring.real_prs
-    task_class: Literal["real-prs"] = TASK_CLASS
+    task_class: str = TASK_CLASS
     shape: str = SHAPE
-    _files: dict = field(default_factory=dict, repr=False)
+    _files: dict[str, dict[str, bytes]] = field(default_factory=dict, repr=False)
 
     @property
     def id(self) -> str:
@@ -106,7 +105,12 @@ class RealPrTask:
 
     @property
     def test_ids(self) -> list[str]:
+        """FAIL_TO_PASS + PASS_TO_PASS: the tests the verdict counts."""
         return self.instance.test_ids
+
+    @property
+    def reports_resolved(self) -> bool:
+        return True
 
     @cached_property
     def test_files(self) -> tuple[str, ...]:
@@ -133,7 +137,7 @@ class RealPrTask:
         return self.repos is None or ((self.root / FINGERPRINT_FILE).is_file() and Instance.model_validate_json(
             (self.root / INSTANCE_FILE).read_text("utf-8")) == self.instance)
 
-    def files(self, part: Literal["workspace", "tests", "reference"]) -> dict[str, bytes]:
+    def files(self, part: Part) -> dict[str, bytes]:
         """Relative path -> content of every file of one part (the repository without .git)."""
         if part not in self._files:
             base = self.ensure_prepared() / ("repo" if part == "workspace" else part)
@@ -145,7 +149,7 @@ class RealPrTask:
             self._files[part] = out
         return self._files[part]
 
-    def materialise(self, parts: tuple[str, ...], dest: Path) -> None:
+    def materialise(self, parts: tuple[Part, ...], dest: Path) -> None:
         """The repository (with its .git, so agents can diff: a copy, its own object store) and
         then the other parts on top. Checks first that this machine can score the instance (its
         Python) and that the prepared repository is as it was prepared."""
@@ -158,11 +162,11 @@ class RealPrTask:
             copy_tree(root / "repo", dest)
         for part in parts:
             if part != "workspace":
-                for rel, content in self.files(part).items():  # type: ignore[arg-type]
+                for rel, content in self.files(part).items():
                     (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                     (dest / rel).write_bytes(content)
 
-    def scoring_env(self, base: ScoringEnv) -> ScoringEnv:
+    def scoring_env(self, base: ScoringEnv) -> ProjectEnv:
         if self.scoring_mode == "swebench-docker":
             docker = shutil.which("docker")
             raise EnvError(

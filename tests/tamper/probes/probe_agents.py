@@ -47,11 +47,11 @@ class Probe(AgentAdapter):
         script = ctx.home / "probe.py"
         shutil.copy(ATTACKS / f"{self.attack}.py", script)
         result = run_process([base_python(), str(script)], cwd=ctx.workspace, env=env, timeout_s=ctx.timeout_s,
-                             log_dir=ctx.log_dir, name="probe")
+                             log_dir=ctx.log_dir, name="probe", sandbox=ctx.sandbox)
         # A second step, as multi-step adapters (cline) run: its logs are made where the first
         # step could have planted links or FIFOs.
         run_process([base_python(), "-c", "print('second step')"], cwd=ctx.workspace, env=env, timeout_s=30,
-                    log_dir=ctx.log_dir, name="after")
+                    log_dir=ctx.log_dir, name="after", sandbox=ctx.sandbox)
         out = result.read("stdout").strip().splitlines()  # as the shipped adapters read their logs
         planted = ctx.log_dir / "probe.report"  # a probe whose stdout log is not a file reports here
         if not out and planted.is_file() and not planted.is_symlink():

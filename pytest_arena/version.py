@@ -1,0 +1,2 @@
+"""The version of pytest-arena: the one place it is written (pyproject reads it from here)."""
+__version__ = "0.1.0"
