@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pytest_arena.cell import provenance  # noqa: E402
 from pytest_arena.agents.base import AgentSandbox  # noqa: E402
 from pytest_arena.agents.process import UNSANDBOXED, base_env, run_process  # noqa: E402
+from pytest_arena.cell import provenance  # noqa: E402
 from pytest_arena.sandbox.run import RouterLink, base_python, sandbox_kind  # noqa: E402
 
 STREAM_EVENTS = 20

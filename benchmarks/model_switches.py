@@ -46,7 +46,8 @@ def sweep(dist: str) -> tuple[float, list[int], int]:
         try:
             two_model_config(root, [fake.base_url for fake in fakes], seeds=SEEDS)
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--arena-config", "arena.yaml",
+            subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "--arena-config", "arena.yaml",
                             "--arena-no-report", "-n", "2", "--dist", dist], cwd=root, check=False,
                            stdout=subprocess.DEVNULL, env=dict(os.environ))
             wall = time.perf_counter() - t0

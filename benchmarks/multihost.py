@@ -43,7 +43,8 @@ def controller_rows_per_second(sample_row: str, n: int = 300) -> float:
 def oracle_sweep(workers: int) -> tuple[float, Path]:
     """Seconds for the oracle cells of configs/validate-tasks.yaml, and its raw.jsonl."""
     out = Path(tempfile.mkdtemp(prefix="arena-bench-"))
-    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--arena-config", "configs/validate-tasks.yaml",
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "--arena-config", "configs/validate-tasks.yaml",
             "--arena-no-report", "-k", "oracle", "--arena-out", str(out)]
     if workers > 1:
         args += ["-n", str(workers)]

@@ -514,7 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     copies = [Path(f"{args.copy}-{i}") if args.jobs > 1 else Path(args.copy) for i in range(args.jobs)]
     for copy_dir in copies:
         make_copy(copy_dir)
-        check = subprocess.run([sys.executable, "-c", "import pytest_arena, router; print(pytest_arena.__file__, router.__file__)"],
+        check = subprocess.run([sys.executable, "-c",
+                                "import pytest_arena, router; print(pytest_arena.__file__, router.__file__)"],
                                cwd="/", env=_env(copy_dir), capture_output=True, text=True)
         if check.stdout.count(str(copy_dir) + "/") != 2:
             raise SystemExit(f"the copy's modules do not win over the installed ones: {check.stdout} {check.stderr}")
@@ -524,11 +525,12 @@ def main(argv: list[str] | None = None) -> int:
         results = [(t, [m for i, m in enumerate(ms) if i % max(1, -(-len(ms) // args.sample)) == 0], e)
                    for t, ms, e in results]
     if args.survivors_of:
-        earlier = {(r["target"], r["line"], r["mutation"], i): r for i, r in enumerate(json.loads(Path(args.survivors_of).read_text()))}
+        earlier = {(r["target"], r["line"], r["mutation"], i): r
+                   for i, r in enumerate(json.loads(Path(args.survivors_of).read_text()))}
         by_key: dict[tuple, list[dict]] = {}
         for (target_name, line, mutation, _), r in earlier.items():
             by_key.setdefault((target_name, line, mutation), []).append(r)
-        for target, mutants, _ in results:
+        for _target, mutants, _ in results:
             for m in mutants:
                 found = by_key.get((m.target, m.line, m.description))
                 if found and found[0]["status"] in ("killed", "timeout"):

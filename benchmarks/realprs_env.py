@@ -17,14 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_arena.paths import default_install_root
 from pytest_arena.cell.provenance import collect
+from pytest_arena.paths import default_install_root
+from pytest_arena.sandbox.run import sandbox_kind
+from pytest_arena.scoring.env import env_root
+from pytest_arena.scoring.env import prepare as prepare_scoring_env
+from pytest_arena.sweep.session import SHIPPED_TASKS
 from pytest_arena.tasks.realprs.env import build_env
 from pytest_arena.tasks.realprs.prepare import real_prs_root
 from pytest_arena.tasks.realprs.task import copy_tree, recipe_tasks
-from pytest_arena.sandbox.run import sandbox_kind
-from pytest_arena.scoring.env import env_root, prepare as prepare_scoring_env
-from pytest_arena.sweep.session import SHIPPED_TASKS
 
 
 def timed(action) -> float:
@@ -58,17 +59,19 @@ def main() -> None:
             cold = []
             for i in range(args.cold_runs):
                 root = scratch / f"cold-{name}-{i}"
-                cold.append(timed(lambda: build_env(task.env_recipe, base, root, task.source_root)))
+                # B023: timed() calls each lambda at once, while the loop's variables are this pass's.
+                cold.append(timed(lambda: build_env(task.env_recipe, base, root, task.source_root)))  # noqa: B023
                 shutil.rmtree(root)
             build_env(task.env_recipe, base, store, task.source_root)
-            warm = [timed(lambda: build_env(task.env_recipe, base, store, task.source_root)) for _ in range(args.runs)]
+            warm = [timed(lambda: build_env(task.env_recipe, base, store, task.source_root))  # noqa: B023
+                    for _ in range(args.runs)]
             repo = task.ensure_prepared() / "repo"
             size = sum(p.stat().st_size for p in repo.rglob("*") if p.is_file())
             copies = []
             for i in range(args.runs):
                 dest = scratch / f"copy-{name}-{i}"
                 dest.mkdir()
-                copies.append(timed(lambda: copy_tree(repo, dest)))
+                copies.append(timed(lambda: copy_tree(repo, dest)))  # noqa: B023
                 shutil.rmtree(dest)
             print(f"{name}  (repository {size / 1e6:.1f} MB)")
             print(f"  env cold   {summary(cold)}")

@@ -90,7 +90,7 @@ def _connect(port: int, proc: subprocess.Popen) -> socket.socket:
             return conn
         except OSError:
             if time.monotonic() > deadline:
-                raise SystemExit(f"nothing listens on port {port}")
+                raise SystemExit(f"nothing listens on port {port}") from None
             time.sleep(0.5)
 
 

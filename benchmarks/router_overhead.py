@@ -85,7 +85,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
 
 
 def loadavg() -> str:
@@ -202,7 +203,8 @@ def main() -> int:
                  "/api/chat, which the mock upstream does not")
     bench = Path(args.bench_dir)
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-"))
-    names = ["mock", "bare", "router"] + (["compare"] if args.compare_src else []) + (["node"] if args.compare_node else [])
+    names = (["mock", "bare", "router"] + (["compare"] if args.compare_src else [])
+             + (["node"] if args.compare_node else []))
     ports = {name: free_port() for name in names}
     mock_url = f"http://127.0.0.1:{ports['mock']}"
     err = open(tmp / "servers.log", "w")
@@ -266,7 +268,8 @@ def main() -> int:
 
 
 ROWS = [("non-stream overhead p50", "ns_p50", "over"), ("non-stream overhead p99", "ns_p99", "over"),
-        ("stream TTFB overhead p50", "ttfb_p50", "over"), ("stream total overhead p50 (20 chunks)", "total_p50", "over"),
+        ("stream TTFB overhead p50", "ttfb_p50", "over"),
+        ("stream total overhead p50 (20 chunks)", "total_p50", "over"),
         ("throughput, non-stream", "rps", "val"), ("throughput, stream", "rps_stream", "val"),
         ("proxy CPU per streamed call (under load)", "cpu_stream", "val")]
 UNITS = {"ns_p50": ("ms", 3), "ns_p99": ("ms", 3), "ttfb_p50": ("ms", 3), "total_p50": ("ms", 3),
@@ -306,13 +309,16 @@ def report(runs: list[dict[str, dict]], args, load_start: str, load_end: str, tm
     for label, key, kind in ROWS:
         unit, digits = UNITS[key]
         router, bare = series("router", key, kind), series("bare", key, kind)
-        line = f"  {label:42s} {med(router, unit, digits):30s} {med(bare, unit, digits):30s} {med(ratio(router, bare), 'x', 2):22s}"
+        line = (f"  {label:42s} {med(router, unit, digits):30s} {med(bare, unit, digits):30s} "
+                f"{med(ratio(router, bare), 'x', 2):22s}")
         for name in others:
             other = series(name, key, kind)
             line += f" {med(other, unit, digits):30s} {med(ratio(router, other), 'x', 2):22s}"
         print(line)
-    direct = {key: med(series("direct", key, "val"), *UNITS[key]) for key in ("ns_p50", "total_p50", "rps", "rps_stream")}
-    print(f"  {'direct to the mock (no proxy)':42s} non-stream p50 {direct['ns_p50']}, stream total {direct['total_p50']},"
+    direct = {key: med(series("direct", key, "val"), *UNITS[key])
+              for key in ("ns_p50", "total_p50", "rps", "rps_stream")}
+    print(f"  {'direct to the mock (no proxy)':42s} non-stream p50 {direct['ns_p50']}, "
+          f"stream total {direct['total_p50']},"
           f" {direct['rps']} / {direct['rps_stream']} stream")
     errors = sum(r[t]["errors"] for r in runs for t in r)
     print(f"  errors (bad status or incomplete answer) over all runs: {errors}")
@@ -336,7 +342,8 @@ def report(runs: list[dict[str, dict]], args, load_start: str, load_end: str, tm
     rps = statistics.median(series("router", "rps_stream", "val"))
     print("\nreference figures, NOT from this run (issue 12: AMD EPYC 2-core machine, 2026-12-01, medians of three"
           " runs; --compare-node measures the Node router in the same run):")
-    print(f"  original Node router: non-stream overhead p50 {NODE_REF['ns_p50']} ms, stream TTFB {NODE_REF['ttfb_p50']} ms,"
+    print(f"  original Node router: non-stream overhead p50 {NODE_REF['ns_p50']} ms, "
+          f"stream TTFB {NODE_REF['ttfb_p50']} ms,"
           f" stream total {NODE_REF['total_p50']} ms, {NODE_REF['rps']:,} / {NODE_REF['rps_stream']:,} req/s,"
           f" {NODE_REF['cpu_stream']} ms CPU per streamed call")
     print(f"  LiteLLM 1.108.7:      non-stream overhead p50 {LITELLM_REF['ns_p50']} ms, stream total "

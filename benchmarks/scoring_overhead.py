@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 from pytest_arena.cell import provenance
-from pytest_arena.scoring import score as scoring, env as scoring_env
 from pytest_arena.sandbox.run import Limits, sandbox_kind
+from pytest_arena.scoring import env as scoring_env
+from pytest_arena.scoring import score as scoring
 from pytest_arena.tasks.folder import Task, load_task
 
 REPO = Path(__file__).resolve().parent.parent

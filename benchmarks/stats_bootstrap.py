@@ -109,10 +109,10 @@ def coverage_table() -> None:
     import numpy as np
 
     from pytest_arena.analysis.stats.intervals import (
+        expanded_tail,
         ratio_replicates,
         resample_counts,
         wilson_interval,
-        expanded_tail,
     )
 
     print("\ncoverage of the 95% interval, 1,000 simulated cells each (tasks x 3 seeds, task p ~ Beta(2.1, 0.9)):")

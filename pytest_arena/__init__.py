@@ -46,17 +46,29 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-if TYPE_CHECKING:
-    from pytest_arena.agents.base import AgentAdapter, AgentResult, AgentRunContext, AgentSandbox
-    from pytest_arena.agents.installers import InstalledAgent
-    from pytest_arena.agents.process import run_process
-    from pytest_arena.agents.registry import register_agent
-    from pytest_arena.router.backends import Backend, register_backend
-    from pytest_arena.router.protocols import FrontDoor, register_front_door
-    from pytest_arena.router.strategies import Strategy, get_strategy, register_strategy
-    from pytest_arena.sandbox import Guarantees, SandboxKind, get_sandbox_kind, register_sandbox_kind
-    from pytest_arena.tasks import Task, TaskClass, get_task_class, register_task_class
-
+if TYPE_CHECKING:  # the names in __all__, for type checkers (``X as X``: a re-export)
+    from pytest_arena.agents.base import AgentAdapter as AgentAdapter
+    from pytest_arena.agents.base import AgentResult as AgentResult
+    from pytest_arena.agents.base import AgentRunContext as AgentRunContext
+    from pytest_arena.agents.base import AgentSandbox as AgentSandbox
+    from pytest_arena.agents.installers import InstalledAgent as InstalledAgent
+    from pytest_arena.agents.process import run_process as run_process
+    from pytest_arena.agents.registry import register_agent as register_agent
+    from pytest_arena.router.backends import Backend as Backend
+    from pytest_arena.router.backends import register_backend as register_backend
+    from pytest_arena.router.protocols import FrontDoor as FrontDoor
+    from pytest_arena.router.protocols import register_front_door as register_front_door
+    from pytest_arena.router.strategies import Strategy as Strategy
+    from pytest_arena.router.strategies import get_strategy as get_strategy
+    from pytest_arena.router.strategies import register_strategy as register_strategy
+    from pytest_arena.sandbox import Guarantees as Guarantees
+    from pytest_arena.sandbox import SandboxKind as SandboxKind
+    from pytest_arena.sandbox import get_sandbox_kind as get_sandbox_kind
+    from pytest_arena.sandbox import register_sandbox_kind as register_sandbox_kind
+    from pytest_arena.tasks import Task as Task
+    from pytest_arena.tasks import TaskClass as TaskClass
+    from pytest_arena.tasks import get_task_class as get_task_class
+    from pytest_arena.tasks import register_task_class as register_task_class
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 __all__ = ["read_jsonl"]
 
 
-def read_jsonl(path: Path, source_key: str | None = None) -> tuple[list[dict], list[str]]:
+def read_jsonl(path: Path, source_key: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Parsed rows, and a warning naming ``file:line`` per line that is not a JSON object (the line
     stays in the file; nothing is dropped silently). With ``source_key``, each row records its
     ``file:line`` under that key. The one reader of raw.jsonl: the store and the analysis use it."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     problems: list[str] = []
     try:
         text = path.read_text(encoding="utf-8", errors="replace")

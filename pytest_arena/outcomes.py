@@ -4,7 +4,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Outcome(str, Enum):
+class Outcome(str, Enum):  # noqa: UP042 (a StrEnum would change str(outcome) from "Outcome.PASS" to "pass")
     PASS = "pass"
     FAIL = "fail"  # tests ran, not all passed
     TIMEOUT = "timeout"  # the agent (or a local model call) ran out of wall time

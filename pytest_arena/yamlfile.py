@@ -31,7 +31,8 @@ def first_problem(exc: ValidationError) -> tuple[str, str]:
     return ".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"]
 
 
-def validate_fields(raw: dict, model: type[Model], error: type[ArenaError], where: str, hint: str = "") -> Model:
+def validate_fields(raw: dict[str, Any], model: type[Model], error: type[ArenaError], where: str,
+                    hint: str = "") -> Model:
     """``raw`` validated as ``model``; otherwise one ``error`` line: ``where``, the first bad field
     and its problem, then ``hint``."""
     try:

@@ -55,7 +55,9 @@ class DisconnectWatch:
     __slots__ = ("task", "watcher", "done", "disconnected")
 
     def __init__(self, receive: Receive):
-        self.task = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None  # made by a request handler, inside the request's task
+        self.task = task
         self.done = False
         self.disconnected = False
         self.watcher = asyncio.ensure_future(self._watch(receive))
@@ -202,7 +204,7 @@ async def _read_body(receive: Receive, scope: Scope | None = None, cap: int | No
     raises RequestTooLargeError having kept nothing: a declared Content-Length over it is refused
     before any of the body is kept, a chunked body as soon as it crosses it."""
     message = await receive()
-    body = message.get("body", b"")
+    body: bytes = message.get("body", b"")
     if not message.get("more_body", False):  # the usual case: the whole body in one message
         if cap is not None and len(body) > cap:
             raise _too_large(len(body), cap)

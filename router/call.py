@@ -10,11 +10,12 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from time import perf_counter
+from typing import cast
 
 from pytest_arena.router import strategies
 from pytest_arena.router.backends.base import Backend, CallContext
 from pytest_arena.router.canonical import estimate_prompt_tokens
-from pytest_arena.router.contracts import CanonicalRequest, Event, Finish, LedgerRecord, Side, Usage
+from pytest_arena.router.contracts import CallStatus, CanonicalRequest, Event, Finish, LedgerRecord, Side, Usage
 from pytest_arena.router.core import RouterCore
 from pytest_arena.router.errors import (
     LocalTimeoutError,
@@ -31,11 +32,12 @@ __all__ = ["RoutedCall"]
 _log = logging.getLogger(__name__)
 
 
-async def _close_quietly(stream: AsyncGenerator[list[Event], None]) -> None:
+async def _close_quietly(stream: AsyncIterator[list[Event]]) -> None:
     """Close a backend's event stream (its upstream connection); a failure closing changes nothing
     about the answer already given."""
     try:
-        await stream.aclose()
+        # A backend's batches() is an async generator; an iterator without aclose fails here, ignored too.
+        await cast(AsyncGenerator[list[Event], None], stream).aclose()
     except Exception:
         pass
 
@@ -74,7 +76,7 @@ class RoutedCall:
     async def start(self) -> None:
         self._first = await self._gen.__anext__()
 
-    async def batches(self) -> AsyncIterator[list[Event]]:
+    async def batches(self) -> AsyncGenerator[list[Event], None]:
         yield self._first
         async for batch in self._gen:
             yield batch
@@ -94,11 +96,12 @@ class RoutedCall:
         return {"X-Arena-Run": spec.run_id, "X-Arena-Strategy": spec.strategy, "X-Arena-Choice": self.side or "",
                 "X-Arena-Backend": self.backend.spec.label if self.backend is not None else ""}
 
-    async def _pipeline(self) -> AsyncIterator[list[Event]]:
+    async def _pipeline(self) -> AsyncGenerator[list[Event], None]:
         core, run, req = self.core, self.run, self.req
         spec = run.spec
         ts = time.time()
-        status, error = "ok", None
+        status: CallStatus = "ok"
+        error: str | None = None
         usage: Usage | None = None
         finish: Finish | None = None
         meter = OutputMeter() if run.transcript is None else run.transcript.meter()
@@ -107,7 +110,7 @@ class RoutedCall:
         model = ""
         limit = None
         acquired = capped = False
-        stream = None
+        stream: AsyncIterator[list[Event]] | None = None
         deadline: float | None = None
         cap: int | None = None  # the local output cap this call is held to
         try:
@@ -166,7 +169,7 @@ class RoutedCall:
                     if cap is not None and req.stream and not isinstance(ev, Usage) and meter.at_least(cap):
                         # The upstream ignored max_tokens (the cap is only a request): stop reading it
                         # and end the answer the way a server that honoured the cap would have.
-                        stream, cut = None, stream
+                        cut, stream = stream, None
                         await _close_quietly(cut)
                         usage = meter.usage(usage, estimate_prompt_tokens(req))
                         status = "truncated"
@@ -207,11 +210,12 @@ class RoutedCall:
         finally:
             if stream is not None:
                 await _close_quietly(stream)
-            if acquired:
+            if acquired and limit is not None:
                 limit.release()
             self._record(ts, status, error, reason, model, usage, meter, decide_s, upstream_s, finish)
 
-    def _record(self, ts, status, error, reason, model, usage, meter, decide_s, upstream_s, finish=None) -> None:
+    def _record(self, ts: float, status: CallStatus, error: str | None, reason: str, model: str, usage: Usage | None,
+                meter: OutputMeter, decide_s: float, upstream_s: float, finish: Finish | None = None) -> None:
         core, run, req = self.core, self.run, self.req
         if usage is None:  # cut before the upstream reported usage: count what we saw
             usage = meter.usage(None, estimate_prompt_tokens(req)) if meter.pieces else Usage()

@@ -18,10 +18,26 @@ from pytest_arena.router.contracts import (
     Usage,
 )
 from pytest_arena.router.errors import ClientRequestError
-from pytest_arena.router.strategies import split_forcing
+
+_FORCING_SUFFIXES: dict[str, Side] = {"!local": "local", "!cloud": "cloud"}
+
+
+def split_forcing(model: str) -> tuple[str, Side | None]:
+    """``"gpt-5.5!cloud"`` -> ``("gpt-5.5", "cloud")``; a name without a suffix is returned as is.
+
+    The suffix is removed wherever it sits, because some clients append to the name (Ollama
+    clients may add ``:latest`` after it). Both suffixes at once is a mistake, reported as such.
+    """
+    found = [side for token, side in _FORCING_SUFFIXES.items() if token in model]
+    if len(found) > 1:
+        raise ValueError(f"model name {model!r} carries both !local and !cloud; keep one")
+    for token in _FORCING_SUFFIXES:
+        model = model.replace(token, "")
+    return model, (found[0] if found else None)
+
 
 def split_model_suffix(model: Any) -> tuple[str, Side | None]:
-    """``"gpt!cloud"`` -> ``("gpt", "cloud")``; the strategies' own parser, with protocol errors."""
+    """``"gpt!cloud"`` -> ``("gpt", "cloud")``, as ``split_forcing``, with protocol errors."""
     try:
         return split_forcing(model if isinstance(model, str) else "")
     except ValueError as exc:
@@ -36,6 +52,7 @@ def flatten_content(content: Any) -> str:
         return content
     if isinstance(content, list):
         parts = []
+        text: str | None
         for part in content:
             if isinstance(part, str):
                 text = part
@@ -48,8 +65,8 @@ def flatten_content(content: Any) -> str:
             if text:
                 parts.append(text)
         return "\n".join(parts)
-    if isinstance(content, dict) and isinstance(content.get("text"), str):
-        return content["text"]
+    if isinstance(content, dict) and isinstance(text := content.get("text"), str):
+        return text
     return str(content)
 
 

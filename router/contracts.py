@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 Side = Literal["local", "cloud"]
 FinishReason = Literal["stop", "length", "tool_calls", "error"]
+Role = Literal["system", "user", "assistant", "tool"]
 CallStatus = Literal[
     "ok",               # the backend answered completely
     "truncated",        # a local guard (output cap) cut the answer
@@ -36,7 +37,7 @@ class ToolCall:
 
 @dataclass(slots=True)
 class Message:
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Role
     content: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None  # role == "tool": which call this answers

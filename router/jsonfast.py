@@ -1,18 +1,24 @@
 """JSON encode/decode on the hot path: orjson when installed, the standard library otherwise."""
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
+_orjson: ModuleType | None
 try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover - exercised only without orjson
     _orjson = None
 
+JSONDecodeError: type[ValueError]
+
 if _orjson is not None:
     loads = _orjson.loads
+    _orjson_dumps = _orjson.dumps
 
     def dumps(obj: Any) -> bytes:
-        return _orjson.dumps(obj)
+        result: bytes = _orjson_dumps(obj)
+        return result
 
     JSONDecodeError = _orjson.JSONDecodeError
 else:  # pragma: no cover

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 
-def read_env_file(path: str | os.PathLike | None) -> dict[str, str]:
+def read_env_file(path: str | os.PathLike[str] | None) -> dict[str, str]:
     """KEY=VALUE lines of a .env file (``export`` prefix, quotes and comments allowed)."""
     if not path:
         return {}
@@ -45,7 +45,7 @@ class KeyStore:
     def __repr__(self) -> str:
         return f"KeyStore({len(self._keys)} key(s))"  # names and values stay out of reprs and tracebacks
 
-    def get(self, name: str, env_file: str | os.PathLike | None = None) -> str | None:
+    def get(self, name: str, env_file: str | os.PathLike[str] | None = None) -> str | None:
         """The key named ``name``: from the environment (newest; removed from it), else one read
         before, else the .env file. None when none of them has it."""
         with self._lock:
@@ -59,7 +59,7 @@ class KeyStore:
                     self._keys[name] = key
             return key
 
-    def available(self, name: str, env_file: str | os.PathLike | None = None) -> bool:
+    def available(self, name: str, env_file: str | os.PathLike[str] | None = None) -> bool:
         """Whether ``get`` would find the key, without taking it out of the environment."""
         with self._lock:
             return bool(os.environ.get(name) or self._keys.get(name) or read_env_file(env_file).get(name))

@@ -21,7 +21,8 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeVar
 
 import uvicorn
 
@@ -34,8 +35,10 @@ from pytest_arena.router.pricing import load_pricing
 from pytest_arena.router.runs import Runs
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 _START_TIMEOUT_S = 15.0
 
+_uvloop: ModuleType | None
 try:
     import uvloop as _uvloop
 except ImportError:  # pragma: no cover - plain asyncio works, only slower
@@ -55,7 +58,8 @@ class RouterSettings:
     cloud_timeout_s: float = 600.0  # longest silence on a cloud connection before it counts as failed
     host: str = "127.0.0.1"
     port: int = 0  # 0: an ephemeral port
-    unscoped_run_id: str | None = None  # also serve this run without the /run/<id> prefix (python -m pytest_arena.router)
+    # also serve this run without the /run/<id> prefix (python -m pytest_arena.router)
+    unscoped_run_id: str | None = None
     # The token the unscoped run requires (python -m pytest_arena.router --token); None leaves that run open
     # to any local caller. Every other run gets its own random token (RunEndpoints.api_key).
     unscoped_token: str | None = None
@@ -78,7 +82,7 @@ class RouterHandle:
     """A running router. All methods may be called from any thread except the router's own."""
 
     def __init__(self, settings: RouterSettings, runs: Runs, server: uvicorn.Server,
-                 loop: asyncio.AbstractEventLoop, thread: threading.Thread, port: int, unix: "_UnixListener"):
+                 loop: asyncio.AbstractEventLoop, thread: threading.Thread, port: int, unix: _UnixListener):
         self.settings = settings
         self.port = port
         self.base_url = f"http://{settings.host}:{port}"
@@ -91,7 +95,7 @@ class RouterHandle:
         self._thread = thread
         self._closed = False
 
-    def _run(self, coro: Coroutine, timeout_s: float | None = None) -> Any:
+    def _run(self, coro: Coroutine[Any, Any, _T], timeout_s: float | None = None) -> _T:
         if self._closed:
             coro.close()
             raise RuntimeError("the router is closed")
@@ -144,7 +148,7 @@ class RouterHandle:
             self._core.ledger.close()
             self._unix.remove()
 
-    def __enter__(self) -> "RouterHandle":
+    def __enter__(self) -> RouterHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -155,8 +159,12 @@ class _UnixListener:
     """The router's Unix socket: bound at start, its file (and private directory) removed on close."""
 
     def __init__(self, uds_path: str | Path | None):
-        self.private_dir = None if uds_path else Path(tempfile.mkdtemp(prefix="arena-router-"))  # mode 0700
-        self.path = Path(uds_path) if uds_path else self.private_dir / "router.sock"
+        self.private_dir: Path | None = None
+        if uds_path:
+            self.path = Path(uds_path)
+        else:
+            self.private_dir = Path(tempfile.mkdtemp(prefix="arena-router-"))  # mode 0700
+            self.path = self.private_dir / "router.sock"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             if uds_path and self.path.is_socket() and not _answers(self.path):

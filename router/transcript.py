@@ -24,6 +24,7 @@ from typing import Any
 from pytest_arena.router.contracts import (
     CanonicalRequest,
     CanonicalResponse,
+    Finish,
     LedgerRecord,
     RunSpec,
     TextDelta,
@@ -175,7 +176,8 @@ def _finish_reason(rec: LedgerRecord, answer: Any) -> str | None:
     if isinstance(answer, CanonicalResponse):
         return answer.finish_reason
     if isinstance(answer, tuple) and answer[1] is not None:
-        return answer[1].reason
+        finish: Finish = answer[1]
+        return finish.reason
     return "length" if rec.status == "truncated" else None
 
 
@@ -186,7 +188,7 @@ def load_body(value: Any) -> Any:
     return value
 
 
-def read_transcript(path: str | Path) -> list[dict]:
+def read_transcript(path: str | Path) -> list[dict[str, Any]]:
     """Every record of a transcript.jsonl, in call order, bodies decoded."""
     records = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():

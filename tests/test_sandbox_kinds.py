@@ -16,7 +16,7 @@ from pytest_arena.agents.process import AgentSandboxError, base_env, run_process
 from pytest_arena.errors import ConfigError
 from pytest_arena.sandbox import Availability, Box, BoxBase, BoxSpec, Guarantees, get_sandbox_kind, kinds
 from pytest_arena.sandbox.run import Limits, run_sandboxed, sandbox_kind
-from pytest_arena.sweep.config import load_config
+from pytest_arena.sweep.config.loading import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 WALLED = Guarantees(files="hard", network="hard", router_link="hard", memory="hard", processes="hard",

@@ -13,18 +13,19 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-from pytest_arena.sandbox import run as sandbox
-from pytest_arena.sandbox.cgroup import pids_cgroup_parent
-from pytest_arena.scoring import score as scoring, env as scoring_env
-from pytest_arena.errors import TaskError
-from pytest_arena.sandbox.run import Limits, base_python, sandbox_kind
-from pytest_arena.scoring.score import prepare_scoring_dir, score
-from pytest_arena.scoring.env import ScoringEnvError
-from pytest_arena.tasks.folder import Task, load_task
 from core.arena_project import TEST_AGENTS_CONFTEST, make_config  # tests/ is on sys.path
 from core.arena_project import make_task as make_arena_task
 from test_sandbox import processes_with  # tests/ is on sys.path (no __init__.py)
+
+from pytest_arena.errors import TaskError
+from pytest_arena.sandbox import run as sandbox
+from pytest_arena.sandbox.cgroup import pids_cgroup_parent
+from pytest_arena.sandbox.run import Limits, base_python, sandbox_kind
+from pytest_arena.scoring import env as scoring_env
+from pytest_arena.scoring import score as scoring
+from pytest_arena.scoring.env import ScoringEnvError
+from pytest_arena.scoring.score import prepare_scoring_dir, score
+from pytest_arena.tasks.folder import Task, load_task
 
 STUB = textwrap.dedent("""
     def add(a, b):

@@ -161,7 +161,8 @@ def test_a_junit_report_reads_every_verdict_with_its_message(tmp_path):
     junit = tmp_path / "junit.xml"
     junit.write_text("""<?xml version="1.0"?><testsuites><testsuite>
 <testcase file="t.py" classname="t" name="test_ok"/>
-<testcase file="t.py" classname="t" name="test_bad"><failure message="assert 1 == 2">E   assert 1 == 2</failure></testcase>
+<testcase file="t.py" classname="t" name="test_bad"><failure
+ message="assert 1 == 2">E   assert 1 == 2</failure></testcase>
 <testcase file="t.py" classname="t" name="test_err"><error message="fixture broke"/></testcase>
 <testcase file="t.py" classname="t" name="test_skip"><skipped message="no reason">skip text</skipped></testcase>
 <testcase file="t.py" classname="t" name="test_out"><system-out>noise</system-out></testcase>

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.errors import TaskError
 from pytest_arena.docgen.task_table import END_MARKER, START_MARKER, main, render_markdown, task_rows
+from pytest_arena.errors import TaskError
 
 ADDER_TESTS = """\
 import pytest

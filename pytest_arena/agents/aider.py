@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from pytest_arena.agents.base import AgentRunContext
 from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
@@ -26,12 +27,12 @@ def _count(number: str, suffix: str) -> int:
     return int(round(float(number) * _SCALE[suffix]))
 
 
-def parse_aider_output(stdout: str) -> dict | None:
+def parse_aider_output(stdout: str) -> dict[str, Any] | None:
     """aider's own per-reply token lines, summed (aider rounds to 0.1k above 1,000)."""
     lines = _TOKENS_LINE.findall(stdout)
     if not lines:
         return None
-    report = {
+    report: dict[str, float] = {
         "prompt_tokens": sum(_count(sent, s1) for sent, s1, _, _, _ in lines),
         "completion_tokens": sum(_count(got, s2) for _, _, got, s2, _ in lines),
         "calls": len(lines),
@@ -72,7 +73,7 @@ class AiderAgent(InstalledAgent):
         env = base_env(ctx.home, {"LITELLM_LOCAL_MODEL_COST_MAP": "True"})
         return [Invocation(self.name, argv, env)]
 
-    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict[str, Any] | None, str | None]:
         stdout = proc.read("stdout")
         report = parse_aider_output(stdout)
         crash = None

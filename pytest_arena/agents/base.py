@@ -10,9 +10,10 @@ Adapters register by name in ``pytest_arena.agents.registry``; third parties add
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pytest_arena.router.contracts import RunEndpoints
 from pytest_arena.sandbox.base import RouterLink
@@ -55,8 +56,8 @@ class AgentResult:
     duration_s: float
     failure: AgentFailure | None = None  # None: the agent finished by itself
     reason: str = ""  # human-readable detail for failures
-    reported: dict | None = None  # the agent's own usage/cost report, parsed
-    extra: dict = field(default_factory=dict)
+    reported: dict[str, Any] | None = None  # the agent's own usage/cost report, parsed
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class AgentAdapter(abc.ABC):
@@ -73,7 +74,8 @@ class AgentAdapter(abc.ABC):
     def install_command(self, install_root: Path) -> str:
         """The command a user runs to install this agent (shown when it is missing)."""
 
-    def install(self, install_root: Path, log) -> None:  # pragma: no cover - overridden by LLM agents
+    # The LLM agents override this default.
+    def install(self, install_root: Path, log: Callable[[str], None]) -> None:  # pragma: no cover
         """Install pinned and isolated under install_root; idempotent; ``log(str)`` per step."""
         log(f"{self.name}: nothing to install")
 

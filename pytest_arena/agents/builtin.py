@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pytest_arena.version import __version__
 from pytest_arena.agents.base import AgentAdapter, AgentResult, AgentRunContext
+from pytest_arena.version import __version__
 
 
 class OracleAgent(AgentAdapter):

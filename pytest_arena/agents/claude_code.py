@@ -7,12 +7,14 @@ claude-code's own usage, cost and turn count.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pytest_arena.agents.base import AgentRunContext
 from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from pytest_arena.agents.process import ProcessResult, base_env, json_lines
 
 
-def parse_claude_result(stdout: str) -> tuple[dict | None, str | None]:
+def parse_claude_result(stdout: str) -> tuple[dict[str, Any] | None, str | None]:
     results = [obj for obj in json_lines(stdout) if obj.get("type") == "result"]
     result = results[-1] if results else None
     if result is None:
@@ -57,5 +59,5 @@ class ClaudeCodeAgent(InstalledAgent):
                 "--dangerously-skip-permissions", "--output-format", "json"]
         return [Invocation(self.name, argv, env)]
 
-    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict[str, Any] | None, str | None]:
         return parse_claude_result(proc.read("stdout"))

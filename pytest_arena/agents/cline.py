@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 from pytest_arena.agents.base import AgentRunContext
 from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
@@ -19,7 +20,7 @@ from pytest_arena.agents.process import ProcessResult, base_env, json_lines
 AUTH_TIMEOUT_S = 60.0
 
 
-def parse_cline_events(stdout: str) -> tuple[dict | None, str | None]:
+def parse_cline_events(stdout: str) -> tuple[dict[str, Any] | None, str | None]:
     """cline's ``run_result`` event -> (usage report, crash signature)."""
     run_result = None
     calls = 0
@@ -70,5 +71,5 @@ class ClineAgent(InstalledAgent):
             Invocation(self.name, run, env),
         ]
 
-    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict[str, Any] | None, str | None]:
         return parse_cline_events(proc.read("stdout"))

@@ -8,6 +8,7 @@ codex's own token usage (it reports no cost).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pytest_arena.agents.base import AgentRunContext
 from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
@@ -32,7 +33,7 @@ def codex_config_toml(base_url: str, model: str) -> str:
     ])
 
 
-def parse_codex_events(stdout: str) -> tuple[dict | None, str | None]:
+def parse_codex_events(stdout: str) -> tuple[dict[str, Any] | None, str | None]:
     turns = 0
     prompt = completion = cached = reasoning = 0
     failure = None
@@ -76,5 +77,5 @@ class CodexAgent(InstalledAgent):
                 "--dangerously-bypass-approvals-and-sandbox", "--json", ctx.prompt]
         return [Invocation(self.name, argv, env)]
 
-    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict[str, Any] | None, str | None]:
         return parse_codex_events(proc.read("stdout"))

@@ -18,16 +18,16 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pytest_arena.paths import default_install_root
-from pytest_arena.router.contracts import RunEndpoints
-
-from pytest_arena.errors import AgentNotInstalled, ArenaError
 from pytest_arena.agents.base import AgentAdapter, AgentResult, AgentRunContext
 from pytest_arena.agents.process import ProcessResult, agent_result, run_process
+from pytest_arena.errors import AgentNotInstalled, ArenaError
+from pytest_arena.paths import default_install_root
+from pytest_arena.router.contracts import RunEndpoints
 
 MARKER_NAME = ".arena-install.json"
 INSTALL_STEP_TIMEOUT_S = 1800.0
@@ -55,7 +55,7 @@ class PinnedPackage:
         return agent_dir / "node_modules" / ".bin" / self.binary
 
 
-def read_marker(agent_dir: Path) -> dict | None:
+def read_marker(agent_dir: Path) -> dict[str, Any] | None:
     try:
         data = json.loads((agent_dir / MARKER_NAME).read_text("utf-8"))
     except (OSError, ValueError):
@@ -107,7 +107,7 @@ def run_install_step(cmd: list[str], *, what: str, log: Callable[[str], None], c
     log(f"{what} ({time.monotonic() - start:.1f}s)")
 
 
-def install_pinned(name: str, pinned: PinnedPackage, install_root: Path, log: Callable[[str], None]) -> dict:
+def install_pinned(name: str, pinned: PinnedPackage, install_root: Path, log: Callable[[str], None]) -> dict[str, Any]:
     """Install ``pinned`` into ``install_root/name``; returns the marker (skips when present)."""
     agent_dir = install_root / name
     marker = read_marker(agent_dir)
@@ -181,7 +181,7 @@ class InstalledAgent(AgentAdapter):
         processes to run, in order."""
 
     @abc.abstractmethod
-    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict[str, Any] | None, str | None]:
         """The agent's own usage report (or None) and a crash signature (or None)."""
 
     def run(self, ctx: AgentRunContext) -> AgentResult:
@@ -230,7 +230,7 @@ class InstalledAgent(AgentAdapter):
             command += f" --root {install_root}"
         return command
 
-    def install(self, install_root: Path, log) -> None:
+    def install(self, install_root: Path, log: Callable[[str], None]) -> None:
         install_pinned(self.name, self.pinned, install_root, log)
 
     def executable(self, install_root: Path) -> str:

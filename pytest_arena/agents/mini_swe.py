@@ -8,11 +8,12 @@ usage.
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from pytest_arena.sandbox import leftovers
 from pytest_arena.agents.base import AgentRunContext
 from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
 from pytest_arena.agents.process import ProcessResult, base_env
+from pytest_arena.sandbox import leftovers
 
 TRAJECTORY = "traj.json"
 TRAJECTORY_MAX_BYTES = 64 << 20  # the agent wrote it: read within a bound
@@ -20,7 +21,7 @@ TRAJECTORY_MAX_BYTES = 64 << 20  # the agent wrote it: read within a bound
 FINISHED_STATUSES = {"Submitted", "LimitsExceeded", "TimeExceeded", "RepeatedFormatError"}
 
 
-def parse_trajectory(data: dict) -> tuple[dict, str | None]:
+def parse_trajectory(data: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     info = data.get("info") or {}
     stats = info.get("model_stats") or {}
     prompt = completion = 0
@@ -69,7 +70,7 @@ class MiniSweAgent(InstalledAgent):
         })
         return [Invocation(self.name, argv, env)]
 
-    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict[str, Any] | None, str | None]:
         data = leftovers.read_bounded(ctx.log_dir / TRAJECTORY, TRAJECTORY_MAX_BYTES + 1)
         if data is None:  # absent, or not a regular file (never followed, never waited on)
             return None, "mini-swe-agent wrote no trajectory"

@@ -10,6 +10,7 @@ for reading), so nothing is written into the workspace or the user's ``~/.config
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pytest_arena.agents.base import AgentRunContext
 from pytest_arena.agents.installers import InstalledAgent, Invocation, PinnedPackage, cell_endpoints
@@ -18,7 +19,7 @@ from pytest_arena.agents.process import ProcessResult, base_env, json_lines
 PROVIDER_ID = "arena"
 
 
-def opencode_config(base_url: str, api_key: str, model: str, seed: int) -> dict:
+def opencode_config(base_url: str, api_key: str, model: str, seed: int) -> dict[str, Any]:
     return {
         "$schema": "https://opencode.ai/config.json",
         "provider": {
@@ -36,7 +37,7 @@ def opencode_config(base_url: str, api_key: str, model: str, seed: int) -> dict:
     }
 
 
-def parse_opencode_events(stdout: str) -> tuple[dict | None, str | None]:
+def parse_opencode_events(stdout: str) -> tuple[dict[str, Any] | None, str | None]:
     steps = 0
     prompt = completion = cached = reasoning = 0
     cost = 0.0
@@ -96,5 +97,5 @@ class OpencodeAgent(InstalledAgent):
                 "--format", "json", "--auto", ctx.prompt]
         return [Invocation(self.name, argv, env)]
 
-    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict | None, str | None]:
+    def read_report(self, ctx: AgentRunContext, proc: ProcessResult) -> tuple[dict[str, Any] | None, str | None]:
         return parse_opencode_events(proc.read("stdout"))

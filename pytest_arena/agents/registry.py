@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.metadata import entry_points
+from typing import cast
 
 from pytest_arena.agents.base import AgentAdapter
 
@@ -35,18 +36,19 @@ def _entry_point_agents() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def known_agents() -> dict[str, object]:
-    agents: dict[str, object] = dict(BUILTIN_AGENTS)
+def known_agents() -> dict[str, str | type[AgentAdapter]]:
+    """Every agent by name: a "module:Class" target not imported yet, or a registered class."""
+    agents: dict[str, str | type[AgentAdapter]] = dict(BUILTIN_AGENTS)
     for name, target in _entry_point_agents().items():
         agents.setdefault(name, target)
     agents.update(_registered)
     return agents
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_agent(name: str) -> AgentAdapter:
     target = known_agents()[name]
     if isinstance(target, str):
         module_name, _, class_name = target.partition(":")
-        target = getattr(importlib.import_module(module_name), class_name)
+        target = cast(type[AgentAdapter], getattr(importlib.import_module(module_name), class_name))
     return target()

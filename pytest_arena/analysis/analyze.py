@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from pytest_arena.analysis.compute import Analysis, AnalysisOptions, compare, compute
 from pytest_arena.analysis.stats.loading import load_rows
@@ -21,7 +22,7 @@ from pytest_arena.router.pricing import load_pricing
 __all__ = ["AnalysisOptions", "Analysis", "load_rows", "run_analysis", "main"]
 
 
-def run_analysis(rows: list[dict], out_dir: Path, options: AnalysisOptions,
+def run_analysis(rows: list[dict[str, Any]], out_dir: Path, options: AnalysisOptions,
                  load_warnings: Sequence[str] = ()) -> Analysis:
     """Compute the analysis of ``rows`` and write every report into ``out_dir`` (``analysis.outputs``)."""
     from pytest_arena.analysis.report import write_reports
@@ -51,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pricing", type=Path, default=None, help="pricing table JSON (default: the bundled one)")
     parser.add_argument("--compare", action="store_true",
                         help="compare two runs instead of pooling them: A B --compare --out DIR writes compare.md and "
-                             "compare.json (Δ pass rate and Δ cost, B − A, per cell, group and overall, paired intervals)")
+                             "compare.json (Δ pass rate and Δ cost, B − A, per cell, group and overall, "
+                             "paired intervals)")
     return parser
 
 

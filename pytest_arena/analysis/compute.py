@@ -4,13 +4,12 @@
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
-
-from pytest_arena.router.pricing import PricingTable, load_pricing
 
 from pytest_arena.analysis.stats.cells import CellStats, cell_statistics, group_by_cell
 from pytest_arena.analysis.stats.curve import GroupCurve, curves
@@ -19,7 +18,6 @@ from pytest_arena.analysis.stats.legacy import legacy_bootstrap
 from pytest_arena.analysis.stats.observations import CellId, GroupId, Observation, ObservationSet, observe_all
 from pytest_arena.analysis.stats.paired import PairedComparison, paired_comparisons
 from pytest_arena.analysis.stats.repricing import row_cost, scenario_totals, unknown_scenarios
-from pytest_arena.analysis.stats.run_compare import RunComparison, compare_runs
 from pytest_arena.analysis.stats.router_metrics import (
     Recommendation,
     StrategyMetrics,
@@ -27,6 +25,8 @@ from pytest_arena.analysis.stats.router_metrics import (
     recommend,
     strategy_metrics,
 )
+from pytest_arena.analysis.stats.run_compare import RunComparison, compare_runs
+from pytest_arena.router.pricing import PricingTable, load_pricing
 
 __all__ = ["Analysis", "AnalysisOptions", "compare", "compute", "price"]
 
@@ -55,9 +55,9 @@ class Analysis:
     recommendations: dict[GroupId, Recommendation]
     comparisons: list[PairedComparison]
     curves: list[GroupCurve]  # cost–quality curve, APGR/CPT, oracle router per group
-    legacy: dict | None
+    legacy: dict[str, Any] | None
     warnings: list[str]
-    rows: list[dict] = field(default_factory=list)  # as read: the report links each run to its cell folder
+    rows: list[dict[str, Any]] = field(default_factory=list)  # as read: the report links each run to its cell folder
     outputs: dict[str, Path] = field(default_factory=dict)  # filled by report.write_reports, when written
 
     @property
@@ -68,10 +68,11 @@ class Analysis:
 def price(observations: list[Observation], pricing: PricingTable, scenario: str) -> None:
     """Each run's cost: the ledger's where the row records one, else re-priced under ``scenario``."""
     for obs in observations:
-        obs.cost_usd = obs.ledger_cost_usd if obs.ledger_cost_usd is not None else row_cost(pricing, scenario, obs.tokens)
+        obs.cost_usd = (obs.ledger_cost_usd if obs.ledger_cost_usd is not None
+                        else row_cost(pricing, scenario, obs.tokens))
 
 
-def compare(a: tuple[str, list[dict]], b: tuple[str, list[dict]],
+def compare(a: tuple[str, list[dict[str, Any]]], b: tuple[str, list[dict[str, Any]]],
             options: AnalysisOptions) -> tuple[RunComparison, list[str]]:
     """Run A against run B, each pooled on its own (``analyze --compare``). Writes nothing."""
     pricing = load_pricing(options.pricing_path)
@@ -85,7 +86,7 @@ def compare(a: tuple[str, list[dict]], b: tuple[str, list[dict]],
     return comparison, warnings
 
 
-def compute(rows: list[dict], options: AnalysisOptions, load_warnings: Sequence[str] = ()) -> Analysis:
+def compute(rows: list[dict[str, Any]], options: AnalysisOptions, load_warnings: Sequence[str] = ()) -> Analysis:
     """Compute everything from rows. Writes nothing: ``report.write_reports`` does.
 
     ``load_warnings`` (from ``load_rows``) are carried into the analysis, so a skipped line shows
@@ -111,7 +112,8 @@ def compute(rows: list[dict], options: AnalysisOptions, load_warnings: Sequence[
     legacy = None
     if options.legacy:
         legacy = legacy_bootstrap(observed.observations,
-                                  [row_cost(pricing, options.primary_scenario, o.tokens) for o in observed.observations],
+                                  [row_cost(pricing, options.primary_scenario, o.tokens)
+                                   for o in observed.observations],
                                   options.primary_scenario)
     return Analysis(
         options=options, observations=observed, pricing=pricing, scenarios=scenarios, scenario_totals=totals,

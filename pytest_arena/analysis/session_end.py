@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
-from pytest_arena.sweep.session import ArenaSession
+from pytest_arena.analysis.compute import AnalysisOptions
+from pytest_arena.cell.results import ResultsStore
 
 
-def infra_problems(rows: list[dict], since: str) -> list[str]:
+def infra_problems(rows: list[dict[str, Any]], since: str) -> list[str]:
     """One line per distinct infrastructure problem of this session, with how many cells it hit:
     a missing Ollama or API key shows once, not once per cell."""
-    problems = Counter()
+    problems: Counter[str] = Counter()
     for row in rows:
         if (row.get("started_at") or "") >= since and row.get("outcome") == "infra_error":
             # a cell missing several pieces names them all, joined by " AND ": count each piece
@@ -19,14 +22,14 @@ def infra_problems(rows: list[dict], since: str) -> list[str]:
     return [f"{count} cell(s): {message}" for message, count in problems.most_common()]
 
 
-def sandbox_warnings(rows: list[dict], since: str) -> list[str]:
+def sandbox_warnings(rows: list[dict[str, Any]], since: str) -> list[str]:
     """Loud lines for this session's cells that ran in a kind that does not wall off files and
     network (as the kind states it: pytest_arena/sandbox/kinds.py)."""
     from pytest_arena.sandbox.kinds import isolates
 
-    unsandboxed = Counter()
+    unsandboxed: Counter[str | None] = Counter()
     agent_kinds: set[str] = set()
-    scoring = Counter()
+    scoring: Counter[str] = Counter()
     for row in rows:
         if (row.get("started_at") or "") < since:
             continue
@@ -49,32 +52,30 @@ def sandbox_warnings(rows: list[dict], since: str) -> list[str]:
     return lines
 
 
-def session_report(arena: ArenaSession) -> str:
-    rows = arena.store.all_rows()
-    pricing = [f"WARNING: {w}" for w in arena.pricing_warnings]  # costs that read $0 without being free
+def session_report(store: ResultsStore, out_dir: Path, options: AnalysisOptions, started_at: str,
+                   pricing_warnings: list[str]) -> str:
+    """The report at a session's end: every report file written into ``out_dir`` from the rows
+    of ``store``, and the lines for the terminal (this session's problems from ``started_at`` on)."""
+    rows = store.all_rows()
+    pricing = [f"WARNING: {w}" for w in pricing_warnings]  # costs that read $0 without being free
     if not rows:
-        return "\n".join([f"no rows in {arena.store.raw_path}", *pricing])
-    problems = infra_problems(rows, arena.started_at)
-    from pytest_arena.analysis.compute import AnalysisOptions, compute
+        return "\n".join([f"no rows in {store.raw_path}", *pricing])
+    problems = infra_problems(rows, started_at)
+    from pytest_arena.analysis.compute import compute
     from pytest_arena.analysis.report import write_reports
 
-    cfg = arena.config
-    options = AnalysisOptions(resamples=cfg.analysis.resamples, seed=cfg.analysis.seed, legacy=cfg.analysis.legacy,
-                              charts=cfg.analysis.charts, scenarios=list(cfg.pricing.scenarios),
-                              primary_scenario=cfg.pricing.primary,
-                              pricing_path=None if cfg.pricing.table is None else arena.project_root / cfg.pricing.table)
-    analysis = compute(rows, options, load_warnings=[*arena.store.warnings, *arena.pricing_warnings])  # summary.md too
-    analysis.outputs = write_reports(analysis, arena.out_dir)
+    analysis = compute(rows, options, load_warnings=[*store.warnings, *pricing_warnings])  # summary.md too
+    analysis.outputs = write_reports(analysis, out_dir)
     from pytest_arena.analysis.report.tables import terminal_summary
 
-    lines = [terminal_summary(analysis), f"{len(rows)} rows in {arena.store.raw_path}; reports in {arena.out_dir}"]
+    lines = [terminal_summary(analysis), f"{len(rows)} rows in {store.raw_path}; reports in {out_dir}"]
     from pytest_arena.analysis.report.markdown import late_passes
 
     lines.extend(filter(None, [late_passes(rows)]))
     if problems:
         lines.append("infrastructure problems this session (not the system under test; fix, then re-run with --lf):")
         lines.extend(f"  {p}" for p in problems)
-    lines.extend(sandbox_warnings(rows, arena.started_at))
+    lines.extend(sandbox_warnings(rows, started_at))
     lines.extend(pricing)
-    lines.extend(f"warning: {w}" for w in arena.store.warnings)
+    lines.extend(f"warning: {w}" for w in store.warnings)
     return "\n".join(lines)

@@ -18,11 +18,10 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from pytest_arena.router.ledger import record_json
-
 from pytest_arena.cell import story as cell_story
-from pytest_arena.sandbox.leftovers import printable
 from pytest_arena.cell.rows import Artifacts, Row
+from pytest_arena.router.ledger import record_json
+from pytest_arena.sandbox.leftovers import printable
 
 ROW_PROPERTY = "arena_row"  # on the call report: the packed row, ledger records, artifacts
 CELL_PROPERTY = "arena_cell"  # on the setup report: which cell a node id runs, and on which host
@@ -33,12 +32,13 @@ class _CappedBuffer(io.RawIOBase):
     most the cap whatever the folder holds, and the row still gets the archive's true size."""
 
     def __init__(self, cap: int):
-        self.cap, self.size, self.parts = cap, 0, []
+        self.cap, self.size = cap, 0
+        self.parts: list[bytes] = []
 
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data) -> int:
         self.size += len(data)
         if self.size <= self.cap:
             self.parts.append(bytes(data))

@@ -8,11 +8,10 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from pytest_arena.router.pricing import load_pricing
-
-from pytest_arena.version import __version__
-from pytest_arena.sweep.config import git_head
 from pytest_arena.cell.rows import Provenance
+from pytest_arena.router.pricing import load_pricing
+from pytest_arena.sweep.checkout import git_head
+from pytest_arena.version import __version__
 
 
 def _cpu_model() -> str:

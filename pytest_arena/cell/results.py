@@ -12,8 +12,10 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pytest_arena.cell import story as cell_story, handoff
+from pytest_arena.cell import handoff
+from pytest_arena.cell import story as cell_story
 from pytest_arena.cell.rows import Row
 from pytest_arena.jsonl import read_jsonl
 
@@ -49,7 +51,7 @@ class ResultsStore:
         append_line(self.raw_path, row.model_dump_json())
         self._written.add(row.run_id)
 
-    def accept(self, payload: str, *, finished: bool = True) -> dict:
+    def accept(self, payload: str, *, finished: bool = True) -> dict[str, Any]:
         """Store one handed-over cell: its folder, its ledger records, then its row (the row
         last: a cell without a row is re-run by resume). Returns the row. A cell stopped by
         Ctrl-C (``finished=False``) keeps its folder and its calls but gets no row."""
@@ -74,7 +76,7 @@ class ResultsStore:
         self._written.add(row["run_id"])
         return row
 
-    def all_rows(self) -> list[dict]:
+    def all_rows(self) -> list[dict[str, Any]]:
         rows, problems = read_jsonl(self.raw_path)
         self._note(problems)
         return rows
@@ -86,6 +88,6 @@ class ResultsStore:
                 self.warnings.append(problem)
                 warnings.warn(problem, stacklevel=3)
 
-    def latest_rows(self) -> dict[str, dict]:
+    def latest_rows(self) -> dict[str, dict[str, Any]]:
         """cell_key -> its latest row (what resume judges a cell by: pytest_arena/sweep/resume.py)."""
         return {row["cell_key"]: row for row in self.all_rows() if row.get("cell_key")}

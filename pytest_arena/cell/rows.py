@@ -80,7 +80,8 @@ class Provenance(_Strict):
 class Artifacts(_Strict):
     """Where the cell folder (workspace, logs, junit.xml, transcript) ended up."""
 
-    stored: Literal["results", "host", "none"]  # results: under output_ref; host: left on ``host`` at ``path``; none: never made
+    # results: under output_ref; host: left on ``host`` at ``path``; none: never made
+    stored: Literal["results", "host", "none"]
     host: str
     path: str | None
     compressed_bytes: int

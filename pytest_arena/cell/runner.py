@@ -2,26 +2,18 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_arena.router.contracts import RunSpec, RunTotals, ScriptedPlan
-from pytest_arena.router.errors import RouterError
-
-from pytest_arena.cell import story as cell_story, handoff, provenance
-from pytest_arena.sandbox import leftovers
 from pytest_arena.agents.base import AgentResult, AgentRunContext, AgentSandbox
 from pytest_arena.agents.process import AgentSandboxError, report_mismatch, tool_prefixes
 from pytest_arena.agents.registry import get_agent
-from pytest_arena.sweep.cells import Cell
-from pytest_arena.errors import AgentNotInstalled, ArenaError, SolutionError
-from pytest_arena.outcomes import Outcome
-from pytest_arena.cell.watch import NO_WATCH, Watch
+from pytest_arena.cell import handoff, provenance
+from pytest_arena.cell import story as cell_story
 from pytest_arena.cell.rows import (
     Artifacts,
     Latency,
@@ -33,13 +25,21 @@ from pytest_arena.cell.rows import (
     Scoring,
     Tokens,
 )
+from pytest_arena.cell.watch import NO_WATCH, Watch
+from pytest_arena.errors import AgentNotInstalled, ArenaError, SolutionError
+from pytest_arena.outcomes import Outcome
+from pytest_arena.router.contracts import RunSpec, RunTotals, ScriptedPlan
+from pytest_arena.router.errors import RouterError
+from pytest_arena.sandbox import leftovers
 from pytest_arena.sandbox.kinds import availability, get_sandbox_kind
 from pytest_arena.sandbox.run import Limits, RouterLink, sandbox_kind
-from pytest_arena.scoring.score import JUNIT_MAX_BYTES, ScoreResult, score
-from pytest_arena.scoring.env import env_root, prepare as prepare_scoring_env
+from pytest_arena.scoring.env import env_root
+from pytest_arena.scoring.env import prepare as prepare_scoring_env
+from pytest_arena.scoring.records import ScoreResult
+from pytest_arena.scoring.score import JUNIT_MAX_BYTES, score
+from pytest_arena.sweep.cells import Cell
 from pytest_arena.sweep.session import ArenaSession
 from pytest_arena.tasks.base import Task
-
 
 log = logging.getLogger("pytest_arena")
 
@@ -53,7 +53,7 @@ class CellRun:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def not_scored(reason: str) -> ScoreResult:
@@ -105,7 +105,8 @@ def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals
     if scored.status == "infra_error":
         return Outcome.INFRA_ERROR, f"scoring sandbox failed: {scored.reason}"
     if scored.status == "pass":
-        late = " after the agent was killed at its time limit" if agent is not None and agent.failure == "timeout" else ""
+        late = (" after the agent was killed at its time limit"
+                if agent is not None and agent.failure == "timeout" else "")
         return Outcome.PASS, f"{scored.tests_passed}/{scored.tests_total} tests passed{late}"
     tests = f"{scored.tests_passed}/{scored.tests_total} tests passed"
     if agent is not None and agent.failure == "timeout":
@@ -113,7 +114,8 @@ def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals
     if statuses.get("timeout"):
         return Outcome.TIMEOUT, f"{statuses['timeout']} local call(s) hit the wall-time guard; {tests}"
     if statuses.get("budget_exceeded"):
-        return Outcome.BUDGET_EXCEEDED, f"cloud budget exhausted ({statuses['budget_exceeded']} call(s) refused); {tests}"
+        return (Outcome.BUDGET_EXCEEDED,
+                f"cloud budget exhausted ({statuses['budget_exceeded']} call(s) refused); {tests}")
     if statuses.get("truncated"):
         return Outcome.TRUNCATED, f"{statuses['truncated']} local call(s) cut by the output cap; {tests}"
     if agent is not None and agent.failure == "agent_crash":
@@ -182,21 +184,23 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str, watch: Watch = NO_
         version = adapter.version(session.install_root)
         if version is None:
             raise AgentNotInstalled(
-                f"agent {cell.agent} is not installed in {session.install_root}: run `{adapter.install_command(session.install_root)}`")
+                f"agent {cell.agent} is not installed in {session.install_root}: "
+                f"run `{adapter.install_command(session.install_root)}`")
         agent_version = version
         endpoints = None
         if adapter.uses_llm:
-            local, cloud, classifier, embedder = session.backends_for(cell)
+            local, cloud, classifier, embedder = session.services.backends_for(cell)
             backend_kinds = {"local": local.kind, "cloud": cloud.kind}
             scripted = None
             if "scripted" in (local.kind, cloud.kind):
                 scripted = ScriptedPlan(
                     files={rel: content.decode("utf-8") for rel, content in task.files("reference").items()},
                     workspace=str(workspace))
-            router = session.router()
+            router = session.services.router()
             endpoints = router.register_run(RunSpec(
                 run_id=run_id, strategy=cell.strategy, local=local, cloud=cloud,
-                strategy_params=config.strategy_params(cell.strategy, dict(cell.strategy_params)), classifier=classifier, embedder=embedder,
+                strategy_params=config.strategy_params(cell.strategy, dict(cell.strategy_params)),
+                classifier=classifier, embedder=embedder,
                 guards=config.guards(), cell_budget_usd=config.budget.cell_usd, seed=cell.seed, scripted=scripted,
                 classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache,
                 transcript_path=None if config.router.transcript == "off" else str(cell_dir / cell_story.TRANSCRIPT),
@@ -308,7 +312,8 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
         tests_total=scored.tests_total if scored and scored.status != "infra_error" else None,
         composite=(scored.tests_passed / scored.tests_total) if scored and scored.tests_total else (
             0.0 if scored and scored.status != "infra_error" else None),
-        resolved=(scored.status == "pass") if task.reports_resolved and scored and scored.status != "infra_error" else None)
+        resolved=((scored.status == "pass")
+                  if task.reports_resolved and scored and scored.status != "infra_error" else None))
     routing = Routing(
         total_calls=totals.calls, local_calls=totals.local_calls, cloud_calls=totals.cloud_calls,
         router_calls=totals.router_calls,

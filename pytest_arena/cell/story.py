@@ -14,19 +14,20 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_arena.router.ledger import record_json
-
 from pytest_arena.sandbox import leftovers
 
 if TYPE_CHECKING:
-    from pytest_arena.scoring.score import ScoreResult
+    from pytest_arena.router.contracts import LedgerRecord
+    from pytest_arena.scoring.records import ScoreResult
 
 PATCH = "patch.diff"
 CALLS = "calls.jsonl"
 TEST_OUTPUT = "test_output.txt"
-NOT_PASSED = "not passed:"  # in TEST_OUTPUT: the line before the ids of the tests that did not pass (report pages read it)
+# in TEST_OUTPUT: the line before the ids of the tests that did not pass (report pages read it)
+NOT_PASSED = "not passed:"
 ROW = "row.json"
 TRANSCRIPT = "transcript.jsonl"
 NOT_COPIED = "not-copied.txt"  # what of the workspace was not copied (FIFOs, sockets, devices), and why
@@ -90,6 +91,7 @@ def workspace_diff(before: Snapshot, after: Snapshot) -> str:
         a_path, b_path = _git_path("a/", rel), _git_path("b/", rel)
         out.append(f"diff --git {a_path} {b_path}\n")
         if old is None:
+            assert new is not None  # equal states were skipped above
             out.append(f"new file mode {new.mode:o}\n")
         elif new is None:
             out.append(f"deleted file mode {old.mode:o}\n")
@@ -149,7 +151,7 @@ def write_patch(cell_dir: Path, before: Snapshot, workspace: Path,
                                   errors="surrogateescape")
 
 
-def write_calls(cell_dir: Path, records: list) -> None:
+def write_calls(cell_dir: Path, records: list[LedgerRecord]) -> None:
     (cell_dir / CALLS).write_bytes(b"".join(record_json(rec) for rec in records))
 
 
@@ -169,6 +171,6 @@ def write_test_output(cell_dir: Path, scored: ScoreResult | None, why_not: str |
     (cell_dir / TEST_OUTPUT).write_text(text, encoding="utf-8")
 
 
-def write_row(cell_dir: Path, row: dict) -> None:
+def write_row(cell_dir: Path, row: dict[str, Any]) -> None:
     """``row.json``: the row exactly as its raw.jsonl line holds it (indented for reading)."""
     (cell_dir / ROW).write_text(json.dumps(row, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

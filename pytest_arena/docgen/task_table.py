@@ -17,9 +17,10 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from pytest_arena.errors import ArenaError, TaskError
 from pytest_arena.docgen.readme_sections import markers, sync_section
+from pytest_arena.errors import ArenaError, TaskError
 from pytest_arena.tasks.classes import read_task_folders
 from pytest_arena.tasks.folder import Task
 
@@ -45,7 +46,7 @@ def count_tests(task: Task) -> int:
     return len(node_ids)
 
 
-def _collect(task: Task, root: Path) -> subprocess.CompletedProcess:
+def _collect(task: Task, root: Path) -> subprocess.CompletedProcess[str]:
     # Only the acceptance test modules: data files in the workspace are never collected.
     modules = [rel for rel in task.test_files if rel.endswith(".py") and Path(rel).name != "conftest.py"]
     command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
@@ -69,7 +70,7 @@ def _is_node_id(line: str) -> bool:
     return bool(separator) and path.endswith(".py") and not path.startswith(" ")
 
 
-def task_rows(tasks_root: Path) -> list[dict]:
+def task_rows(tasks_root: Path) -> list[dict[str, Any]]:
     """One row per task folder under ``tasks_root``, in the registry's (sorted path) order."""
     tasks = list(read_task_folders(tasks_root).tasks.values())
     with ThreadPoolExecutor(max_workers=_PARALLEL_COLLECTIONS) as pool:

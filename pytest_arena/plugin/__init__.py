@@ -9,7 +9,7 @@ import dataclasses
 import json
 import types
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -17,7 +17,7 @@ from pytest_arena.errors import ArenaError
 from pytest_arena.outcomes import TEST_STATUS, Outcome
 
 if TYPE_CHECKING:  # the config and task models load only when --arena-config is given
-    from pytest_arena.plugin.conventions import CellMarkers
+    from pytest_arena.plugin.conventions import CellMarkers  # noqa: F401 (named in MARKERS_KEY's string)
     from pytest_arena.sweep.session import ArenaSession
 
 SESSION_KEY = pytest.StashKey["ArenaSession"]()
@@ -31,20 +31,23 @@ EXPECTED_PROPERTY = "arena_expected"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("arena", "pytest-arena: benchmark cells from a sweep config")
     group.addoption("--arena-config", default=None, metavar="YAML",
-                    help="collect and run the benchmark cells of this sweep config (without test paths, only its cells run)")
+                    help="collect and run the benchmark cells of this sweep config "
+                         "(without test paths, only its cells run)")
     group.addoption("--arena-set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config field, typed by the schema, e.g. --arena-set benchmark.seeds=42,7 "
                          "or --arena-set models.local=embedded/smollm2-135m (repeatable)")
     group.addoption("--arena-out", default=None, metavar="DIR",
                     help="write results here instead of the config's out_dir")
     group.addoption("--arena-resume", action="store_true", default=False,
-                    help="skip cells that already have a row measured under the same settings (like resume: true in the "
-                         "config); infra_error cells and cells whose measured settings changed re-run")
+                    help="skip cells that already have a row measured under the same settings "
+                         "(like resume: true in the config); infra_error cells and cells whose measured settings "
+                         "changed re-run")
     group.addoption("--arena-no-report", action="store_true", default=False,
                     help="do not analyse raw.jsonl at session end (rows are still written)")
     group.addoption("--arena-dry-run", action="store_true", default=False,
                     help="print the plan (cells per axis, projected cloud spend and wall time per strategy from "
-                         "earlier rows or a stated default, budget caps) and run nothing; like `python -m pytest_arena plan`")
+                         "earlier rows or a stated default, budget caps) and run nothing; "
+                         "like `python -m pytest_arena plan`")
     group.addoption("--arena-failures-ok", action="store_true", default=False,
                     help="exit 0 when every failed cell is a measurement (fail, timeout, crash, ...), like "
                          "failures_ok: true in the config; infra errors and interrupted runs still fail")
@@ -52,7 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="running cells (agent, strategy, task, elapsed, calls, tokens, cost so far): auto (default) "
                          "redraws them in place on a terminal and prints plain lines on a pipe; live, plain or off")
     group.addoption("--arena-progress-interval", type=float, default=30.0, metavar="SECONDS",
-                    help="on a pipe, repeat the running cells this often (besides each cell's start and finish; default 30)")
+                    help="on a pipe, repeat the running cells this often "
+                         "(besides each cell's start and finish; default 30)")
 
 
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
@@ -161,10 +165,10 @@ class RowCollector:
         # the teardown report) and other plugins never see the packed row and cell folder.
         report.user_properties[:] = [p for p in report.user_properties if p[0] not in (ROW_PROPERTY, CELL_PROPERTY)]
         if report.when == "setup" and CELL_PROPERTY in props:
-            self.started[report.nodeid] = props[CELL_PROPERTY]
+            self.started[report.nodeid] = cast(str, props[CELL_PROPERTY])  # our properties are strings
         elif report.when == "call" and ROW_PROPERTY in props:
             try:
-                self.session.store.accept(props[ROW_PROPERTY])
+                self.session.store.accept(cast(str, props[ROW_PROPERTY]))
             except Exception as exc:  # noqa: BLE001 - one cell's hand-off never ends the session
                 self._refused(report, f"the controller could not store this cell's results "
                                       f"({type(exc).__name__}: {exc}); --lf or --arena-resume re-runs it")
@@ -187,7 +191,8 @@ class RowCollector:
             return
         started = json.loads(raw)
         cell = next(c for c in self.session.cells if c.key == started["cell_key"])
-        row = crashed_cell_row(self.session, cell, plain_node_id(report.nodeid), Provenance(**started["provenance"]), reason)
+        row = crashed_cell_row(self.session, cell, plain_node_id(report.nodeid),
+                               Provenance(**started["provenance"]), reason)
         self.session.store.write(row)
         report.outcome = "failed"
         report.longrepr = f"INFRA-ERROR: {reason}"
@@ -348,7 +353,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return session.resume_plan().messages(session.out_dir)
 
 
-def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, str], arena_cell, request: pytest.FixtureRequest):
+def run_cell_test(arena_session: ArenaSession, arena_finished_cells: dict[str, str], arena_cell,
+                  request: pytest.FixtureRequest):
     from pytest_arena.cell.handoff import ROW_PROPERTY
     from pytest_arena.cell.runner import run_cell
     from pytest_arena.plugin import progress
@@ -436,18 +442,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workerinput"):
         return
     failures_ok = config.getoption("arena_failures_ok") or arena.config.failures_ok
-    session.exitstatus = config.pluginmanager.get_plugin(FAILURE_TALLY).exit_status(session, failures_ok)
+    tally = config.pluginmanager.get_plugin(FAILURE_TALLY)
+    assert tally is not None  # registered by pytest_configure with the session
+    session.exitstatus = tally.exit_status(session, failures_ok)
     from pytest_arena.plugin.progress import interrupted
 
     progress = interrupted(config)
     if progress is not None:  # Ctrl-C is a pause: rows are kept, the analysis waits for `analyze`
         config.stash[SUMMARY_KEY] = progress.interrupt_summary()
         return
-    if config.getoption("arena_no_report") or config.getoption("collectonly") or exitstatus == pytest.ExitCode.USAGE_ERROR:
+    if (config.getoption("arena_no_report") or config.getoption("collectonly")
+            or exitstatus == pytest.ExitCode.USAGE_ERROR):
         return  # a usage error (bad selection, missing agent) ran nothing to report
     from pytest_arena.analysis.session_end import session_report
 
-    config.stash[SUMMARY_KEY] = session_report(arena)
+    config.stash[SUMMARY_KEY] = session_report(arena.store, arena.out_dir, arena.analysis_options(),
+                                               arena.started_at, arena.pricing_warnings)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.sweep.cells import NON_LLM_STRATEGY, Cell
 from pytest_arena.outcomes import Outcome
+from pytest_arena.sweep.cells import NON_LLM_STRATEGY, Cell
 
 RESERVED = {"and", "or", "not", "skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
 
@@ -71,7 +71,8 @@ def marker_for(axis: str, value: str, vocabulary: dict[str, set[str]]) -> Marker
         others = set().union(*(names for other, names in vocabulary.items() if other != axis))
         clash = ident in others or ident in RESERVED or not ident[:1].isalpha()
         name = f"{axis}_{ident}" if clash else ident
-    what = {"agent": f"cells run by the agent {value}", "strategy": f"cells routed by the {value} strategy (all its operating points)",
+    what = {"agent": f"cells run by the agent {value}",
+            "strategy": f"cells routed by the {value} strategy (all its operating points)",
             "class": f"cells of {value} tasks", "local": f"cells whose local model is {value}",
             "shape": f"cells of tasks of shape {value}"}[axis]
     return Marker(axis, name, f"pytest-arena: {what}")
@@ -161,7 +162,7 @@ class FailureTally:
         if not report.failed:
             return
         outcome = dict(report.user_properties).get(self.outcome_property)
-        if report.when == "call" and outcome in {o.value for o in MEASURED}:
+        if report.when == "call" and isinstance(outcome, str) and outcome in {o.value for o in MEASURED}:
             self.measured[outcome] += 1
         else:
             self.other += 1

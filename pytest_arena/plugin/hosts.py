@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import execnet
 import pytest
 
-from pytest_arena.sweep.config import git_head
+from pytest_arena.sweep.checkout import git_head
 
 if TYPE_CHECKING:
     from pytest_arena.sweep.session import ArenaSession
@@ -36,17 +36,18 @@ AGENT = "agent "  # "agent <name>": its installed version
 NOT_INSTALLED = "not installed"
 
 
-class WorkerRefused(pytest.UsageError):
+# pytest marks UsageError final for type checkers, but its refusal is what a worker's must be: pytest
+# prints a UsageError's message as one line, without a traceback.
+class WorkerRefused(pytest.UsageError):  # type: ignore[misc]
     """A worker cannot join the sweep; its message is one line the controller shows as is."""
 
 
 def fingerprint(session: ArenaSession) -> dict[str, str]:
     """What must be equal on every host for its rows to belong to the controller's experiment."""
-    from pytest_arena.router.pricing import load_pricing
-
-    from pytest_arena.version import __version__
     from pytest_arena.agents.registry import get_agent
-    from pytest_arena.sweep.session import pricing_table_path
+    from pytest_arena.router.pricing import load_pricing
+    from pytest_arena.sweep.pricing import pricing_table_path
+    from pytest_arena.version import __version__
 
     prints = {
         GIT_SHA: git_head(Path(__file__).resolve().parents[2]) or f"none (pytest-arena {__version__}, no git checkout)",
@@ -127,14 +128,14 @@ def reachable(spec, timeout_s: float = 5.0) -> bool:
 def unneeded_cloud_keys(session: ArenaSession) -> list[str]:
     """Key variables no cell of this sweep uses: its cloud model needs none, or no strategy of an
     LLM agent routes to the cloud (a cell's ``!cloud`` suffix cannot: agents never send one)."""
+    from pytest_arena.agents.registry import get_agent
     from pytest_arena.router.backends.base import api_key_variables  # every variable a kind reads its key from
     from pytest_arena.router.strategies import get_strategy
-
-    from pytest_arena.agents.registry import get_agent
-    from pytest_arena.sweep.config import backend_spec
+    from pytest_arena.sweep.config.backends import backend_spec
 
     spec = backend_spec(session.config.models.cloud, session.config.models, "cloud", concurrency=1)
-    reaches_cloud = any(get_agent(c.agent).uses_llm and "cloud" in get_strategy(c.strategy).sides for c in session.cells)
+    reaches_cloud = any(get_agent(c.agent).uses_llm and "cloud" in get_strategy(c.strategy).sides
+                        for c in session.cells)
     needed = {spec.api_key_env} if reaches_cloud and spec.api_key_env else set()
     return [name for name in api_key_variables() if name not in needed]
 

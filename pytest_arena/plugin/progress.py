@@ -28,12 +28,14 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any, cast
 
 import pytest
 
 from pytest_arena.cell.handoff import CELL_PROPERTY, ROW_PROPERTY, read_payload
-
 from pytest_arena.plugin.status import (
     STATUS_FILE,
     STATUS_SCHEMA,
@@ -150,7 +152,8 @@ class CellTimer:
             return  # pytest.exit() and a stopped session keep pytest's own report
         entries = excinfo.traceback
         shown = [i for i, entry in enumerate(entries)
-                 if not (entry.frame.f_locals.get("__tracebackhide__") or entry.frame.f_globals.get("__tracebackhide__"))]
+                 if not (entry.frame.f_locals.get("__tracebackhide__")
+                         or entry.frame.f_globals.get("__tracebackhide__"))]
         if shown:  # the line pytest prints is the last frame that does not hide itself
             excinfo.traceback = entries[shown[-1]:shown[-1] + 1]
 
@@ -212,7 +215,7 @@ class SweepProgress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # the tick thread and the hooks share the counters
-        self._old_sigterm = None
+        self._old_sigterm: Callable[[int, FrameType | None], Any] | int | signal.Handlers | None = None
 
     # ---------------------------------------------------------------- lifecycle hooks
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -305,10 +308,12 @@ class SweepProgress:
         now = time.time()
         with self._lock:
             if report.when == "setup" and report.passed and CELL_PROPERTY in props:
-                prov = json.loads(props[CELL_PROPERTY])["provenance"]
-                entry = running_entry(report.nodeid, self.cells[name], now, prov["worker"], prov["host"])
-                self.running[report.nodeid] = entry
-                return [] if entry["cell_key"] in self.resuming else [f"arena: started {cell_name(entry)} [{entry['worker']}]"]
+                prov = json.loads(cast(str, props[CELL_PROPERTY]))["provenance"]
+                started = running_entry(report.nodeid, self.cells[name], now, prov["worker"], prov["host"])
+                self.running[report.nodeid] = started
+                if started["cell_key"] in self.resuming:
+                    return []
+                return [f"arena: started {cell_name(started)} [{started['worker']}]"]
             finished = report.when == "???" or report.when == "call" or (report.when == "setup" and not report.passed)
             if not finished:
                 return []
@@ -318,7 +323,7 @@ class SweepProgress:
                 return []
             cost = 0.0
             if ROW_PROPERTY in props:
-                row = read_payload(props[ROW_PROPERTY])[0]
+                row = read_payload(cast(str, props[ROW_PROPERTY]))[0]
                 outcome, cost = row["outcome"], float(row.get("cost_usd") or 0.0)
             else:  # a worker that died under its cell, or a cell that could not start
                 outcome = "infra_error" if report.when == "???" else "error"
@@ -394,7 +399,8 @@ class SweepProgress:
         data = {
             "schema": STATUS_SCHEMA, "schema_version": 1, "state": self.state, "stop_reason": self.stop_reason,
             "pid": os.getpid(), "host": socket.gethostname(), "started_at": self.arena.started_at,
-            "updated_at": _now_iso(), "config": str(self.arena.config_path), "variant_tag": self.arena.config.variant_tag,
+            "updated_at": _now_iso(), "config": str(self.arena.config_path),
+            "variant_tag": self.arena.config.variant_tag,
             "resume_command": resume_command(self.config), "workers": max(1, len(self.workers)),
             "planned": self.planned, "resumed": self.resumed, "done": dict(self.done),
             "cost_usd": round(self.done_cost + sum(e["cost_usd"] or 0.0 for e in running), 6),
@@ -413,7 +419,8 @@ class SweepProgress:
         flight = (f"; {len(cells)} cell(s) in flight got no row (their calls are in {self.arena.out_dir / 'ledger'})"
                   if cells else "")
         return "\n".join([
-            f"pytest-arena: interrupted ({self.stop_reason}): {self.header()}, rows in {self.arena.store.raw_path}{flight}.",
+            f"pytest-arena: interrupted ({self.stop_reason}): {self.header()}, "
+            f"rows in {self.arena.store.raw_path}{flight}.",
             f"Reports were not computed: python -m pytest_arena analyze {self.arena.out_dir}",
             f"resume: {resume_command(self.config)}",
         ])

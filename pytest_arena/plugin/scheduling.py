@@ -27,9 +27,8 @@ GROUP_PREFIX = "local-"
 
 def calls_local_model(cell: Cell) -> bool:
     """Whether the cell's agent talks to a model and its strategy routes to the local side."""
-    from pytest_arena.router.strategies import get_strategy
-
     from pytest_arena.agents.registry import get_agent
+    from pytest_arena.router.strategies import get_strategy
 
     return get_agent(cell.agent).uses_llm and "local" in get_strategy(cell.strategy).sides
 

@@ -13,7 +13,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_arena.cell.results import RAW
@@ -24,7 +24,7 @@ STATUS_SCHEMA = "pytest-arena/status"
 STALE_S = 30.0  # a "running" status.json not rewritten for this long: its process may be hung
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -143,7 +143,7 @@ def status_text(out_dir: Path) -> tuple[str, int]:
     planned, resumed = status.get("planned"), int(status.get("resumed") or 0)
     left = None if planned is None else max(0, planned - resumed - sum(done.values()))
     parts = [f"{sum(done.values())} done" + (f" ({_outcomes(done)})" if done else "")]
-    if left is not None:
+    if planned is not None:  # so left is too
         parts.append(f"{left} left of {planned - resumed}")
     if resumed:
         parts.append(f"{resumed} resumed (rows from before)")
@@ -153,7 +153,7 @@ def status_text(out_dir: Path) -> tuple[str, int]:
         lines.append(f"  running ({len(running)}):")
         lines += [f"    {cell_line(entry, now)}" for entry in running]
     elif running or status.get("interrupted"):
-        cells = running or status.get("interrupted")
+        cells = running or status.get("interrupted") or []
         lines.append(f"  in flight when it stopped, no row (resume re-runs them): {len(cells)}")
         lines += [f"    {cell_name(entry)}" for entry in cells]
     running_cost = sum(e.get("cost_usd") or 0.0 for e in running) if alive else 0.0

@@ -36,6 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+from pytest_arena.paths import base_python
 from pytest_arena.sandbox.base import (
     Availability,
     BoxBase,
@@ -141,13 +142,6 @@ os.write(spec["started_fd"], b"1")
 os.close(spec["started_fd"])
 os.execvp(sys.argv[2], sys.argv[2:])
 """
-
-
-def base_python() -> str:
-    """The base interpreter (not a venv's): it needs nothing but its own prefix, which every
-    sandbox binds read-only."""
-    candidate = getattr(sys, "_base_executable", None) or sys.executable
-    return str(Path(candidate).resolve()) if Path(candidate).exists() else sys.executable
 
 
 def interpreter_paths(harness_env: bool = True) -> list[Path]:

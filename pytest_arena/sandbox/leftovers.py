@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 CHUNK = 1 << 20
@@ -193,7 +194,7 @@ def create_fresh(path: Path, mode: int = 0o644) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
 
 
-def open_fresh(path: Path):
+def open_fresh(path: Path) -> BinaryIO:
     """``create_fresh`` as a binary file object (``w+b``)."""
     return os.fdopen(create_fresh(path), "w+b")
 
@@ -275,7 +276,7 @@ def remove_tree(path: Path) -> None:
 
     def clear(folder: int) -> list[str]:
         """Unlink every non-folder here; return the sub-folders' names."""
-        subdirs = []
+        subdirs: list[str] = []
         try:
             with os.scandir(folder) as it:
                 entries = list(it)

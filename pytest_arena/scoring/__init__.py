@@ -1,1 +1,2 @@
-"""Scoring a finished workspace: restore the pristine acceptance tests, run them sandboxed, read the JUnit, cross-check; the scoring interpreter environment and the reference-solution check."""
+"""Scoring a finished workspace: restore the pristine acceptance tests, run them sandboxed, read the
+JUnit, cross-check; the scoring interpreter environment and the reference-solution check."""

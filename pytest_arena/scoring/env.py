@@ -31,15 +31,15 @@ import stat
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from pytest_arena.paths import default_install_root
 from pytest_arena.errors import ArenaError
-from pytest_arena.sandbox.run import base_python
+from pytest_arena.paths import default_install_root
+from pytest_arena.scoring.records import ScoringEnv
 
 _log = logging.getLogger(__name__)
 
@@ -52,26 +52,6 @@ _ROOT_DISTRIBUTION = "pytest"
 
 class ScoringEnvError(ArenaError):
     """The clean scoring environment cannot be built; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class ScoringEnv:
-    path: Path  # the read-only folder appended to sys.path
-    key: str  # content digest (the folder's name)
-    # The base interpreter, not the venv's (whose bin/ is as writable as its site-packages).
-    python: str = field(default_factory=base_python)
-    # Bound read-only beside the folder (the sandbox binds the base interpreter's prefix itself).
-    python_roots: tuple[Path, ...] = ()
-
-    @property
-    def readonly_paths(self) -> tuple[Path, ...]:
-        return (self.path, *self.python_roots)
-
-    def command(self, pytest_args: list[str], *, bootstrap: str | None = None) -> list[str]:
-        """The argv running pytest (or ``bootstrap``, which must end by running pytest) here."""
-        code = bootstrap or "import pytest\nraise SystemExit(pytest.main())\n"
-        prelude = f"import sys\nsys.path.append({str(self.path)!r})\n"
-        return [self.python, "-I", "-S", "-B", "-c", prelude + code, *pytest_args]
 
 
 def env_root(install_root: Path | None = None) -> Path:
@@ -125,10 +105,10 @@ def _source_files(search_path: list[str]) -> tuple[dict[str, Path], dict[str, st
 def _record_files(dist: metadata.Distribution) -> dict[str, tuple[Path, str]]:
     """Relative path -> (file, sha256 hex) of each file the distribution installed into
     site-packages, each checked against its RECORD hash."""
-    site = Path(dist.locate_file("")).resolve()
+    site = Path(cast(Path, dist.locate_file(""))).resolve()  # an installed dist: a pathlib.Path
     files = {}
     for entry in dist.files or ():
-        path = Path(dist.locate_file(entry)).resolve()
+        path = Path(cast(Path, dist.locate_file(entry))).resolve()
         rel = entry.as_posix()
         if site not in path.parents or rel.endswith((".pyc", ".pth")) or "__pycache__" in entry.parts:
             continue  # scripts outside site-packages, bytecode, path hooks

@@ -32,16 +32,16 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pytest_arena.scoring import env as scoring_env
 from pytest_arena.errors import TaskError
 from pytest_arena.sandbox.leftovers import WORKSPACE_LIMITS, copy_tree, read_bounded
 from pytest_arena.sandbox.leftovers import Limits as LeftoverLimits
 from pytest_arena.sandbox.run import Limits, SandboxResult, SandboxStartError, run_sandboxed, sandbox_kind
-from pytest_arena.scoring.env import ScoringEnv
+from pytest_arena.scoring import env as scoring_env
+from pytest_arena.scoring.records import ScoreResult, ScoringEnv
 from pytest_arena.tasks.base import Task
 
 # Names that change what pytest (or the interpreter) runs, wherever they appear in the tree.
@@ -80,27 +80,15 @@ raise SystemExit(pytest.main(plugins=[ArenaPristineCollection()]))
 """
 # (file, classname, name): how a JUnit testcase names its test.
 CaseKey = tuple[str, str, str]
-
-
-@dataclass
-class ScoreResult:
-    status: Literal["pass", "fail", "infra_error"]
-    tests_passed: int
-    tests_total: int
-    reason: str
-    duration_s: float
-    junit_path: Path | None
-    sandbox: str
-    failures: list[str] = field(default_factory=list)  # ids of tests that did not pass
-    tampering: str | None = None  # what a cross-check caught; None when the report held up
-    scoring_env: str | None = None  # key of the clean interpreter environment the tests ran in
-    output: str = ""  # pytest's stdout and stderr of the acceptance run (the cell's test_output.txt)
+Verdict = Literal["passed", "failed", "error", "skipped"]
+# a JUnit element -> the verdict it gives its test case
+_VERDICTS: dict[str, Verdict] = {"failure": "failed", "error": "error", "skipped": "skipped"}
 
 
 @dataclass(frozen=True)
 class _Case:
     key: CaseKey
-    verdict: Literal["passed", "failed", "error", "skipped"]
+    verdict: Verdict
     detail: str  # the failure message and text, empty when passed
 
     @property
@@ -470,7 +458,7 @@ def read_junit(path: Path) -> list[_Case] | None:
         if outcome is None:
             cases.append(_Case(key, "passed", ""))
             continue
-        verdict = {"failure": "failed", "error": "error", "skipped": "skipped"}[outcome.tag]
+        verdict = _VERDICTS[outcome.tag]
         detail = f"{outcome.get('message', '')}\n{outcome.text or ''}"
         cases.append(_Case(key, verdict, detail))
     return cases

@@ -7,9 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pytest_arena.scoring import env as scoring_env
 from pytest_arena.errors import ScoringUnavailable, TaskError
 from pytest_arena.sandbox.run import Limits
+from pytest_arena.scoring import env as scoring_env
 from pytest_arena.scoring.score import score
 from pytest_arena.tasks.base import Task
 

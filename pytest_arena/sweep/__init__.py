@@ -1,1 +1,2 @@
-"""What a sweep is: the config, the cells it makes, the session's state and the services it starts (router, embedded model, Ollama), measured settings, resume, plan and setup."""
+"""What a sweep is: the config, the cells it makes, the session's state and the services it starts
+(router, embedded model, Ollama), measured settings, resume, plan and setup."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pytest_arena.agents.registry import get_agent, known_agents
-from pytest_arena.sweep.config import ArenaConfig, StrategyPoint
 from pytest_arena.errors import ConfigError
+from pytest_arena.sweep.config.schema import ArenaConfig
+from pytest_arena.sweep.config.strategies import StrategyPoint
 from pytest_arena.tasks.base import TaskRegistry
 
 NON_LLM_STRATEGY = "none"  # oracle/null never call a model: one cell per (task, seed)
@@ -29,7 +30,7 @@ class Cell:
     local_model: str
     cloud_model: str
     seed: int
-    expect: str  # "pass" | "fail"
+    expect: Literal["pass", "fail"]
     param_id: str  # the pytest parametrization id, e.g. "cline-cascade-s42" or "cline-cascade@threshold=15-s42"
     strategy_params: tuple[tuple[str, Any], ...] = ()  # swept values of this operating point (full dotted names)
 
@@ -87,7 +88,8 @@ def select_task_ids(config: ArenaConfig, registry: TaskRegistry, source: str) ->
                 hint = difflib.get_close_matches(task_id, list(registry.tasks), n=1)
                 raise ConfigError(
                     f"{source}: field 'benchmark.task_ids': unknown task id {task_id!r}"
-                    + (f"; did you mean {hint[0]!r}?" if hint else "; run `python -m pytest_arena tasks` to list them."))
+                    + (f"; did you mean {hint[0]!r}?" if hint
+                       else "; run `python -m pytest_arena tasks` to list them."))
             if registry.get(task_id).task_class not in bench.task_classes:
                 raise ConfigError(
                     f"{source}: field 'benchmark.task_ids': {task_id} is a {registry.get(task_id).task_class} task "

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_arena.sweep.config import ArenaConfig
+from pytest_arena.sweep.config.schema import ArenaConfig
 
 OPERATIONAL = (
     "variant_tag", "out_dir", "resume", "failures_ok", "git_sha_pin", "hosts", "analysis",

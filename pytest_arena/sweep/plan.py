@@ -25,6 +25,7 @@ from tabulate import tabulate
 from pytest_arena.outcomes import Outcome
 
 if TYPE_CHECKING:
+    from pytest_arena.sweep.cells import Cell
     from pytest_arena.sweep.session import ArenaSession
 
 # Defaults for a cell without earlier rows: a fully cloud-routed agent run of this many tokens,
@@ -64,12 +65,11 @@ def _default_projection(cell, model: str, pricing, uses_llm: bool) -> Projection
     return Projection(cost, DEFAULT_WALL_S, "default")
 
 
-def project_cells(session: "ArenaSession", rows: list[dict]) -> list[tuple[object, Projection]]:
+def project_cells(session: ArenaSession, rows: list[dict]) -> list[tuple[Cell, Projection]]:
     """(cell, projection) for every cell of the session, from ``rows`` (earlier results)."""
-    from pytest_arena.router.pricing import load_pricing
-
     from pytest_arena.agents.registry import get_agent
-    from pytest_arena.sweep.session import pricing_table_path
+    from pytest_arena.router.pricing import load_pricing
+    from pytest_arena.sweep.pricing import pricing_table_path
 
     pricing = load_pricing(pricing_table_path(session.config, session.project_root))
     usable = [r for r in rows if isinstance(r, dict) and r.get("outcome") != Outcome.INFRA_ERROR.value]
@@ -78,7 +78,7 @@ def project_cells(session: "ArenaSession", rows: list[dict]) -> list[tuple[objec
     for row in usable:
         by_key[str(row.get("cell_key"))].append(row)
         by_task[(str(row.get("task_id")), str(row.get("router_strategy")))].append(row)
-    price_as = session.price_as
+    price_as = session.services.price_as
     out = []
     for cell in session.cells:
         model = price_as if cell.cloud_model.strip().lower().startswith("scripted") else cell.cloud_model
@@ -97,7 +97,7 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
 
 
-def plan_text(session: "ArenaSession", rows: list[dict] | None = None) -> str:
+def plan_text(session: ArenaSession, rows: list[dict] | None = None) -> str:
     """The printed plan. ``rows`` default to the session's own raw.jsonl (earlier runs of this sweep)."""
     from pytest_arena.jsonl import read_jsonl
 
@@ -148,7 +148,8 @@ def _budget_lines(config, projected, total_cost: float) -> list[str]:
     budget = config.budget
     lines = ["budget caps:"]
     if budget.cell_usd is None and budget.session_usd is None:
-        return lines + ["  none (budget.cell_usd and budget.session_usd are unset): nothing stops a run that overspends"]
+        return lines + ["  none (budget.cell_usd and budget.session_usd are unset): "
+                        "nothing stops a run that overspends"]
     if budget.cell_usd is not None:
         over = [c for c, p in projected if p.cost_usd > budget.cell_usd]
         lines.append(f"  budget.cell_usd = ${budget.cell_usd:g} per cell: "
@@ -163,9 +164,9 @@ def _budget_lines(config, projected, total_cost: float) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``plan`` sub-command; ``argv`` is what follows ``plan`` on the command line."""
+    from pytest_arena.analysis.stats.loading import load_rows
     from pytest_arena.errors import ArenaError
     from pytest_arena.sweep.session import ArenaSession
-    from pytest_arena.analysis.stats.loading import load_rows
 
     parser = argparse.ArgumentParser(prog="python -m pytest_arena plan",
                                      description="Print what a sweep config would run and cost; runs nothing.")

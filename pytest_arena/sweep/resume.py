@@ -53,7 +53,8 @@ class ResumePlan:
         if self.changed:
             pairs = Counter(self.changed.values())
             (old, new), _ = pairs.most_common(1)[0]
-            shas = f"measured-settings sha {old[:12]} → {new[:12]}" + (f" and {len(pairs) - 1} more" if len(pairs) > 1 else "")
+            shas = (f"measured-settings sha {old[:12]} → {new[:12]}"
+                    + (f" and {len(pairs) - 1} more" if len(pairs) > 1 else ""))
             what = _what_changed(out_dir, pairs)
             lines.append(f"resume: {_cells_have(len(self.changed))} rows with other measured settings "
                          f"({shas}{': ' + what if what else ''}); re-running them")
@@ -115,7 +116,8 @@ def plan_resume(session: Sweep) -> ResumePlan:
         if row is None or not row.get("outcome") or row["outcome"] == "infra_error":
             continue
         sha = session.measured_sha(cell)
-        if not (row.get("measured_sha") == sha or (row.get("measured_sha") is None and row.get("config_sha") == session.config_sha)):
+        if not (row.get("measured_sha") == sha
+                or (row.get("measured_sha") is None and row.get("config_sha") == session.config_sha)):
             plan.changed[cell.key] = (str(row.get("measured_sha") or row.get("config_sha") or "none"), sha)
             continue
         if cell.agent not in installed:  # one small file read per agent

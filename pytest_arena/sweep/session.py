@@ -1,69 +1,33 @@
-"""One pytest session's arena state: config, tasks, cells, results store, and the lazily started
-services (router, embedded model, Ollama checks). Each xdist worker has its own, with its host's
+"""One pytest session's arena state: config, tasks, cells, results store, what resuming skips, and
+a handle on the session's services (``services``: router, embedded model, Ollama checks, keys;
+``pytest_arena/sweep/services/lifecycle.py``). Each xdist worker has its own, with its host's
 settings applied (``hosts.workers.<id>``, else the host's environment)."""
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pytest_arena.router.contracts import BackendSpec
-
+from pytest_arena.cell.results import ResultsStore
+from pytest_arena.errors import ConfigError, TaskError
 from pytest_arena.paths import default_install_root
 from pytest_arena.sweep.cells import Cell, expand_cells
-from pytest_arena.sweep.config import ArenaConfig, HostSettings, backend_spec, git_head, load_config
-from pytest_arena.errors import ArenaError, ConfigError, TaskError
-from pytest_arena.cell.results import ResultsStore
+from pytest_arena.sweep.checkout import git_head
+from pytest_arena.sweep.config.loading import load_config
+from pytest_arena.sweep.config.schema import ArenaConfig, HostSettings
+from pytest_arena.sweep.pricing import check_cloud_pricing, pricing_table_path
+from pytest_arena.sweep.services.lifecycle import Services
 from pytest_arena.tasks.base import TaskRegistry, TaskSource
 from pytest_arena.tasks.classes import load_tasks
 
-
-class ServiceUnavailable(ArenaError):
-    """A backend a cell needs cannot be used (Ollama down, key missing, model not installed)."""
-
+if TYPE_CHECKING:
+    from pytest_arena.analysis.compute import AnalysisOptions
+    from pytest_arena.sweep.resume import ResumePlan
 
 SHIPPED_TASKS = Path(__file__).resolve().parents[2] / "tasks"
-
-
-def pricing_table_path(config: ArenaConfig, project_root: Path) -> Path | None:
-    """pricing.table, relative to the pytest rootdir; None: the shipped table."""
-    return project_root / config.pricing.table if config.pricing.table else None
-
-
-def check_cloud_pricing(config: ArenaConfig, config_path: Path, project_root: Path) -> list[str]:
-    """A cloud model the pricing table lacks costs $0 in the ledger and every report. With a budget
-    cap that cap could never trip: ConfigError. Without one: the warnings for the session summary."""
-    from pytest_arena.router.backends.base import backend_class
-    from pytest_arena.router.pricing import load_pricing
-
-    spec = backend_spec(config.models.cloud, config.models, "cloud", concurrency=1)
-    if backend_class(spec.kind).local:
-        return []  # the scripted stand-in is priced as the primary scenario (see ArenaSession.price_as)
-    path = pricing_table_path(config, project_root)
-    try:
-        pricing = load_pricing(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{config_path}: field 'pricing.table': cannot read the pricing table {path}: "
-                          f"{type(exc).__name__}: {exc}; fix the path or remove the field to use the shipped table.") from None
-    if pricing.rate_for(spec.model) is not None:
-        return []
-    caps = [f"budget.{name}" for name in ("cell_usd", "session_usd") if getattr(config.budget, name) is not None]
-    if caps:
-        raise ConfigError(
-            f"{config_path}: field '{caps[0]}': the cloud model {spec.model!r} (models.cloud) has no price in "
-            f"{pricing.path}, so its calls would cost $0 and the {' and '.join(caps)} cap could never trip; "
-            f"add {spec.model!r} to the table's 'models' (USD per 1M tokens: input, output, cache_read), "
-            f"set pricing.table to a table that prices it, or remove {' and '.join(caps)}.")
-    from pytest_arena.router.strategies import get_strategy
-
-    if not any("cloud" in get_strategy(strategy).sides for strategy in config.strategies):
-        return []  # no strategy routes to it (a !cloud suffix still could; the ledger logs that)
-    return [f"the cloud model {spec.model!r} (models.cloud) has no price in {pricing.path}: its calls are "
-            f"recorded at $0, so every cost in this session's reports is too low; add it to the table's "
-            f"'models' or set pricing.table to a table that prices it."]
 
 
 def host_settings(config: ArenaConfig, worker: str) -> HostSettings:
@@ -122,23 +86,26 @@ class ArenaSession:
     worker: str
     install_root: Path
     host_dir: Path  # this host's state folder (host_state_dir)
-    _router: object | None = None
-    _embedded: dict[str, object] = field(default_factory=dict)
-    _service_errors: dict[str, str] = field(default_factory=dict)
-    _resolved: dict[str, BackendSpec] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     stop_reason: str | None = None
     pricing_warnings: list[str] = field(default_factory=list)  # shown in the session summary and reports
     _config_sha: str | None = None
-    _measured: dict[str, dict] = field(default_factory=dict)  # cell key -> its measured settings
+    _measured: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell key -> its measured settings
     _task_digests: dict[str, str] = field(default_factory=dict)
-    _resume_plan: object | None = None
-    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+    _resume_plan: ResumePlan | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
+    # the router, model servers and backends this session's cells call through, for this host's config
+    services: Services = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.services = Services(config=self.config, project_root=self.project_root, worker=self.worker,
+                                 host_dir=self.host_dir,
+                                 pricing_path=pricing_table_path(self.config, self.project_root))
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def load(cls, config_path: Path, overrides: list[str], worker: str, rootdir: Path,
-             out_dir: str | None = None) -> "ArenaSession":
+             out_dir: str | None = None) -> ArenaSession:
         config = load_config(config_path, overrides)
         if out_dir:
             config = config.model_copy(update={"out_dir": out_dir})
@@ -175,13 +142,13 @@ class ArenaSession:
             self._config_sha = self.config.sha256()
         return self._config_sha
 
-    def measured_settings(self, cell) -> dict:
+    def measured_settings(self, cell: Cell) -> dict[str, Any]:
         """What this cell's result depends on (pytest_arena/sweep/measured.py), the same on every host."""
         key = cell.key
         if key not in self._measured:
             from pytest_arena.agents.registry import get_agent
-            from pytest_arena.sweep.measured import measured_settings
             from pytest_arena.scoring.validation import task_digest
+            from pytest_arena.sweep.measured import measured_settings
 
             task = self.registry.get(cell.task_id)
             if cell.task_id not in self._task_digests:
@@ -191,7 +158,7 @@ class ArenaSession:
                 pricing_sha256=self.pricing_sha256, task_digest=self._task_digests[cell.task_id])
         return self._measured[key]
 
-    def measured_sha(self, cell) -> str:
+    def measured_sha(self, cell: Cell) -> str:
         from pytest_arena.sweep.measured import settings_sha
 
         return settings_sha(self.measured_settings(cell))
@@ -202,7 +169,7 @@ class ArenaSession:
 
         return load_pricing(pricing_table_path(self.config, self.project_root)).sha256
 
-    def resume_plan(self):
+    def resume_plan(self) -> ResumePlan:
         """Which cells --arena-resume skips and which re-run (pytest_arena/sweep/resume.py); once per session."""
         with self._lock:
             if self._resume_plan is None:
@@ -215,6 +182,17 @@ class ArenaSession:
         """cell_key -> outcome of the cells resume skips (an empty dict unless resuming)."""
         return self.resume_plan().finished if self.config.resume else {}
 
+    def analysis_options(self) -> AnalysisOptions:
+        """How this sweep's rows are analysed (the config's ``analysis`` and ``pricing``)."""
+        from pytest_arena.analysis.compute import AnalysisOptions
+
+        cfg = self.config
+        return AnalysisOptions(resamples=cfg.analysis.resamples, seed=cfg.analysis.seed,
+                               legacy=cfg.analysis.legacy, charts=cfg.analysis.charts,
+                               scenarios=list(cfg.pricing.scenarios), primary_scenario=cfg.pricing.primary,
+                               pricing_path=(None if cfg.pricing.table is None
+                                             else self.project_root / cfg.pricing.table))
+
     @property
     def out_dir(self) -> Path:
         """The controller's results folder (a worker on another host never writes there)."""
@@ -224,121 +202,6 @@ class ArenaSession:
     def artifacts_cap_bytes(self) -> int:
         return int(self.config.hosts.artifacts_cap_mb * 2**20)
 
-    # ------------------------------------------------------------------ services
-    @property
-    def price_as(self) -> str:
-        """The primary pricing scenario's model: what scripted cloud traffic is priced as."""
-        from pytest_arena.router.pricing import load_pricing
-
-        return load_pricing(pricing_table_path(self.config, self.project_root)).scenario_model(self.config.pricing.primary)
-
-    def has_key(self, name: str) -> bool:
-        """Whether the router will find the API key variable ``name``. Asks the router's key store,
-        which holds a key once read (it is then gone from os.environ), without reading it."""
-        from pytest_arena.router.keys import KEYS
-
-        return KEYS.available(name, self.project_root / ".env")
-
-    def backend(self, name: str, side: str, *, prepare: bool = True) -> BackendSpec:
-        """The ready-to-use backend for a model name, starting or checking its service once.
-        Raises ServiceUnavailable with one clear message (cached: every cell gets the same one).
-        With prepare=False the spec is only resolved (for a side the cell's strategy never uses)."""
-        key = f"{side}:{name}"
-        if not prepare and key not in self._resolved:
-            concurrency = self.config.router.local_concurrency if side == "local" else self.config.router.cloud_concurrency
-            return backend_spec(name, self.config.models, side, concurrency=concurrency, price_as=self.price_as)
-        with self._lock:
-            if key in self._service_errors:
-                raise ServiceUnavailable(self._service_errors[key])
-            if key in self._resolved:
-                return self._resolved[key]
-            concurrency = self.config.router.local_concurrency if side == "local" else self.config.router.cloud_concurrency
-            spec = backend_spec(name, self.config.models, side, concurrency=concurrency, price_as=self.price_as)
-            try:
-                spec = self._prepare(spec)
-            except ArenaError as exc:
-                self._service_errors[key] = str(exc)
-                raise ServiceUnavailable(str(exc)) from None
-            self._resolved[key] = spec
-            return spec
-
-    def backends_for(self, cell) -> tuple[BackendSpec, BackendSpec, BackendSpec | None, BackendSpec | None]:
-        """(local, cloud, classifier, embedder) for a cell, with the services its strategy routes to
-        started or checked: an always-cloud sweep needs no local server, always-local no cloud key.
-        Every missing piece is named in one ServiceUnavailable, not just the first one met."""
-        from pytest_arena.router.strategies import get_strategy
-
-        models, strategy = self.config.models, get_strategy(cell.strategy)
-        wanted = [
-            ("local", cell.local_model, "local", "local" in strategy.sides),
-            ("cloud", cell.cloud_model, "cloud", "cloud" in strategy.sides),
-            ("classifier", models.router_classifier, "local", "classifier" in strategy.needs),
-            ("embedder", models.embedding, "local", "embedder" in strategy.needs and bool(models.embedding)),
-        ]
-        specs: dict[str, BackendSpec | None] = {}
-        problems: list[str] = []
-        for role, name, side, needed in wanted:
-            if role in ("classifier", "embedder") and not needed:
-                specs[role] = None
-                continue
-            try:
-                specs[role] = self.backend(name, side, prepare=needed)
-            except ServiceUnavailable as exc:
-                if str(exc) not in problems:
-                    problems.append(str(exc))
-        if problems:
-            raise ServiceUnavailable(" AND ".join(problems))
-        return specs["local"], specs["cloud"], specs["classifier"], specs["embedder"]
-
-    def _prepare(self, spec: BackendSpec) -> BackendSpec:
-        if spec.kind == "embedded":
-            from pytest_arena.sweep.services.embedded import start_embedded
-
-            server = self._embedded.get(spec.model)
-            if server is None:
-                server = start_embedded(spec.model, n_ctx=self.config.router.local_guards.num_ctx or 8192)
-                self._embedded[spec.model] = server
-            spec.base_url = server.base_url
-            return spec
-        if spec.kind == "ollama":
-            from pytest_arena.sweep.services.ollama import ensure_ollama
-
-            ensure_ollama(spec.base_url, [spec.model])
-            return spec
-        if spec.api_key_env and not self.has_key(spec.api_key_env):
-            raise ServiceUnavailable(
-                f"{spec.label}: the environment variable {spec.api_key_env} is not set. "
-                f"Export it or put {spec.api_key_env}=... in {self.project_root / '.env'}; "
-                "or use 'scripted' as models.cloud for an offline harness check.")
-        return spec
-
-    def router(self):
-        with self._lock:
-            if self._router is None:
-                from pytest_arena.router.service import RouterSettings, start_router
-
-                env_file = self.project_root / ".env"
-                settings = RouterSettings(
-                    # this host's copy; the controller writes the results folder's ledger from the rows' hand-offs
-                    ledger_path=self.host_dir / "ledger" / f"ledger.{self.worker}.jsonl",
-                    session_budget_usd=self.config.budget.session_usd,
-                    pricing_path=pricing_table_path(self.config, self.project_root),  # the table the checks read
-                    routing_headers=self.config.router.banner,
-                    env_file=env_file if env_file.is_file() else None,
-                    max_retries=self.config.router.max_retries,
-                    max_body_bytes=None if self.config.router.max_body_mb is None else int(self.config.router.max_body_mb * 2**20),
-                    max_messages=self.config.router.max_messages,
-                    max_inflight_per_run=self.config.router.max_inflight_per_run,
-                    # one queue per local server for every worker and session on this machine
-                    lock_dir=Path(tempfile.gettempdir()) / "pytest-arena-locks",
-                )
-                self._router = start_router(settings)
-            return self._router
-
     def close(self) -> None:
-        if self._router is not None:
-            self._router.close()
-            self._router = None
-        for server in self._embedded.values():
-            server.stop()
-        self._embedded.clear()
+        """The session ends: its services stop (the router, every embedded model server)."""
+        self.services.close()

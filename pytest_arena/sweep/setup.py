@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from pytest_arena.agents.installers import InstallError, directory_size, read_marker
-from pytest_arena.paths import default_install_root
 from pytest_arena.agents.registry import get_agent, known_agents
+from pytest_arena.paths import default_install_root
 from pytest_arena.tasks.classes import get_task_class, task_classes
 
 # The six real agents, in the order `--agents all` installs them (smallest first).

@@ -14,29 +14,26 @@ from pathlib import Path
 
 from pytest_arena.router import __main__ as router_main
 from pytest_arena.router.contracts import RunSpec
-from pytest_arena.sweep.config import ArenaConfig, load_config
-from pytest_arena.sweep.session import (
-    ArenaSession,
-    apply_host_settings,
-    host_settings,
-    host_state_dir,
-    install_root_for,
-)
+from pytest_arena.sweep.config.loading import load_config
+from pytest_arena.sweep.config.schema import ArenaConfig
+from pytest_arena.sweep.pricing import pricing_table_path
+from pytest_arena.sweep.services.lifecycle import Services
+from pytest_arena.sweep.session import apply_host_settings, host_settings, host_state_dir
 
 
-def run_spec(config: ArenaConfig, session: ArenaSession) -> RunSpec:
-    """The standalone run of ``config``, its backends resolved by ``session``."""
+def run_spec(config: ArenaConfig, services: Services) -> RunSpec:
+    """The standalone run of ``config``, its backends resolved (and started) by ``services``."""
     from pytest_arena.router.strategies import get_strategy
 
     strategy = config.router.strategy
     needs = get_strategy(strategy).needs
     return RunSpec(
         run_id=router_main.RUN_ID, strategy=strategy,
-        local=session.backend(config.models.locals[0], "local"),
-        cloud=session.backend(config.models.cloud, "cloud"),
+        local=services.backend(config.models.locals[0], "local"),
+        cloud=services.backend(config.models.cloud, "cloud"),
         strategy_params=config.strategy_params(strategy),
-        classifier=session.backend(config.models.router_classifier, "local") if "classifier" in needs else None,
-        embedder=session.backend(config.models.embedding, "local")
+        classifier=services.backend(config.models.router_classifier, "local") if "classifier" in needs else None,
+        embedder=services.backend(config.models.embedding, "local")
         if "embedder" in needs and config.models.embedding else None,
         guards=config.guards(), cell_budget_usd=config.budget.cell_usd,
         classifier_timeout_s=config.router.classifier_timeout_s, prompt_cache=config.router.prompt_cache)
@@ -60,10 +57,11 @@ def main(argv: list[str] | None = None) -> int:
             args.port = config.router.port
         host = host_settings(config, "standalone")
         config = apply_host_settings(config, host)
-        session = ArenaSession(config=config, config_path=args.config, project_root=Path.cwd(), registry=None,
-                               cells=[], store=None, worker="standalone", install_root=install_root_for(host),
-                               host_dir=host_state_dir(config.variant_tag))
-        spec = run_spec(config, session)
+        # No session: the standalone router has no cells, tasks or results, only the services they'd call.
+        services = Services(config=config, project_root=Path.cwd(), worker="standalone",
+                            host_dir=host_state_dir(config.variant_tag),
+                            pricing_path=pricing_table_path(config, Path.cwd()))
+        spec = run_spec(config, services)
     except ArenaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

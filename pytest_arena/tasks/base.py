@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from pytest_arena.errors import ScoringUnavailable  # part of the contract: re-exported
 
 if TYPE_CHECKING:
-    from pytest_arena.scoring.env import ScoringEnv
+    from pytest_arena.scoring.records import ScoringEnv
 
 __all__ = [
     "Part", "ScoringUnavailable", "SetupStep", "Task", "TaskClass", "TaskRegistry", "TaskSettings", "TaskSource",

@@ -29,7 +29,7 @@ from pytest_arena.tasks.base import Task as BaseTask
 from pytest_arena.yamlfile import read_model
 
 if TYPE_CHECKING:
-    from pytest_arena.scoring.env import ScoringEnv
+    from pytest_arena.scoring.records import ScoringEnv
 
 SHAPES = ("puzzle", "D1", "D5", "D6")
 # Files never copied anywhere (editor and interpreter debris).

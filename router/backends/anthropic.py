@@ -4,12 +4,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pytest_arena.router.backends.base import CallContext
+from pytest_arena.router.backends.base import BackendOptions, CallContext
 from pytest_arena.router.backends.http import HttpBackend
 from pytest_arena.router.contracts import (
+    BackendSpec,
     CanonicalRequest,
     Event,
     Finish,
+    FinishReason,
     Message,
     TextDelta,
     ToolCallDelta,
@@ -21,8 +23,8 @@ DEFAULT_BASE = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 # Anthropic requires max_tokens; used when the caller sent none.
 DEFAULT_MAX_TOKENS = 8192
-_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
-           "pause_turn": "stop", "refusal": "stop"}
+_FINISH: dict[str, FinishReason] = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+                                     "tool_use": "tool_calls", "pause_turn": "stop", "refusal": "stop"}
 
 
 def _input_object(arguments: str) -> Any:
@@ -33,10 +35,10 @@ def _input_object(arguments: str) -> Any:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def split_system(messages: list[Message]) -> tuple[str, list[dict]]:
+def split_system(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
     """Canonical messages as (system text, alternating Anthropic turns with content blocks)."""
     system = [m.content for m in messages if m.role == "system" and m.content]
-    turns: list[dict] = []
+    turns: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "system":
             continue
@@ -58,7 +60,7 @@ def split_system(messages: list[Message]) -> tuple[str, list[dict]]:
     return "\n\n".join(system), turns
 
 
-def usage_of(raw: dict) -> Usage:
+def usage_of(raw: dict[str, Any]) -> Usage:
     cached = raw.get("cache_read_input_tokens") or 0
     prompt = (raw.get("input_tokens") or 0) + cached + (raw.get("cache_creation_input_tokens") or 0)
     return Usage(prompt=prompt, completion=raw.get("output_tokens") or 0, cached=cached)
@@ -67,7 +69,7 @@ def usage_of(raw: dict) -> Usage:
 class AnthropicBackend(HttpBackend):
     api_key_env = "ANTHROPIC_API_KEY"
 
-    def __init__(self, spec, options):
+    def __init__(self, spec: BackendSpec, options: BackendOptions) -> None:
         super().__init__(spec, options)
         self.base = (spec.base_url or DEFAULT_BASE).rstrip("/").removesuffix("/v1")
         self.headers = {"Content-Type": "application/json", "anthropic-version": API_VERSION}
@@ -183,7 +185,7 @@ class AnthropicBackend(HttpBackend):
         return events
 
 
-def _merge_usage(usage: Usage, raw: dict) -> Usage:
+def _merge_usage(usage: Usage, raw: dict[str, Any]) -> Usage:
     """message_delta may repeat the input counts; the later figures win."""
     fresh = usage_of(raw)
     return Usage(prompt=fresh.prompt or usage.prompt, completion=usage.completion,

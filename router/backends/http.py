@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from pytest_arena.router.backends.base import Backend, BackendOptions
 from pytest_arena.router.backends.upstream import Response, UpstreamClosed, UpstreamPool, UpstreamTimeout
@@ -70,7 +70,7 @@ def load_api_key(spec: BackendSpec, env_file: str | None) -> str | None:
     return key
 
 
-def api_base(base_url: str, default: str, version_path: str) -> str:
+def api_base(base_url: str | None, default: str, version_path: str) -> str:
     """Base URL with the API version path: ``http://host:8080`` -> ``http://host:8080/v1``."""
     url = (base_url or default).rstrip("/")
     if not re.match(r"^https?://[^/]+/.", url + "/"):
@@ -108,8 +108,10 @@ class HttpBackend(Backend):
 
     def prepare(self) -> None:
         if self._key_pending:
-            self.api_key = load_api_key(self.spec, self.options.env_file)
-            self.headers.update(self.auth_headers(self.api_key))  # in place: callers hold this dict
+            key = load_api_key(self.spec, self.options.env_file)
+            assert key is not None  # pending only when spec.api_key_env names a variable: a key, or ConfigError
+            self.api_key = key
+            self.headers.update(self.auth_headers(key))  # in place: callers hold this dict
             self._key_pending = False
 
     async def aclose(self) -> None:
@@ -172,7 +174,8 @@ class HttpBackend(Backend):
                 return min(_MAX_RETRY_AFTER_S, max(0.0, float(after)))
             except ValueError:
                 pass
-        return self.options.retry_backoff_s * (2 ** attempt)
+        delay: float = self.options.retry_backoff_s * (2 ** attempt)  # int ** int is Any to mypy
+        return delay
 
     async def post_with_fallback(self, url: str, build: Callable[[str], bytes], headers: dict[str, str],
                                  timeout: float | None) -> tuple[Response, str]:
@@ -189,14 +192,14 @@ class HttpBackend(Backend):
     def protocol_error(self, what: str) -> UpstreamProtocolError:
         return UpstreamProtocolError(f"upstream {self.spec.label} sent {self.scrub(what)[:_MAX_ERROR_CHARS]}")
 
-    async def lines(self, resp: Response):
+    async def lines(self, resp: Response) -> AsyncIterator[bytes]:
         """The response body line by line (newline stripped); a connection cut mid-body becomes a
         protocol error."""
         async for batch in self.line_batches(resp):
             for line in batch:
                 yield line
 
-    async def line_batches(self, resp: Response):
+    async def line_batches(self, resp: Response) -> AsyncIterator[list[bytes]]:
         """The body's complete lines (newline stripped), one list per read of the socket:
         events the upstream sent together are handled, and written to the client, together
         instead of one await and one write each. A connection cut mid-body becomes a protocol

@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pytest_arena.router.backends.base import CallContext
+from pytest_arena.router.backends.base import BackendOptions, CallContext
 from pytest_arena.router.backends.http import HttpBackend
 from pytest_arena.router.canonical import new_id
 from pytest_arena.router.contracts import (
+    BackendSpec,
     CanonicalRequest,
     Event,
     Finish,
+    FinishReason,
     Message,
     TextDelta,
     ToolCallDelta,
@@ -31,9 +33,10 @@ def _arguments_object(arguments: str) -> Any:
         return arguments  # leave an unparseable string as it is, as Ollama itself would see it
 
 
-def messages_json(messages: list[Message]) -> list[dict]:
+def messages_json(messages: list[Message]) -> list[dict[str, Any]]:
     out = []
-    names = {c.id: c.name for m in messages for c in m.tool_calls}  # OpenAI tool results carry only the id
+    # OpenAI tool results carry only the id
+    names: dict[str | None, str] = {c.id: c.name for m in messages for c in m.tool_calls}
     for m in messages:
         msg: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
@@ -48,7 +51,7 @@ def messages_json(messages: list[Message]) -> list[dict]:
 class OllamaBackend(HttpBackend):
     local = True
 
-    def __init__(self, spec, options):
+    def __init__(self, spec: BackendSpec, options: BackendOptions) -> None:
         super().__init__(spec, options)
         self.base = (spec.base_url or DEFAULT_BASE).rstrip("/").removesuffix("/v1")
         self.headers = {"Content-Type": "application/json"}
@@ -84,7 +87,7 @@ class OllamaBackend(HttpBackend):
             self.base + "/api/chat", lambda m: self.build_body(req, call, m), self.headers,
             self.read_timeout(call.side == "cloud"))
         tool_index = 0
-        final: dict | None = None
+        final: dict[str, Any] | None = None
         async with resp:
             source = self.lines(resp) if req.stream else _single(await self.read_body(resp))
             async for line in source:
@@ -114,6 +117,7 @@ class OllamaBackend(HttpBackend):
         if final is None:
             raise self.protocol_error("a stream that ended before done:true")
         yield Usage(prompt=final.get("prompt_eval_count") or 0, completion=final.get("eval_count") or 0)
+        reason: FinishReason
         if final.get("done_reason") == "length":
             reason = "length"
         else:
@@ -126,10 +130,11 @@ class OllamaBackend(HttpBackend):
         async with resp:
             raw = await self.read_body(resp)
         try:
-            return loads(raw)["embeddings"]
+            embeddings: list[list[float]] = loads(raw)["embeddings"]
+            return embeddings
         except (ValueError, KeyError, TypeError):
             raise self.protocol_error(f"an unparseable embeddings reply: {raw[:200]!r}") from None
 
 
-async def _single(raw: bytes):
+async def _single(raw: bytes) -> AsyncIterator[bytes]:
     yield raw

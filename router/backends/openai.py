@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 from pytest_arena.router.backends.base import (
     Backend,
@@ -18,6 +18,7 @@ from pytest_arena.router.contracts import (
     CanonicalRequest,
     Event,
     Finish,
+    FinishReason,
     LocalGuards,
     Message,
     TextDelta,
@@ -29,11 +30,12 @@ from pytest_arena.router.jsonfast import dumps, loads
 DEFAULT_BASE = "https://api.openai.com/v1"
 # OpenAI reasoning models reject max_tokens and non-default sampling parameters.
 _REASONING_MODEL = re.compile(r"^(gpt-5|o1|o3|o4)", re.IGNORECASE)
-_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls"}
+_FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
+                                    "function_call": "tool_calls"}
 
 
-def messages_json(messages: list[Message]) -> list[dict]:
-    out: list[dict] = []
+def messages_json(messages: list[Message]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "assistant":
             msg: dict[str, Any] = {"role": "assistant", "content": m.content}
@@ -52,7 +54,7 @@ def messages_json(messages: list[Message]) -> list[dict]:
     return out
 
 
-def usage_of(raw: dict) -> Usage:
+def usage_of(raw: dict[str, Any]) -> Usage:
     return Usage(prompt=raw.get("prompt_tokens") or 0, completion=raw.get("completion_tokens") or 0,
                  cached=(raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0,
                  reasoning=(raw.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
@@ -65,11 +67,11 @@ def _arguments(raw: Any) -> str:
 
 
 class OpenAIBackend(HttpBackend):
-    api_key_env = "OPENAI_API_KEY"
+    api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
     # Sends LocalGuards.repeat_penalty: llama.cpp's server extension, not in OpenAI's API.
     repeat_penalty_param = False
 
-    def __init__(self, spec, options):
+    def __init__(self, spec: BackendSpec, options: BackendOptions) -> None:
         super().__init__(spec, options)
         self.base = api_base(spec.base_url, DEFAULT_BASE, "/v1")
         self.headers = {"Content-Type": "application/json"}
@@ -135,7 +137,8 @@ class OpenAIBackend(HttpBackend):
                     model = chunk.get("model") or model
                     if chunk.get("usage"):
                         usage = usage_of(chunk["usage"])
-                        if chunk.get("choices"):  # running counts (vLLM continuous_usage_stats): the output cap reads them
+                        # running counts (vLLM continuous_usage_stats): the output cap reads them
+                        if chunk.get("choices"):
                             events.append(usage)
                     for choice in chunk.get("choices") or ():
                         delta = choice.get("delta") or {}

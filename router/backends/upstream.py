@@ -29,6 +29,7 @@ import socket
 import ssl
 import zlib
 from collections import deque
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -36,6 +37,8 @@ import httptools
 _HIGH_WATER = 256 * 1024
 _STAGGER_S = 0.25  # RFC 8305's recommended connection attempt delay
 _USER_AGENT = b"pytest-arena-router"
+_Key = tuple[str, int, bool]  # an upstream: host, port, TLS
+_AddrInfo = tuple[Any, ...]  # one getaddrinfo() entry: family, type, proto, canonname, address
 
 
 class UpstreamClosed(ConnectionError):
@@ -46,7 +49,7 @@ class UpstreamTimeout(TimeoutError):
     """Connecting, or a read, waited longer than asked."""
 
 
-def _timed_out(fut: asyncio.Future, seconds: float) -> None:
+def _timed_out(fut: asyncio.Future[Any], seconds: float) -> None:
     if not fut.done():
         fut.set_exception(UpstreamTimeout(f"no data from the upstream for {seconds:g} s"))
 
@@ -68,9 +71,9 @@ class Response:
         self._size = 0
         self._done = False
         self._error: BaseException | None = None
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self._read_timeout = read_timeout
-        self._decoder = None
+        self._decoder: zlib._Decompress | None = None
 
     # ---- fed by the connection
     def _feed(self, data: bytes) -> None:
@@ -155,19 +158,19 @@ class Response:
     async def __aenter__(self) -> Response:
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         self.release()
 
 
 class _Connection(asyncio.Protocol):
     """One keep-alive connection: sends a request, parses its response with httptools."""
 
-    def __init__(self, pool: UpstreamPool, key: tuple, loop: asyncio.AbstractEventLoop):
+    def __init__(self, pool: UpstreamPool, key: _Key, loop: asyncio.AbstractEventLoop):
         self.pool, self.key, self.loop = pool, key, loop
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.response: Response | None = None
-        self._head: asyncio.Future | None = None
+        self._head: asyncio.Future[Response] | None = None
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._interim = False
         self._framed = True
@@ -179,8 +182,8 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
 
     # ---- asyncio
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # a stream connection's transport
 
     def data_received(self, data: bytes) -> None:
         if self.response is None:  # bytes on an idle connection: no request asked for them
@@ -257,7 +260,9 @@ class _Connection(asyncio.Protocol):
     async def send(self, request: bytes, read_timeout: float | None) -> Response:
         self.response = Response(self, read_timeout)
         self.answered = False
-        self._head = head = self.loop.create_future()
+        head: asyncio.Future[Response] = self.loop.create_future()
+        self._head = head
+        assert self.transport is not None  # connection_made ran before the pool handed this connection out
         self.transport.write(request)
         handle = (self.loop.call_later(read_timeout, _timed_out, head, read_timeout)
                   if read_timeout is not None else None)
@@ -281,11 +286,13 @@ class _Connection(asyncio.Protocol):
     def pause(self) -> None:
         if not self.paused and not self.lost:
             self.paused = True
+            assert self.transport is not None  # a paused connection has a response, so a transport
             self.transport.pause_reading()
 
     def resume(self) -> None:
         if self.paused and not self.lost:
             self.paused = False
+            assert self.transport is not None
             self.transport.resume_reading()
 
     def release(self, resp: Response) -> None:
@@ -303,7 +310,7 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-async def _try_address(loop: asyncio.AbstractEventLoop, info: tuple) -> socket.socket:
+async def _try_address(loop: asyncio.AbstractEventLoop, info: _AddrInfo) -> socket.socket:
     family, type_, proto, _, address = info
     sock = socket.socket(family, type_, proto)
     try:
@@ -322,11 +329,11 @@ async def connect_socket(loop: asyncio.AbstractEventLoop, host: str, port: int) 
     error (a laptop's broken IPv6) then costs 0.25 s, not the whole connect timeout. (uvloop's
     create_connection tries addresses one after another.)"""
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    by_family: dict[int, list[tuple]] = {}
+    by_family: dict[int, list[_AddrInfo]] = {}
     for info in infos:
         by_family.setdefault(info[0], []).append(info)
     queue = [info for group in itertools.zip_longest(*by_family.values()) for info in group if info is not None]
-    pending: set[asyncio.Task] = set()
+    pending: set[asyncio.Task[socket.socket]] = set()
     errors: list[BaseException] = []
     try:
         while queue or pending:
@@ -334,10 +341,10 @@ async def connect_socket(loop: asyncio.AbstractEventLoop, host: str, port: int) 
                 pending.add(loop.create_task(_try_address(loop, queue.pop(0))))
             done, pending = await asyncio.wait(pending, timeout=_STAGGER_S if queue else None,
                                                return_when=asyncio.FIRST_COMPLETED)
-            winner = None
+            winner: socket.socket | None = None
             for task in done:
-                if task.exception() is not None:
-                    errors.append(task.exception())
+                if (exc := task.exception()) is not None:
+                    errors.append(exc)
                 elif winner is None:
                     winner = task.result()
                 else:
@@ -360,13 +367,13 @@ class UpstreamPool:
                  ssl_context: ssl.SSLContext | None = None):
         self.connect_timeout_s = connect_timeout_s
         self.keepalive_s = keepalive_s
-        self._idle: dict[tuple, deque[_Connection]] = {}
+        self._idle: dict[_Key, deque[_Connection]] = {}
         self._open: set[_Connection] = set()
-        self._targets: dict[str, tuple[tuple, bytes, bytes]] = {}
+        self._targets: dict[str, tuple[_Key, bytes, bytes]] = {}
         self._ssl = ssl_context  # None: the system's trusted certificates, made on the first https call
         self.closed = False
 
-    def _target(self, url: str) -> tuple[tuple, bytes, bytes]:
+    def _target(self, url: str) -> tuple[_Key, bytes, bytes]:
         target = self._targets.get(url)
         if target is None:
             parts = urlsplit(url)
@@ -404,7 +411,7 @@ class UpstreamPool:
                     continue  # closed by the upstream while idle: nothing was served, try a new one
                 raise
 
-    async def _acquire(self, key: tuple) -> _Connection:
+    async def _acquire(self, key: _Key) -> _Connection:
         if self.closed:
             raise UpstreamClosed("the router is shutting down")
         idle = self._idle.get(key)
@@ -413,6 +420,7 @@ class UpstreamPool:
             now = loop.time()
             while idle:
                 conn = idle.pop()
+                assert conn.transport is not None  # an idle connection has served a response
                 if conn.lost or conn.transport.is_closing():
                     continue
                 if now - conn.idle_since > self.keepalive_s:

@@ -69,10 +69,11 @@ def _tool_choice(raw: Any) -> Any:
     kind = raw.get("type")
     if kind == "tool" and raw.get("name"):
         return {"type": "function", "function": {"name": raw["name"]}}
-    return {"auto": "auto", "any": "required", "none": "none"}.get(kind)
+    choices: dict[object, str] = {"auto": "auto", "any": "required", "none": "none"}
+    return choices.get(kind)
 
 
-def parse(body: dict) -> CanonicalRequest:
+def parse(body: dict[str, Any]) -> CanonicalRequest:
     model, force = split_model_suffix(body.get("model"))
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
@@ -101,7 +102,7 @@ def parse(body: dict) -> CanonicalRequest:
     )
 
 
-def usage_json(u: Usage) -> dict:
+def usage_json(u: Usage) -> dict[str, Any]:
     return {"input_tokens": max(0, u.prompt - u.cached), "output_tokens": u.completion,
             "cache_read_input_tokens": u.cached, "cache_creation_input_tokens": 0}
 
@@ -114,7 +115,7 @@ def _tool_input(arguments: str) -> Any:
 
 
 def render(resp: CanonicalResponse, req: CanonicalRequest) -> bytes:
-    content: list[dict] = []
+    content: list[dict[str, Any]] = []
     if resp.text:
         content.append({"type": "text", "text": resp.text})
     for call in resp.tool_calls:
@@ -124,7 +125,7 @@ def render(resp: CanonicalResponse, req: CanonicalRequest) -> bytes:
                   "usage": usage_json(resp.usage)})
 
 
-def _sse(name: str, obj: dict) -> bytes:
+def _sse(name: str, obj: dict[str, Any]) -> bytes:
     obj["type"] = name
     return b"event: " + name.encode() + b"\ndata: " + dumps(obj) + b"\n\n"
 
@@ -178,7 +179,7 @@ class StreamRenderer:
                 self.finished = True
         return b"".join(out)
 
-    def _open(self, kind: str, out: list[bytes], content_block: dict) -> None:
+    def _open(self, kind: str, out: list[bytes], content_block: dict[str, Any]) -> None:
         """Start a content block of ``kind``, closing the one open."""
         self._close(out)
         self.block += 1

@@ -16,6 +16,7 @@ from pytest_arena.router.contracts import (
     Event,
     Finish,
     Message,
+    Role,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -30,7 +31,7 @@ PROTOCOL = "ollama"
 STREAM_MEDIA_TYPE = "application/x-ndjson"
 # codex --oss refuses Ollama older than 0.13.4.
 COMPATIBLE_VERSION = "0.13.4"
-_ROLES = {"system": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+_ROLES: dict[object, Role] = {"system": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 
 
 def _parse_messages(raw: Any) -> list[Message]:
@@ -65,7 +66,7 @@ def _parse_messages(raw: Any) -> list[Message]:
     return out
 
 
-def parse(body: dict) -> CanonicalRequest:
+def parse(body: dict[str, Any]) -> CanonicalRequest:
     model, force = split_model_suffix(body.get("model"))
     options = body.get("options") or {}
     stop = options.get("stop")
@@ -93,7 +94,7 @@ def _arguments_object(arguments: str) -> Any:
         return {}
 
 
-def _tool_calls_json(calls: list[ToolCall]) -> list[dict]:
+def _tool_calls_json(calls: list[ToolCall]) -> list[dict[str, Any]]:
     return [{"function": {"index": i, "name": c.name, "arguments": _arguments_object(c.arguments)}}
             for i, c in enumerate(calls)]
 
@@ -102,7 +103,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
 
 
-def _final_fields(usage: Usage, reason: str, elapsed_ns: int) -> dict:
+def _final_fields(usage: Usage, reason: str, elapsed_ns: int) -> dict[str, Any]:
     return {"done": True, "done_reason": "length" if reason == "length" else "stop",
             "total_duration": elapsed_ns, "load_duration": 0,
             "prompt_eval_count": usage.prompt, "prompt_eval_duration": 0,
@@ -135,7 +136,8 @@ class StreamRenderer:
         for ev in events:
             if isinstance(ev, TextDelta):
                 if ev.text:
-                    out.append(head + b',"message":{"role":"assistant","content":' + dumps(ev.text) + b'},"done":false}\n')
+                    out.append(head + b',"message":{"role":"assistant","content":' + dumps(ev.text)
+                               + b'},"done":false}\n')
             elif isinstance(ev, ToolCallDelta):
                 self.tools.add(ev)  # Ollama sends each call whole, so calls go out together at the end
             elif isinstance(ev, Usage):
@@ -164,7 +166,7 @@ def tags_body(model: str) -> bytes:
                               "digest": "0" * 64, "details": _details()}]})
 
 
-def _details() -> dict:
+def _details() -> dict[str, Any]:
     return {"parent_model": "", "format": "gguf", "family": "arena", "families": ["arena"],
             "parameter_size": "unknown", "quantization_level": "unknown"}
 

@@ -11,6 +11,7 @@ from pytest_arena.router.contracts import (
     Event,
     Finish,
     Message,
+    Role,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -30,8 +31,8 @@ _CANONICAL_FIELDS = frozenset(
     {"model", "messages", "tools", "stream", "stream_options", "max_tokens", "max_completion_tokens",
      "temperature", "top_p", "seed", "stop", "tool_choice", "functions", "function_call"}
 )
-_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant",
-          "tool": "tool", "function": "tool"}
+_ROLES: dict[object, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant",
+                              "tool": "tool", "function": "tool"}
 
 
 def _arguments_string(arguments: Any) -> str:
@@ -77,7 +78,7 @@ def parse_tools(raw: Any) -> list[ToolSpec]:
     return tools
 
 
-def parse(body: dict) -> CanonicalRequest:
+def parse(body: dict[str, Any]) -> CanonicalRequest:
     model, force = split_model_suffix(body.get("model"))
     stop = body.get("stop")
     tools = parse_tools(body.get("tools") or body.get("functions"))
@@ -99,7 +100,7 @@ def parse(body: dict) -> CanonicalRequest:
     )
 
 
-def usage_json(u: Usage) -> dict:
+def usage_json(u: Usage) -> dict[str, Any]:
     return {"prompt_tokens": u.prompt, "completion_tokens": u.completion,
             "total_tokens": u.prompt + u.completion,
             "prompt_tokens_details": {"cached_tokens": u.cached},
@@ -145,11 +146,13 @@ class StreamRenderer:
         out: list[bytes] = []
         if not self.started:
             self.started = True
-            out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n')
+            out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"role":"assistant","content":""},'
+                       b'"finish_reason":null}]}\n\n')
         for ev in events:
             if isinstance(ev, TextDelta):
                 if ev.text:
-                    out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"content":' + dumps(ev.text) + b'},"finish_reason":null}]}\n\n')
+                    out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"content":' + dumps(ev.text)
+                               + b'},"finish_reason":null}]}\n\n')
             elif isinstance(ev, ToolCallDelta):
                 call: dict[str, Any] = {"index": ev.index}
                 if ev.id is not None or ev.name is not None:
@@ -158,7 +161,8 @@ class StreamRenderer:
                     call["function"] = {"name": ev.name or "", "arguments": ev.arguments}
                 else:
                     call["function"] = {"arguments": ev.arguments}
-                out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"tool_calls":[' + dumps(call) + b']},"finish_reason":null}]}\n\n')
+                out.append(b"data: " + head + b',"choices":[{"index":0,"delta":{"tool_calls":[' + dumps(call)
+                           + b']},"finish_reason":null}]}\n\n')
             elif isinstance(ev, Usage):
                 self.usage = ev
             elif isinstance(ev, Finish):

@@ -15,6 +15,7 @@ from pytest_arena.router.contracts import (
     Event,
     Finish,
     Message,
+    Role,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -27,7 +28,7 @@ from pytest_arena.router.protocols.base import Door
 
 PROTOCOL = "openai-responses"
 STREAM_MEDIA_TYPE = "text/event-stream"
-_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+_ROLES: dict[object, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
 def _parse_input(raw: Any, instructions: Any) -> list[Message]:
@@ -72,7 +73,7 @@ def _tool_choice(raw: Any) -> Any:
     return raw
 
 
-def parse(body: dict) -> CanonicalRequest:
+def parse(body: dict[str, Any]) -> CanonicalRequest:
     model, force = split_model_suffix(body.get("model"))
     tools = [ToolSpec(name=t["name"], description=t.get("description") or "", parameters=t.get("parameters") or {})
              for t in body.get("tools") or () if isinstance(t, dict) and t.get("type") == "function" and t.get("name")]
@@ -91,24 +92,24 @@ def parse(body: dict) -> CanonicalRequest:
     )
 
 
-def _usage(u: Usage) -> dict:
+def _usage(u: Usage) -> dict[str, Any]:
     return {"input_tokens": u.prompt, "input_tokens_details": {"cached_tokens": u.cached},
             "output_tokens": u.completion, "output_tokens_details": {"reasoning_tokens": u.reasoning},
             "total_tokens": u.prompt + u.completion}
 
 
-def _message_item(item_id: str, text: str, status: str = "completed") -> dict:
+def _message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
     return {"type": "message", "id": item_id, "role": "assistant", "status": status,
             "content": [{"type": "output_text", "text": text, "annotations": []}]}
 
 
-def _call_item(item_id: str, call: ToolCall, status: str = "completed") -> dict:
+def _call_item(item_id: str, call: ToolCall, status: str = "completed") -> dict[str, Any]:
     return {"type": "function_call", "id": item_id, "call_id": call.id, "name": call.name,
             "arguments": call.arguments, "status": status}
 
 
-def _response(resp_id: str, req: CanonicalRequest, created: int, output: list, status: str,
-              usage: Usage | None) -> dict:
+def _response(resp_id: str, req: CanonicalRequest, created: int, output: list[dict[str, Any]], status: str,
+              usage: Usage | None) -> dict[str, Any]:
     body = {"id": resp_id, "object": "response", "created_at": created, "model": req.model,
             "status": status, "output": output, "parallel_tool_calls": req.extra.get("parallel_tool_calls", True),
             "tool_choice": req.tool_choice or "auto", "tools": [], "error": None,
@@ -127,7 +128,7 @@ def render(resp: CanonicalResponse, req: CanonicalRequest) -> bytes:
     return dumps(_response(new_id("resp_"), req, int(time.time()), output, status, resp.usage))
 
 
-def _sse(name: str, obj: dict) -> bytes:
+def _sse(name: str, obj: dict[str, Any]) -> bytes:
     obj["type"] = name
     return b"event: " + name.encode() + b"\ndata: " + dumps(obj) + b"\n\n"
 
@@ -140,14 +141,14 @@ class _StreamState:
         self.resp_id = new_id("resp_")
         self.created = int(time.time())
         self.seq = 0
-        self.output: list[dict] = []  # finished items
+        self.output: list[dict[str, Any]] = []  # finished items
         self.text_item: str | None = None
         self.text: list[str] = []
         self.call_index: int | None = None  # canonical index of the open function call
         self.call: ToolCall | None = None
         self.call_item: str = ""
 
-    def ev(self, name: str, obj: dict) -> bytes:
+    def ev(self, name: str, obj: dict[str, Any]) -> bytes:
         obj["sequence_number"] = self.seq
         self.seq += 1
         return _sse(name, obj)
@@ -199,8 +200,9 @@ class _StreamState:
             self.call_index = d.index
             self.call = ToolCall(id=d.id or new_id("call_"), name=d.name or "", arguments="")
             self.call_item = new_id("fc_")
-            out.append(self.ev("response.output_item.added", {"output_index": len(self.output),
-                                                              "item": _call_item(self.call_item, self.call, "in_progress")}))
+            out.append(self.ev("response.output_item.added",
+                               {"output_index": len(self.output),
+                                "item": _call_item(self.call_item, self.call, "in_progress")}))
         if d.arguments:
             self.call.arguments += d.arguments
             out.append(self.ev("response.function_call_arguments.delta", {

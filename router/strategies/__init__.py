@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 
-from pytest_arena.router.contracts import CanonicalRequest, Side
+from pytest_arena.router.canonical import split_forcing
+from pytest_arena.router.contracts import CanonicalRequest
 from pytest_arena.router.strategies import classifier, controls, heuristic, knn, phase, rules
 from pytest_arena.router.strategies.base import Decision, Strategy, StrategyContext
 from pytest_arena.router.strategies.params import ParamSpec
@@ -54,23 +55,6 @@ for _strategy in BUILTIN_STRATEGIES:
     register_strategy(_strategy)
 
 _log = logging.getLogger(__name__)
-
-_FORCING_SUFFIXES: dict[str, Side] = {"!local": "local", "!cloud": "cloud"}
-
-
-def split_forcing(model: str) -> tuple[str, Side | None]:
-    """``"gpt-5.5!cloud"`` -> ``("gpt-5.5", "cloud")``; a name without a suffix is returned as is.
-
-    The suffix is removed wherever it sits, because some clients append to the name (Ollama
-    clients may add ``:latest`` after it). Both suffixes at once is a mistake, reported as such.
-    """
-    found = [side for token, side in _FORCING_SUFFIXES.items() if token in model]
-    if len(found) > 1:
-        raise ValueError(f"model name {model!r} carries both !local and !cloud; keep one")
-    for token in _FORCING_SUFFIXES:
-        model = model.replace(token, "")
-    return model, (found[0] if found else None)
-
 
 async def decide(name: str, req: CanonicalRequest, ctx: StrategyContext) -> Decision:
     """Route one call. A ``!local``/``!cloud`` suffix (``req.force``) wins without running the

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.agents.base import AgentRunContext
-from pytest_arena.agents.process import UNSANDBOXED
 from pytest_arena.agents.installers import MARKER_NAME
-from pytest_arena.paths import default_install_root
+from pytest_arena.agents.process import UNSANDBOXED
 from pytest_arena.agents.registry import get_agent
+from pytest_arena.paths import default_install_root
 from pytest_arena.tasks.folder import Task, load_task
 
 from .fake_llm import FakeLLM

@@ -14,8 +14,15 @@ import pytest
 
 from pytest_arena.agents.registry import get_agent
 
-from .conftest import (INSTALL_ROOT, REAL_AGENTS, REFERENCE_CONTENT, REFERENCE_FILE, installed,
-                       make_context, real_home_agent_dirs)
+from .conftest import (
+    INSTALL_ROOT,
+    REAL_AGENTS,
+    REFERENCE_CONTENT,
+    REFERENCE_FILE,
+    installed,
+    make_context,
+    real_home_agent_dirs,
+)
 from .fake_llm import COMPLETION_TOKENS, PROMPT_TOKENS, WritePlan
 
 pytestmark = pytest.mark.slow

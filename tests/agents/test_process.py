@@ -45,7 +45,8 @@ STUBBORN_CHILD = """
 
 
 def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(tmp_path):
-    cmd = spawn_script(tmp_path, STUBBORN_CHILD.format(tail="signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"))
+    cmd = spawn_script(tmp_path,
+                       STUBBORN_CHILD.format(tail="signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"))
     result = run_process(cmd, cwd=tmp_path, env=base_env(tmp_path / "home"), timeout_s=1.5,
                          log_dir=tmp_path / "logs", sandbox=UNSANDBOXED)
     assert result.timed_out and result.exit_code is None
@@ -138,6 +139,7 @@ def test_report_mismatch_flags_only_a_large_gap():
 def _sandboxed(tmp_path: Path, body: str, **box_args):
     """Run ``body`` as an agent process inside a cell's agent sandbox; its stdout lines."""
     import pytest
+
     from pytest_arena.agents.base import AgentSandbox
     from pytest_arena.sandbox.run import sandbox_kind
 

@@ -9,15 +9,15 @@ import sys
 
 import pytest
 
-from pytest_arena.sweep import setup
 from pytest_arena.agents.installers import (
-    InstallError,
     MARKER_NAME,
+    InstallError,
     PinnedPackage,
-    run_install_step,
     install_pinned,
+    run_install_step,
 )
 from pytest_arena.agents.registry import get_agent
+from pytest_arena.sweep import setup
 
 from .conftest import INSTALL_ROOT, REAL_AGENTS, fake_install, installed
 
@@ -74,7 +74,8 @@ def test_setup_fails_with_exit_1_when_an_install_fails(tmp_path, monkeypatch, ca
                     reason=f"not every agent is installed in {INSTALL_ROOT}")
 def test_setup_all_again_is_a_quick_no_op_that_reports_versions_and_sizes():
     # A real subprocess, as a user runs it.
-    proc = subprocess.run([sys.executable, "-m", "pytest_arena", "setup", "--agents", "all", "--root", str(INSTALL_ROOT)],
+    proc = subprocess.run([sys.executable, "-m", "pytest_arena", "setup", "--agents", "all",
+                           "--root", str(INSTALL_ROOT)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     for agent in REAL_AGENTS:

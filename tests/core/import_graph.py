@@ -110,7 +110,8 @@ def floors(graph: Graph) -> tuple[int, list[str]]:
             component[member] = group[0]
     dag: Graph = {}
     for module, targets in graph.items():
-        dag.setdefault(component[module], set()).update(component[t] for t in targets if component[t] != component[module])
+        dag.setdefault(component[module], set()).update(component[t] for t in targets
+                                                        if component[t] != component[module])
     best: dict[str, list[str]] = {}
 
     def chain(node: str) -> list[str]:

@@ -115,7 +115,8 @@ def test_oracle_and_scripted_cells_tell_their_whole_story(project, workers):
     raw = (writer / "transcript.jsonl").read_text()
     assert token not in raw and "***" in raw
     records = read_transcript(writer / "transcript.jsonl")
-    assert [r["seq"] for r in records] == [json.loads(line)["seq"] for line in (writer / "calls.jsonl").read_text().splitlines()]
+    assert [r["seq"] for r in records] == [json.loads(line)["seq"]
+                                           for line in (writer / "calls.jsonl").read_text().splitlines()]
     assert len(records) == rows["writer"]["routing"]["total_calls"] >= 2
     first, last = records[0], records[-1]
     assert {r["side"] for r in records} == {"cloud"} and {r["backend"] for r in records} == {"scripted"}

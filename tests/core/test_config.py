@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.sweep.cells import expand_cells
-from pytest_arena.sweep.config import ArenaConfig, backend_spec, load_config
 from pytest_arena.errors import ConfigError
+from pytest_arena.sweep.cells import expand_cells
+from pytest_arena.sweep.config.backends import backend_spec
+from pytest_arena.sweep.config.loading import load_config
+from pytest_arena.sweep.config.schema import ArenaConfig
 from pytest_arena.tasks.folder import discover_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +88,8 @@ def test_sha_is_stable_and_changes_with_an_override(tmp_path):
         ("router.heuristic_threshold=9.5", lambda c: c.router.heuristic_threshold == 9.5),
         ("resume=yes", lambda c: c.resume is True),
         ("models.local=qwen3:0.6b", lambda c: c.models.local == "qwen3:0.6b"),
-        ("models.local=qwen3:0.6b,embedded/smollm2-135m", lambda c: c.models.locals == ["qwen3:0.6b", "embedded/smollm2-135m"]),
+        ("models.local=qwen3:0.6b,embedded/smollm2-135m",
+         lambda c: c.models.locals == ["qwen3:0.6b", "embedded/smollm2-135m"]),
         ("router.params.cascade.threshold=20", lambda c: c.router.params == {"cascade.threshold": 20}),
         ("router.params.heuristic.threshold=9", lambda c: c.strategy_params("cascade")["heuristic.threshold"] == 9
          and c.strategy_params("rules") == {}),
@@ -140,7 +143,8 @@ BROKEN = [
     (None, ["no-equals-sign"], ["--arena-set", "KEY=VALUE"]),
     (None, ["router.strategy.name=x"], ["--arena-set", "not a section"]),
     (None, ["router.port=abc"], ["router.port", "valid integer"]),
-    (None, ["router.params.heuristic.treshold=3"], ["router.params", "'heuristic.treshold'", "did you mean 'heuristic.threshold'"]),
+    (None, ["router.params.heuristic.treshold=3"],
+     ["router.params", "'heuristic.treshold'", "did you mean 'heuristic.threshold'"]),
     (None, ["router.params.knn.k=0"], ["knn.k"]),
 ]
 
@@ -190,13 +194,15 @@ def test_unknown_agent_and_task_id_are_named(tmp_path):
     config = load_config(write(tmp_path, MINIMAL), ["benchmark.agents=clien"])
     with pytest.raises(ConfigError, match="unknown agent 'clien'; did you mean 'cline'"):
         expand_cells(config, registry, "c.yaml")
-    config = load_config(write(tmp_path, MINIMAL), ["benchmark.agents=oracle", "benchmark.task_ids=exercism-python/grepp"])
-    with pytest.raises(ConfigError, match="unknown task id 'exercism-python/grepp'; did you mean 'exercism-python/grep'"):
+    config = load_config(write(tmp_path, MINIMAL),
+                         ["benchmark.agents=oracle", "benchmark.task_ids=exercism-python/grepp"])
+    with pytest.raises(ConfigError,
+                       match="unknown task id 'exercism-python/grepp'; did you mean 'exercism-python/grep'"):
         expand_cells(config, registry, "c.yaml")
 
 
 def test_readme_config_reference_is_generated_from_the_model():
-    from pytest_arena.sweep.config import reference_markdown
+    from pytest_arena.docgen.config_reference import reference_markdown
     from pytest_arena.docgen.readme_sections import split_section
 
     _, current, _ = split_section(ROOT / "README.md", "config-reference", "python -m pytest_arena schema")
@@ -276,7 +282,8 @@ def test_the_refusal_is_one_usage_error_line_and_no_cap_means_a_loud_summary_war
     from .arena_project import make_task
 
     make_task(pytester.path)
-    config = UNPRICED + "benchmark: {task_classes: [puzzles], agents: [oracle]}\nanalysis: {resamples: 200, charts: false}\n"
+    config = (UNPRICED + "benchmark: {task_classes: [puzzles], agents: [oracle]}\n"
+              "analysis: {resamples: 200, charts: false}\n")
     pytester.makefile(".yaml", arena=config)
     refused = pytester.runpytest("--arena-config", "arena.yaml", "--arena-set", "budget.cell_usd=0.5")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
@@ -294,7 +301,8 @@ SWEEP_CONFIG = MINIMAL + "benchmark:\n  strategies: {strategies}\n"
 
 
 def test_a_strategy_sweep_expands_to_one_operating_point_per_value(tmp_path):
-    config = load_config(write(tmp_path, SWEEP_CONFIG.replace("{strategies}", "[always-cloud, always-local, {cascade: {threshold: [5, 10, 15, 20, 25]}}]")))
+    config = load_config(write(tmp_path, SWEEP_CONFIG.replace(
+        "{strategies}", "[always-cloud, always-local, {cascade: {threshold: [5, 10, 15, 20, 25]}}]")))
     labels = [p.label for p in config.strategy_points()]
     assert labels == ["always-cloud", "always-local"] + [f"cascade@threshold={t}" for t in (5, 10, 15, 20, 25)]
     assert config.strategies == ["always-cloud", "always-local", "cascade"]
@@ -304,7 +312,8 @@ def test_a_strategy_sweep_expands_to_one_operating_point_per_value(tmp_path):
 
 
 def test_several_swept_params_give_every_combination_and_dotted_names_reach_other_groups(tmp_path):
-    config = load_config(write(tmp_path, SWEEP_CONFIG.replace("{strategies}", "[{cascade: {threshold: [5, 10], heuristic.threshold: [8, 12.5]}}]")))
+    config = load_config(write(tmp_path, SWEEP_CONFIG.replace(
+        "{strategies}", "[{cascade: {threshold: [5, 10], heuristic.threshold: [8, 12.5]}}]")))
     assert [p.label for p in config.strategy_points()] == [
         "cascade@threshold=5,heuristic.threshold=8", "cascade@threshold=5,heuristic.threshold=12.5",
         "cascade@threshold=10,heuristic.threshold=8", "cascade@threshold=10,heuristic.threshold=12.5"]
@@ -341,5 +350,7 @@ def test_a_bad_sweep_is_one_line_naming_file_and_field(tmp_path, strategies, mes
 
 
 def test_a_sweep_can_be_set_from_the_command_line(tmp_path):
-    config = load_config(write(tmp_path, MINIMAL), ["benchmark.strategies=[always-local, {cascade: {threshold: [5, 10]}}]"])
-    assert [p.label for p in config.strategy_points()] == ["always-local", "cascade@threshold=5", "cascade@threshold=10"]
+    config = load_config(write(tmp_path, MINIMAL),
+                         ["benchmark.strategies=[always-local, {cascade: {threshold: [5, 10]}}]"])
+    assert [p.label for p in config.strategy_points()] == ["always-local", "cascade@threshold=5",
+                                                           "cascade@threshold=10"]

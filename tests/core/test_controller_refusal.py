@@ -38,9 +38,11 @@ def test_a_cell_that_cannot_be_stored_gets_an_infra_error_row_and_the_others_kee
     output = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in output
     assert "pytest-arena summary" in output  # the session ran to its end
-    rows = {row["task_id"]: row for row in map(json.loads, (pytester.path / "results/demo/raw.jsonl").read_text().splitlines())}
+    rows = {row["task_id"]: row
+            for row in map(json.loads, (pytester.path / "results/demo/raw.jsonl").read_text().splitlines())}
     assert rows["demo/adder"]["outcome"] == "pass"
     refused = rows["demo/multiplier"]
     assert refused["outcome"] == "infra_error"
-    assert refused["error"].startswith("the controller could not store this cell's results (OSError: disk full (planted))")
+    assert refused["error"].startswith("the controller could not store this cell's results "
+                                       "(OSError: disk full (planted))")
     assert result.ret == pytest.ExitCode.TESTS_FAILED

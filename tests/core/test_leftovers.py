@@ -136,7 +136,8 @@ def test_keeping_a_big_workspace_holds_a_bounded_amount_of_harness_memory(tmp_pa
     tracemalloc.start()
     try:
         cell_story.snapshot(workspace, limits)
-        leftovers.copy_tree(workspace, cell / "workspace", Limits(file_bytes=64 << 20))  # the sparse one: over, not copied
+        # the sparse one: over, not copied
+        leftovers.copy_tree(workspace, cell / "workspace", Limits(file_bytes=64 << 20))
         archive, size = handoff.archive_folder(cell, 8 << 20)
         _, peak = tracemalloc.get_traced_memory()
     finally:

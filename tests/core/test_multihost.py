@@ -58,8 +58,8 @@ def free_port() -> int:
 
 def start_socket_server(host: Path, readonly: Path, env: dict | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    cmd = ["bwrap", "--die-with-parent", "--dev-bind", "/", "/", "--ro-bind", str(readonly), str(readonly), "--chdir", str(host),
-           sys.executable, "-u", "-m", "execnet.script.socketserver", f"127.0.0.1:{port}"]
+    cmd = ["bwrap", "--die-with-parent", "--dev-bind", "/", "/", "--ro-bind", str(readonly), str(readonly),
+           "--chdir", str(host), sys.executable, "-u", "-m", "execnet.script.socketserver", f"127.0.0.1:{port}"]
     env = dict(os.environ, HOME=str(host / "home"), PYTHONPATH=str(Path(__file__).resolve().parents[2]), **(env or {}))
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = proc.stdout.readline()
@@ -192,7 +192,8 @@ def test_a_host_with_another_agent_version_is_refused_in_one_line(project, monke
     with socket_servers(project, [host], env={"ARENA_AGENTS_DIR": str(agents_dir(host, "0.9"))}) as ([port], tx):
         result = project.runpytest_subprocess("--arena-config", "arena.yaml", "-d", *tx)
     assert_refused_in_one_line(result, port, "agent versioned 0.9 differs from the controller's 1.0; "
-                                             "install the same version there (python -m pytest_arena setup --agents versioned)")
+                                             "install the same version there "
+                                             "(python -m pytest_arena setup --agents versioned)")
     assert not (project.path / "results/demo/raw.jsonl").exists()
 
 
@@ -215,8 +216,8 @@ def test_a_host_that_goes_away_ends_its_cells_with_one_grouped_message(project):
     worker_env = {"SLEEPER_SECONDS": "1.5", "PID_DIR": str(project.path.parent)}
     with socket_servers(project, hosts, env=worker_env) as (ports, tx):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "--arena-config", "arena.yaml", "-p", "no:cacheprovider", "--arena-no-report",
-             "-d", *tx],
+            [sys.executable, "-m", "pytest", "--arena-config", "arena.yaml", "-p", "no:cacheprovider",
+             "--arena-no-report", "-d", *tx],
             cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         raw = project.path / "results/demo/raw.jsonl"
         deadline = time.monotonic() + 60
@@ -255,7 +256,8 @@ def test_loadgroup_keeps_each_local_model_on_one_worker_and_cloud_cells_ungroupe
     local = [r for r in got if r["router_strategy"] == "always-local"]
     workers = {model: {r["provenance"]["worker"] for r in local if r["local_model_id"] == model}
                for model in ("ollama/model-a", "ollama/model-b")}
-    assert all(len(w) == 1 for w in workers.values()) and workers["ollama/model-a"] != workers["ollama/model-b"], workers
+    assert all(len(w) == 1 for w in workers.values()), workers
+    assert workers["ollama/model-a"] != workers["ollama/model-b"], workers
     assert loads == [1, 1], "each host loaded its one model once"
     assert not any("@" in r["node_id"].rpartition("]")[2] for r in got), "rows carry the plain node id"
     assert "[gw0]" in result.stdout.str() and "[gw1]" in result.stdout.str()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from pytest_arena.agents.base import AgentResult
-from pytest_arena.outcomes import TEST_STATUS, Outcome
 from pytest_arena.cell.runner import decide_outcome
-from pytest_arena.scoring.score import ScoreResult
+from pytest_arena.outcomes import TEST_STATUS, Outcome
 from pytest_arena.router.contracts import LedgerRecord, RunTotals
+from pytest_arena.scoring.records import ScoreResult
 
 
 def scored(status="fail", passed=1, total=3, reason="1/3 tests passed; test_a.py::test_x: assert 1 == 2"):

@@ -15,7 +15,6 @@ import pytest
 from .arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
 
 
-
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     make_task(pytester.path)
@@ -147,12 +146,14 @@ def test_resume_skips_finished_cells_and_reruns_infra_errors(project):
 
 def test_bad_task_folders_stop_collection_with_the_task_named(project):
     make_config(project.path)
-    broken = make_task(project.path, "demo/broken", reference="def add(a, b):\n    return a - b\n\ndef total(v):\n    return 0\n",
+    broken = make_task(project.path, "demo/broken",
+                       reference="def add(a, b):\n    return a - b\n\ndef total(v):\n    return 0\n",
                        module="broken")
     result = project.runpytest("--arena-config", "arena.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*task demo/broken*reference solution fails its own acceptance tests*"])
-    (broken / "reference" / "broken.py").write_text("def add(a, b):\n    return a + b\n\ndef total(v):\n    return sum(v)\n")
+    (broken / "reference" / "broken.py").write_text("def add(a, b):\n    return a + b\n\n"
+                                                    "def total(v):\n    return sum(v)\n")
     (broken / "workspace" / "data.txt").write_bytes(b"\xff\xfe not utf-8")
     result = project.runpytest("--arena-config", "arena.yaml")
     result.stderr.fnmatch_lines(["*task demo/broken: workspace/data.txt is not UTF-8 text*"])
@@ -296,7 +297,8 @@ def test_agents_refuse_to_run_without_bubblewrap_unless_the_user_opts_out(projec
 
     opted_out = project.runpytest("--arena-config", "arena.yaml", "-k", "adder", "--arena-set", "sandbox.agents=none")
     opted_out.assert_outcomes(passed=1)
-    opted_out.stdout.fnmatch_lines_random(["*WARNING: 1 cell(s) ran their agent WITHOUT a sandbox (sandbox.agents=none)*",
+    opted_out.stdout.fnmatch_lines_random(["*WARNING: 1 cell(s) ran their agent WITHOUT a sandbox "
+                                           "(sandbox.agents=none)*",
                                            "none [[]1 unsandboxed[]] *"])
     last = rows(project.path)[-1]
     assert last["outcome"] == "pass" and last["sandbox"]["agent"] == "none"

@@ -100,7 +100,8 @@ def test_plain_lines_on_a_pipe_name_each_cell_and_its_cost_so_far(project, monke
         "arena: started demo/adder · talker · always-cloud · s42 [[]main[]]",
         "arena: 0 done · 1 left · 1 running · $0.0* so far · *",
         "  demo/adder · talker · always-cloud · s42 · * s · calls 0 local / [123] cloud · * tokens · $0.0* [[]main[]]",
-        "arena: finished demo/adder · talker · always-cloud · s42: pass in * s, $0.0* · 1 done (pass 1) · 0 left · $0.0* so far",
+        "arena: finished demo/adder · talker · always-cloud · s42: pass in * s, $0.0* · 1 done (pass 1) · 0 left "
+        "· $0.0* so far",
     ])
     running = [line for line in result.outlines if line.startswith("  demo/adder · talker")]
     finished = next(line for line in result.outlines if line.startswith("arena: finished"))

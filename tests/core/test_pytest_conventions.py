@@ -102,7 +102,8 @@ def test_an_agent_named_like_a_strategy_gets_prefixed_markers(project):
     make_config(project.path, agents=("rules",), strategies=("rules", "cascade"))
     markers = project.runpytest("--arena-config", "arena.yaml", "--markers")
     markers.stdout.fnmatch_lines_random(["@pytest.mark.agent_rules: pytest-arena: cells run by the agent rules",
-                                         "@pytest.mark.strategy_rules: pytest-arena: cells routed by the rules strategy*",
+                                         "@pytest.mark.strategy_rules: "
+                                         "pytest-arena: cells routed by the rules strategy*",
                                          "@pytest.mark.cascade: *"])
     result = project.runpytest("--arena-config", "arena.yaml", "--strict-markers", "--co", "-q",
                                "-m", "agent_rules and strategy_rules and puzzles")

@@ -20,4 +20,5 @@ def test_the_row_details_its_first_calls_and_counts_the_rest():
 
 
 def test_a_cell_under_the_cap_lists_every_call_with_its_purpose():
-    assert per_call_backends([_record(0), _record(1, "classifier")]) == ["call_0/local/q:1", "call_1/local/q:1/classifier"]
+    assert per_call_backends([_record(0), _record(1, "classifier")]) == ["call_0/local/q:1",
+                                                                         "call_1/local/q:1/classifier"]

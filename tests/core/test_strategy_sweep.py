@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.errors import ConfigError
-from pytest_arena.sweep.config import load_config
+from pytest_arena.sweep.config.loading import load_config
 
 from .arena_project import TEST_AGENTS_CONFTEST, make_task
 

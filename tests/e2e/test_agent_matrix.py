@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.paths import default_install_root
 from pytest_arena.agents.registry import get_agent
+from pytest_arena.paths import default_install_root
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENTS = ["aider", "mini-swe-agent", "cline", "opencode", "claude-code", "codex"]

@@ -187,8 +187,8 @@ def _runaway(model: str, final: dict, stream: bool):
 
     async def lines():
         while True:  # num_predict ignored: only the client going away stops it
-            yield json.dumps({"model": model, "created_at": _now(), "message": {"role": "assistant", "content": "word "},
-                              "done": False}) + "\n"
+            yield json.dumps({"model": model, "created_at": _now(),
+                              "message": {"role": "assistant", "content": "word "}, "done": False}) + "\n"
             await asyncio.sleep(0.001)
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
@@ -212,7 +212,7 @@ class FakeOllama:
     def requests(self) -> list[tuple[str, object]]:
         return self.app.state.requests
 
-    def start(self) -> "FakeOllama":
+    def start(self) -> FakeOllama:
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -226,7 +226,7 @@ class FakeOllama:
         self._thread.join(10)
         self._sock.close()
 
-    def __enter__(self) -> "FakeOllama":
+    def __enter__(self) -> FakeOllama:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -13,17 +13,16 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 # In-process pytester runs drop modules first imported inside them (see tests/core/conftest.py).
 import numpy  # noqa: F401
+import pytest
 
 import pytest_arena.analysis.analyze  # noqa: F401
 import pytest_arena.cell.runner  # noqa: F401
 from pytest_arena.paths import default_install_root
+from pytest_arena.sweep.session import SHIPPED_TASKS
 from pytest_arena.tasks.realprs.prepare import real_prs_root
 from pytest_arena.tasks.realprs.setup import prepare_shipped
-from pytest_arena.sweep.session import SHIPPED_TASKS
 
 try:  # the optional official package: its `datasets` registers pyarrow types once per process, so
     import swebench.harness.utils  # noqa: F401  a second import after pytester's drop would fail

@@ -8,13 +8,12 @@ import re
 import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
+from pytest_arena.sweep.session import SHIPPED_TASKS
 from pytest_arena.tasks.realprs.prepare import instance_dir
 from pytest_arena.tasks.realprs.recipe import discover_recipes
-from pytest_arena.sweep.session import SHIPPED_TASKS
 
 from .conftest import realprs_config
 
@@ -39,7 +38,8 @@ def test_oracle_resolves_and_null_does_not(pytester, install_root):
         if not resolved:  # the F2P tests fail, the P2P tests pass
             assert 0 < row["quality"]["tests_passed"] < row["quality"]["tests_total"]
     # The null cell's workspace is the repository at base: the new test is not there.
-    null_ws = next((pytester.path / "results/realprs/cells").glob("real-prs__pallets__click-8.1.3_null-s42")) / "workspace"
+    cells = pytester.path / "results/realprs/cells"
+    null_ws = next(cells.glob("real-prs__pallets__click-8.1.3_null-s42")) / "workspace"
     assert "test_invalid_flag_combinations" not in (null_ws / "tests/test_options.py").read_text()
     assert not (null_ws / "instance.json").exists()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.errors import ArenaError, TaskError
+from pytest_arena.sweep.session import SHIPPED_TASKS
 from pytest_arena.tasks.realprs.instance import Instance
 from pytest_arena.tasks.realprs.prepare import instance_dir, instance_from_recipe, touched_files
 from pytest_arena.tasks.realprs.recipe import discover_recipes, read_recipe
-from pytest_arena.sweep.session import SHIPPED_TASKS
 
 RECIPES = discover_recipes(SHIPPED_TASKS)
 SWEBENCH_KEYS = {"instance_id", "repo", "base_commit", "problem_statement", "patch", "test_patch",

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.errors import ArenaError, TaskError
+from pytest_arena.sweep.session import SHIPPED_TASKS
 from pytest_arena.tasks.realprs import env as env_module
 from pytest_arena.tasks.realprs.instance import read_jsonl
 from pytest_arena.tasks.realprs.prepare import instance_dir
 from pytest_arena.tasks.realprs.recipe import read_recipe
-from pytest_arena.sweep.session import SHIPPED_TASKS
 
 from .conftest import FIX, realprs_config, tree_state
 

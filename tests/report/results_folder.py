@@ -19,10 +19,10 @@ from pathlib import Path
 
 from pytest_arena.cell import story as cell_story
 from pytest_arena.cell.rows import Row
-from pytest_arena.scoring.score import ScoreResult
 from pytest_arena.router.contracts import LedgerRecord
 from pytest_arena.router.ledger import record_json
 from pytest_arena.router.transcript import GZIP_MARKER, TRANSCRIPT_VERSION
+from pytest_arena.scoring.records import ScoreResult
 from tests.stats.rowfactory import our_row, write_jsonl
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -131,8 +131,10 @@ def _row(task: str, strategy: str, seed: int, passed: bool, index: int, **kwargs
     run_id = f"demo-{index:04d}"
     row["quality"].update(tests_passed=2 if passed else 1, tests_total=2, composite=1.0 if passed else 0.5)
     row["error"] = None if passed else f"1/2 tests passed; test_slug.py::test_spaces: AssertionError: got {HOSTILE}"
-    row.update(run_id=run_id, output_ref=f"cells/{run_id}", node_id="configs/demo.yaml::" + row["node_id"].split("::")[1],
-               started_at=f"2026-11-27T10:{index % 60:02d}:00+00:00", finished_at=f"2026-11-27T10:{index % 60:02d}:40+00:00",
+    row.update(run_id=run_id, output_ref=f"cells/{run_id}",
+               node_id="configs/demo.yaml::" + row["node_id"].split("::")[1],
+               started_at=f"2026-11-27T10:{index % 60:02d}:00+00:00",
+               finished_at=f"2026-11-27T10:{index % 60:02d}:40+00:00",
                sandbox={"agent": "bwrap", "scoring": "bwrap"})
     Row.model_validate(row)
     return row

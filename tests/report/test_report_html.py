@@ -8,9 +8,9 @@ import pytest
 
 from pytest_arena.analysis.analyze import AnalysisOptions, load_rows, run_analysis
 from pytest_arena.analysis.report.charts import pareto_chart, strategy_styles
+from tests.stats.rowfactory import cell_rows
 
 from .results_folder import HOSTILE, OLD_RUN, PLAN
-from tests.stats.rowfactory import cell_rows
 
 
 class _Tables(HTMLParser):

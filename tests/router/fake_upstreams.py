@@ -70,7 +70,7 @@ class FakeUpstream:
         ])
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "FakeUpstream":
+    def start(self) -> FakeUpstream:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -105,7 +105,8 @@ class FakeUpstream:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-                raise AssertionError(f"python -m pytest_arena.router did not stop within 10 s of signal {stop_signal}") from None
+                raise AssertionError(f"python -m pytest_arena.router did not stop within 10 s "
+                                     f"of signal {stop_signal}") from None
             finally:
                 proc.stdout.close()
 
@@ -175,7 +176,8 @@ class FakeUpstream:
         served = _served_name(model)
         cap = body.get("max_tokens") or body.get("max_completion_tokens")
         finish = "length" if model.startswith("long") else ("tool_calls" if tool else "stop")
-        usage = {"prompt_tokens": USAGE["prompt"], "completion_tokens": cap if model.startswith("long") else USAGE["completion"],
+        usage = {"prompt_tokens": USAGE["prompt"],
+                 "completion_tokens": cap if model.startswith("long") else USAGE["completion"],
                  "total_tokens": 0, "prompt_tokens_details": {"cached_tokens": USAGE["cached"]}}
         call = {"id": "call_fake1", "type": "function", "function": {"name": tool, "arguments": json.dumps(args)}}
         if not body.get("stream"):
@@ -191,7 +193,8 @@ class FakeUpstream:
             if tool:
                 arguments = call["function"]["arguments"]
                 yield _sse({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
-                    {"index": 0, "id": call["id"], "type": "function", "function": {"name": tool, "arguments": ""}}]}}]})
+                    {"index": 0, "id": call["id"], "type": "function",
+                     "function": {"name": tool, "arguments": ""}}]}}]})
                 for i in range(0, len(arguments), 8):
                     yield _sse({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
                         {"index": 0, "function": {"arguments": arguments[i:i + 8]}}]}}]})
@@ -275,7 +278,8 @@ class FakeUpstream:
 
         async def gen():
             yield _event("message_start", {"message": {"id": "msg_x", "type": "message", "role": "assistant",
-                                                       "model": served, "content": [], "usage": {**usage, "output_tokens": 1}}})
+                                                       "model": served, "content": [],
+                                                       "usage": {**usage, "output_tokens": 1}}})
             if tool:
                 yield _event("content_block_start", {"index": 0, "content_block": {**block, "input": {}}})
                 partial = json.dumps(args)
@@ -286,9 +290,11 @@ class FakeUpstream:
                 yield _event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
                 for n, i in enumerate(range(0, len(text), 6)):
                     await self._hang_or_cut(model, n)
-                    yield _event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": text[i:i + 6]}})
+                    yield _event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
+                                                                               "text": text[i:i + 6]}})
             yield _event("content_block_stop", {"index": 0})
-            yield _event("message_delta", {"delta": {"stop_reason": stop}, "usage": {"output_tokens": usage["output_tokens"]}})
+            yield _event("message_delta", {"delta": {"stop_reason": stop},
+                                           "usage": {"output_tokens": usage["output_tokens"]}})
             yield _event("message_stop", {})
         return StreamingResponse(gen(), media_type="text/event-stream")
 
@@ -298,7 +304,8 @@ def _runaway_openai(body: dict) -> Response:
     per_chunk = 3 if model.startswith("runaway-usage") else 1
     if not body.get("stream"):
         return JSONResponse({"id": "x", "object": "chat.completion", "model": model, "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "word " * RUNAWAY_TOKENS}, "finish_reason": "stop"}],
+            {"index": 0, "message": {"role": "assistant", "content": "word " * RUNAWAY_TOKENS},
+             "finish_reason": "stop"}],
             "usage": {"prompt_tokens": USAGE["prompt"], "completion_tokens": RUNAWAY_TOKENS,
                       "total_tokens": USAGE["prompt"] + RUNAWAY_TOKENS}})
 
@@ -307,7 +314,8 @@ def _runaway_openai(body: dict) -> Response:
         sent = 0
         while True:  # never finishes: only the client going away stops it
             sent += per_chunk
-            chunk = {**base, "choices": [{"index": 0, "delta": {"content": "word " * per_chunk}, "finish_reason": None}]}
+            chunk = {**base, "choices": [{"index": 0, "delta": {"content": "word " * per_chunk},
+                                          "finish_reason": None}]}
             if per_chunk > 1:
                 chunk["usage"] = {"prompt_tokens": USAGE["prompt"], "completion_tokens": sent,
                                   "total_tokens": USAGE["prompt"] + sent}
@@ -325,7 +333,8 @@ def _runaway_ollama(body: dict) -> Response:
 
     async def gen():
         while True:  # num_predict ignored: only the client going away stops it
-            yield json.dumps({"model": model, "message": {"role": "assistant", "content": "word "}, "done": False}) + "\n"
+            yield json.dumps({"model": model, "message": {"role": "assistant", "content": "word "},
+                              "done": False}) + "\n"
             await asyncio.sleep(0.001)
     return StreamingResponse(gen(), media_type="application/x-ndjson")
 

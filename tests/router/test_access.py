@@ -13,8 +13,8 @@ import anthropic
 import httpx
 import openai
 import pytest
-
 from fake_upstreams import TEXT
+
 from pytest_arena.router.app import presents_token
 from pytest_arena.router.contracts import BackendSpec, RunSpec
 from pytest_arena.router.service import RouterSettings, start_router
@@ -201,7 +201,8 @@ def test_python_m_router_with_a_token_requires_it_and_says_so(upstream, tmp_path
 
 
 def test_a_router_never_closed_leaves_no_socket_behind():
-    script = "from pytest_arena.router.service import start_router; print(start_router().uds_path)"  # exits without close()
+    # exits without close()
+    script = "from pytest_arena.router.service import start_router; print(start_router().uds_path)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
     uds = Path(out.stdout.strip())
     assert uds.name == "router.sock" and not uds.parent.exists()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from fake_upstreams import TEXT
+
 from pytest_arena.router.contracts import BackendSpec, LocalGuards, RunSpec
 from pytest_arena.router.limits import BackendLimit
 from pytest_arena.router.service import RouterSettings, start_router

@@ -6,8 +6,8 @@ import time
 
 import httpx
 import pytest
-
 from fake_upstreams import SLOW_S
+
 from pytest_arena.router.contracts import BackendSpec
 
 TIMEOUT_S = 0.3

@@ -8,8 +8,8 @@ import time
 import httpx
 import openai
 import pytest
-
 from fake_upstreams import TEXT
+
 from pytest_arena.router.contracts import BackendSpec, LocalGuards, RunSpec
 from pytest_arena.router.errors import ConfigError
 from pytest_arena.router.service import RouterSettings, start_router
@@ -88,7 +88,8 @@ def test_missing_api_key_variable_is_one_clear_error(router, upstream, monkeypat
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
     spec = RunSpec(run_id="nokey", strategy="always-cloud",
                    local=BackendSpec(kind="ollama", model="q:1", label="ollama/q", base_url=upstream.base_url),
-                   cloud=BackendSpec(kind="openai", model="gpt-5.5", label="openai/keyless", api_key_env="NO_SUCH_KEY_VAR"))
+                   cloud=BackendSpec(kind="openai", model="gpt-5.5", label="openai/keyless",
+                                     api_key_env="NO_SUCH_KEY_VAR"))
     with pytest.raises(ConfigError, match="NO_SUCH_KEY_VAR is not set"):
         router.register_run(spec)
 

@@ -8,10 +8,10 @@ import httpx
 import ollama
 import openai
 import pytest
-
 from fake_upstreams import TEXT
 
-BACKENDS = {"ollama": ("ollama", "qwen:fake"), "openai": ("openai", "gpt-5.5"), "anthropic": ("anthropic", "claude-sonnet-4-6")}
+BACKENDS = {"ollama": ("ollama", "qwen:fake"), "openai": ("openai", "gpt-5.5"),
+            "anthropic": ("anthropic", "claude-sonnet-4-6")}
 TOOL = {"name": "write_file", "description": "Write a file",
         "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
                        "required": ["path", "content"]}}
@@ -90,9 +90,11 @@ def test_openai_chat_streaming_tool_call_round_trip(make_run, upstream, backend_
     assert json.loads(call["arguments"]) == {"path": "hello.txt", "content": "hi"}
     assert call["id"]
     messages += [{"role": "assistant", "content": None, "tool_calls": [
-                     {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}]},
+                     {"id": call["id"], "type": "function",
+                      "function": {"name": call["name"], "arguments": call["arguments"]}}]},
                  {"role": "tool", "tool_call_id": call["id"], "content": "written"}]
-    resp = client.chat.completions.create(model=ep.model, messages=messages, tools=[{"type": "function", "function": TOOL}])
+    resp = client.chat.completions.create(model=ep.model, messages=messages,
+                                          tools=[{"type": "function", "function": TOOL}])
     assert resp.choices[0].message.content == TEXT
     sent = upstream.bodies(BACKENDS[backend_name][1])[-1]["messages"]
     if backend_name == "ollama":  # Ollama wants argument objects
@@ -191,7 +193,8 @@ def test_ollama_discovery_endpoints(make_run):
     names = [m.model for m in client.list().models]
     assert names == [ep.model + ":latest"]
     assert "tools" in client.show(ep.model).capabilities
-    version = httpx.get(ep.ollama_base + "/api/version", headers={"Authorization": f"Bearer {ep.api_key}"}).json()["version"]
+    version = httpx.get(ep.ollama_base + "/api/version",
+                        headers={"Authorization": f"Bearer {ep.api_key}"}).json()["version"]
     assert tuple(int(x) for x in version.split(".")) >= (0, 13, 4)
 
 

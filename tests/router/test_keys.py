@@ -8,8 +8,8 @@ import sys
 
 import httpx
 import pytest
-
 from fake_upstreams import TEXT
+
 from pytest_arena.router.contracts import BackendSpec, RunSpec
 from pytest_arena.router.errors import ConfigError
 from pytest_arena.router.keys import KEYS

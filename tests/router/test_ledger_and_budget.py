@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import subprocess
 import threading
 import time
 
@@ -14,8 +13,8 @@ import httpx
 import ollama
 import openai
 import pytest
-
 from fake_upstreams import TEXT
+
 from pytest_arena.router.contracts import BackendSpec, LedgerRecord, RunSpec
 from pytest_arena.router.pricing import load_pricing
 from pytest_arena.router.service import RouterSettings, start_router
@@ -56,7 +55,8 @@ def test_session_budget_spans_runs(upstream, tmp_path):
         codes = []
         for run_id in ("a", "b", "c"):
             ep = router.register_run(RunSpec(run_id=run_id, strategy="always-cloud", local=local, cloud=cloud))
-            codes.append(httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json={"messages": HI}).status_code)
+            codes.append(httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep),
+                                    json={"messages": HI}).status_code)
             router.finish_run(run_id)
         assert codes == [200, 200, 402]
         assert router.session_cost_usd == pytest.approx(2 * GPT_CALL_COST)
@@ -78,8 +78,10 @@ def test_ledger_jsonl_has_one_line_per_call_with_every_field(upstream, tmp_path)
     assert [line["seq"] for line in lines] == [0, 1]
     assert set(lines[0]) == set(LedgerRecord.__dataclass_fields__)
     local_rec, cloud_rec = lines
-    assert (local_rec["choice"], local_rec["backend"], local_rec["model"], local_rec["stream"]) == ("local", "ollama/q", "q:1", False)
-    assert (cloud_rec["choice"], cloud_rec["forced"], cloud_rec["model"], cloud_rec["stream"]) == ("cloud", "cloud", "claude-sonnet-4-6", True)
+    assert ((local_rec["choice"], local_rec["backend"], local_rec["model"], local_rec["stream"])
+            == ("local", "ollama/q", "q:1", False))
+    assert ((cloud_rec["choice"], cloud_rec["forced"], cloud_rec["model"], cloud_rec["stream"])
+            == ("cloud", "cloud", "claude-sonnet-4-6", True))
     assert cloud_rec["prompt_tokens"] == 11 and cloud_rec["cached_tokens"] == 3 and cloud_rec["completion_tokens"] == 7
     assert cloud_rec["cost_usd"] == pytest.approx(load_pricing().cost("claude-sonnet-4-6", 11, 7, 3))
     assert local_rec["cost_usd"] == 0 and local_rec["reason"] == "control: always-local"
@@ -89,13 +91,15 @@ def test_ledger_jsonl_has_one_line_per_call_with_every_field(upstream, tmp_path)
 def test_classifier_and_embedding_calls_are_recorded_and_priced(make_run, router, upstream):
     spec, ep = make_run("llm-classifier", classifier=BackendSpec(
         kind="openai", model="gpt-5-nano", label="openai/classifier", base_url=upstream.base_url))
-    resp = httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json={"messages": [{"role": "user", "content": "design it"}]})
+    resp = httpx.post(ep.openai_base + "/chat/completions", headers=_auth(ep),
+                      json={"messages": [{"role": "user", "content": "design it"}]})
     assert resp.headers["x-arena-choice"] == "cloud"  # the classifier said COMPLEX
     totals = router.finish_run(spec.run_id)
     purposes = sorted((r.purpose, r.seq) for r in totals.records)
     assert purposes == [("agent", 0), ("classifier", 1)]
     classifier = next(r for r in totals.records if r.purpose == "classifier")
-    assert classifier.choice == "cloud" and classifier.cost_usd == pytest.approx(load_pricing().cost("gpt-5-nano", 11, 7))
+    assert classifier.choice == "cloud"
+    assert classifier.cost_usd == pytest.approx(load_pricing().cost("gpt-5-nano", 11, 7))
     agent = next(r for r in totals.records if r.purpose == "agent")
     assert agent.decide_ms >= classifier.upstream_ms > 0
 
@@ -195,7 +199,8 @@ def test_concurrent_cloud_calls_overshoot_the_cap_by_at_most_one_call(make_run, 
 
     async def main():
         async with httpx.AsyncClient(timeout=30) as client:
-            return await asyncio.gather(*(client.post(ep.openai_base + "/chat/completions", headers=_auth(ep), json={"messages": HI})
+            return await asyncio.gather(*(client.post(ep.openai_base + "/chat/completions", headers=_auth(ep),
+                                                      json={"messages": HI})
                                           for _ in range(8)))
 
     codes = sorted(r.status_code for r in asyncio.run(main()))

@@ -9,12 +9,12 @@ import anthropic
 import httpx
 import openai
 import pytest
-
 from fake_upstreams import CONTEXT_MESSAGE
+
 from pytest_arena.agents.base import AgentResult
-from pytest_arena.outcomes import Outcome
 from pytest_arena.cell.runner import decide_outcome
-from pytest_arena.scoring.score import ScoreResult
+from pytest_arena.outcomes import Outcome
+from pytest_arena.scoring.records import ScoreResult
 
 HI = [{"role": "user", "content": "a very long prompt"}]
 

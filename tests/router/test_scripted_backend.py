@@ -192,7 +192,8 @@ def test_cline_creates_missing_files_with_editor_and_overwrites_existing_ones_wi
 @pytest.mark.parametrize("shell", ["bash", "sh"])
 def test_codex_writes_every_file_in_one_exec_command_with_exact_bytes(workspace, shell):
     plan = ScriptedPlan(
-        files={"pkg/solution.py": TRICKY, "empty.txt": "", "-dash.txt": "-n -e\\n", "a/b/c/deep.txt": "100% \\\\ '\n\n"},
+        files={"pkg/solution.py": TRICKY, "empty.txt": "", "-dash.txt": "-n -e\\n",
+               "a/b/c/deep.txt": "100% \\\\ '\n\n"},
         workspace=str(workspace),
     )
     answers = drive("codex", plan, shell=shell)
@@ -251,7 +252,8 @@ def test_progress_counts_only_exact_writes_of_the_planned_bytes(workspace):
 
 def test_the_same_conversation_gets_the_same_answer_and_ids_are_unique_per_turn(workspace):
     plan = two_file_plan(workspace)
-    req = CanonicalRequest(protocol="anthropic", model="m", tools=tools_of("claude-code"), messages=[Message("user", "go")])
+    req = CanonicalRequest(protocol="anthropic", model="m", tools=tools_of("claude-code"),
+                           messages=[Message("user", "go")])
     first, second = answer(req, plan), answer(req, plan)
     assert first == second
     answers = drive("claude-code", plan)

@@ -10,8 +10,8 @@ import pytest
 
 from pytest_arena.router.__main__ import RUN_ID
 from pytest_arena.router.contracts import BackendSpec, RunSpec, ScriptedPlan
-from pytest_arena.router.runs import RECENT_RECORDS
 from pytest_arena.router.pricing import load_pricing
+from pytest_arena.router.runs import RECENT_RECORDS
 from pytest_arena.router.service import RouterSettings, start_router
 
 CALLS = 5000
@@ -31,9 +31,11 @@ def test_5000_calls_keep_a_bounded_window_of_records_and_exact_totals(tmp_path):
 
         async def one(session, i):
             model = "m!cloud" if i % CLOUD_EVERY == 0 else "m"
-            async with session.post(router.base_url + "/v1/chat/completions",  # unprefixed, as python -m pytest_arena.router serves
+            # unprefixed, as python -m pytest_arena.router serves
+            async with session.post(router.base_url + "/v1/chat/completions",
                                     headers={"Authorization": f"Bearer {ep.api_key}"},
-                                    json={"model": model, "messages": [{"role": "user", "content": "write a.txt"}]}) as resp:
+                                    json={"model": model,
+                                          "messages": [{"role": "user", "content": "write a.txt"}]}) as resp:
                 assert resp.status == 200, await resp.text()
                 return (await resp.json())["usage"]
 

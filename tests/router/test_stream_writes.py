@@ -54,7 +54,7 @@ class ScriptedUpstream:
     def __init__(self) -> None:
         self.closed = threading.Event()
 
-    def start(self) -> "ScriptedUpstream":
+    def start(self) -> ScriptedUpstream:
         self.loop = asyncio.new_event_loop()
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))

@@ -9,8 +9,8 @@ import signal
 import httpx
 import openai
 import pytest
-
 from fake_upstreams import TEXT
+
 from pytest_arena.router.contracts import BackendSpec, RunSpec
 from pytest_arena.router.service import RouterSettings, start_router
 from pytest_arena.router.transcript import BODY_INLINE_MAX, GZIP_MARKER, read_transcript

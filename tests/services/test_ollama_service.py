@@ -76,7 +76,8 @@ def test_a_running_server_with_every_model_pulled_is_ready(fake):
 def test_a_missing_model_names_the_pull_command(fake):
     with pytest.raises(OllamaUnavailable) as err:
         ensure_ollama(fake.base_url, ["qwen3:8b", "qwen3.6:35b"])
-    assert str(err.value) == f"model qwen3.6:35b is not pulled on the Ollama server at {fake.base_url}: run `ollama pull qwen3.6:35b`"
+    assert str(err.value) == (f"model qwen3.6:35b is not pulled on the Ollama server at {fake.base_url}: "
+                              "run `ollama pull qwen3.6:35b`")
     assert isinstance(err.value, ArenaError)
 
 

@@ -5,8 +5,9 @@ from collections import Counter
 
 import pytest
 
-from .rowfactory import cell_rows, our_row
 from pytest_arena.analysis.report.tables import terminal_summary
+
+from .rowfactory import cell_rows, our_row
 
 # Ten tasks x two seeds. Per task: (strategy passes per seed, baseline passes per seed).
 PAIRED_DESIGN = [

@@ -13,7 +13,6 @@ import pytest
 from pytest_arena.analysis.stats.observations import observe
 from pytest_arena.analysis.stats.repricing import row_cost
 from pytest_arena.router.pricing import load_pricing
-
 from tests.core.arena_project import TEST_AGENTS_CONFTEST, make_config, make_task
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "router"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_arena import __version__
-from pytest_arena.sweep.config import ArenaConfig
+from pytest_arena.sweep.config.schema import ArenaConfig
 from pytest_arena.sweep.measured import kind, leaves
 from tests.core.arena_project import make_config, two_task_project
 
@@ -46,7 +46,8 @@ def test_resume_reruns_cells_whose_measured_settings_changed_and_skips_operation
     operational = project.runpytest(
         "--arena-config", "arena.yaml", "--arena-resume", "--arena-no-report", *guard,
         "--arena-set", "router.cloud_concurrency=3", "--arena-set", "router.max_retries=1",
-        "--arena-set", "analysis.resamples=300", "--arena-set", "router.port=9999", "--arena-set", "variant_tag=renamed")
+        "--arena-set", "analysis.resamples=300", "--arena-set", "router.port=9999",
+        "--arena-set", "variant_tag=renamed")
     operational.assert_outcomes(skipped=4)
     assert "other measured settings" not in operational.stdout.str()
     assert len(rows(project.path)) == 6

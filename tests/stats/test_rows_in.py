@@ -6,9 +6,9 @@ import json
 import pytest
 
 from pytest_arena.analysis.analyze import load_rows
+from pytest_arena.analysis.report.tables import terminal_summary
 
 from .rowfactory import original_row, our_row, write_jsonl
-from pytest_arena.analysis.report.tables import terminal_summary
 
 
 def cell_by_strategy(analysis, strategy):
@@ -27,7 +27,8 @@ def test_original_rows_are_read_as_they_are(analyse):
     ]
     analysis = analyse(rows)
     cascade = cell_by_strategy(analysis, "cascade")
-    assert cascade.cell.task_class == "refactors" and cell_by_strategy(analysis, "heuristic").cell.task_class == "puzzles"
+    assert cascade.cell.task_class == "refactors"
+    assert cell_by_strategy(analysis, "heuristic").cell.task_class == "puzzles"
     assert cascade.cell.local_model == cascade.cell.cloud_model == "unrecorded"
     # tests passed -> pass (even with a non-zero exit), timeout error -> timeout, not installed -> infra
     assert {k: v for k, v in cascade.outcomes.items() if v} == {"pass": 2, "fail": 1, "timeout": 1, "infra_error": 1}
@@ -41,8 +42,10 @@ def test_original_rows_are_read_as_they_are(analyse):
 def test_costs_are_repriced_from_tokens_under_every_scenario(analyse):
     # Parity facts from the original (ORIGINAL.md 6.2): 5000 prompt (1000 cached) + 2000
     # completion on gpt-5.5 = $0.0805; 1000 prompt + 500 completion = $0.020.
-    rows = [original_row("real-dev/a", "always-cloud", True, cloud_tokens=(5000, 2000), local_tokens=(0, 0), cached=1000),
-            original_row("real-dev/a2", "always-cloud", True, cloud_tokens=(1000, 500), local_tokens=(0, 0), cached=3000),
+    rows = [original_row("real-dev/a", "always-cloud", True, cloud_tokens=(5000, 2000), local_tokens=(0, 0),
+                         cached=1000),
+            original_row("real-dev/a2", "always-cloud", True, cloud_tokens=(1000, 500), local_tokens=(0, 0),
+                         cached=3000),
             original_row("real-dev/b", "always-local", True, cloud_tokens=(0, 0), local_tokens=(7000, 900)),
             original_row("real-dev/c", "cascade", True, cloud_tokens=(1000, 500), local_tokens=(9000, 100))]
     analysis = analyse(rows)
@@ -122,4 +125,5 @@ def test_folders_are_searched_recursively_and_pooled(tmp_path, analyse):
 def test_a_missing_path_is_a_warning(tmp_path):
     rows, warnings = load_rows([tmp_path / "nope", tmp_path])
     assert rows == []
-    assert warnings == [f"{tmp_path / 'nope'}: no such file or folder", f"{tmp_path}: no raw.jsonl in this folder or below"]
+    assert warnings == [f"{tmp_path / 'nope'}: no such file or folder",
+                        f"{tmp_path}: no raw.jsonl in this folder or below"]

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
+from pytest_arena.analysis.report.tables import terminal_summary
 from pytest_arena.analysis.stats.intervals import tasks_to_separate, wilson_interval
 
 from .rowfactory import cell_rows, our_row
-from pytest_arena.analysis.report.tables import terminal_summary
 
 
 def test_one_pair_says_too_few_instead_of_a_zero_width_interval(analyse):

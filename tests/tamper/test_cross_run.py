@@ -11,9 +11,9 @@ import pytest
 
 from pytest_arena.agents.base import AgentSandbox
 from pytest_arena.agents.process import base_env, run_process
-from pytest_arena.sandbox.run import RouterLink, base_python, sandbox_kind
 from pytest_arena.router.contracts import BackendSpec, RunSpec
 from pytest_arena.router.service import RouterSettings, start_router
+from pytest_arena.sandbox.run import RouterLink, base_python, sandbox_kind
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "router"))
 from fake_upstreams import FakeUpstream  # noqa: E402

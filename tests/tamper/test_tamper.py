@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.sandbox.run import sandbox_kind
-
 from tests.core.arena_project import make_config, make_task
 
 # The probe agents and their attacks are data: written into each throwaway project, never imported here.
@@ -44,7 +43,8 @@ def arena(pytester: pytest.Pytester):
     (host / "secret.txt").write_text(SECRET)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
-    hints = {"project": str(pytester.path), "out_dir": str(out_dir), "keys_reversed": [key[::-1] for key in KEYS.values()],
+    hints = {"project": str(pytester.path), "out_dir": str(out_dir),
+             "keys_reversed": [key[::-1] for key in KEYS.values()],
              "module": "adder", "reference": str(task / "reference" / "adder.py"),
              "host_port": listener.getsockname()[1], "victim": str(host / "victim.txt"),
              "secret": str(host / "secret.txt")}
@@ -56,7 +56,8 @@ def arena(pytester: pytest.Pytester):
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # the environment the pytest subprocess starts with
         try:
-            result = pytester.runpytest_subprocess("--arena-config", "arena.yaml", "-k", "adder", "-p", "no:cacheprovider",
+            result = pytester.runpytest_subprocess("--arena-config", "arena.yaml", "-k", "adder",
+                                                   "-p", "no:cacheprovider",
                                                    *args, timeout=600)  # a harness that waits on a FIFO fails here
         finally:
             for k, v in old.items():
@@ -104,10 +105,12 @@ def test_links_left_in_the_workspace_are_recorded_never_made_on_the_controller(a
     venv = rows["probe-venv"]
     assert {".venv/bin/python", "passwd-link", "reference-link"} <= {
         line.split("workspace/", 1)[1].split(":")[0] for line in venv["artifacts"]["not_extracted"]}
-    assert any(line.startswith("workspace/passwd-link: symlink -> /etc/passwd") for line in venv["artifacts"]["not_extracted"])
+    assert any(line.startswith("workspace/passwd-link: symlink -> /etc/passwd")
+               for line in venv["artifacts"]["not_extracted"])
     cells = out_dir / "cells"
     assert not [p for p in cells.rglob("*") if p.is_symlink()]  # no link was made on the controller
-    assert "workspace/passwd-link: symlink -> /etc/passwd" in (out_dir / venv["output_ref"] / "not-extracted.txt").read_text()
+    assert ("workspace/passwd-link: symlink -> /etc/passwd"
+            in (out_dir / venv["output_ref"] / "not-extracted.txt").read_text())
     assert_gained_nothing(rows["probe-symlink"])
     # A resume of the same results folder completes and re-runs nothing.
     again, rows_again = run("probe-venv", "probe-symlink", args=("--arena-resume", *workers))
@@ -213,8 +216,9 @@ def test_control_without_the_agent_sandbox_the_probes_do_reach_their_targets(are
     # harness's cross-checks catch it.
     workspace = out_dir / rows["probe-report-rewrite"]["output_ref"] / "workspace"
     assert (workspace / "test_adder.py").is_file()  # the visible tests, where the agent saw them
-    plain = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_adder.py"], cwd=workspace,
-                           capture_output=True, text=True, env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    plain = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_adder.py"],
+                           cwd=workspace, capture_output=True, text=True,
+                           env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert plain.returncode == 0 and "3 passed" in plain.stdout, plain.stdout + plain.stderr
 
 

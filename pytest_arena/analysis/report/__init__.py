@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pytest_arena.analysis.compute import Analysis
 
 
-def write_reports(analysis: "Analysis", out_dir: Path) -> dict[str, Path]:
+def write_reports(analysis: Analysis, out_dir: Path) -> dict[str, Path]:
     """Write every output; returns {name: path}. Charts only when matplotlib is installed and
     ``options.charts`` is on (a warning says so when it is missing)."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_arena.router.transcript import load_body
-
 from pytest_arena.cell.story import CALLS, NOT_PASSED, TEST_OUTPUT, TRANSCRIPT
+from pytest_arena.router.transcript import load_body
 from pytest_arena.sandbox.leftovers import read_bounded
 from pytest_arena.scoring.score import junit_test_id, read_junit  # the scorer's own reader
 
@@ -37,8 +36,8 @@ class Call:
     reason: str
     status: str
     error: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
+    prompt_tokens: float | None = None  # as the ledger or transcript wrote them: JSON numbers
+    completion_tokens: float | None = None
     cost_usd: float | None = None
     upstream_ms: float | None = None
     request: dict | None = None
@@ -77,7 +76,7 @@ def read_jsonl_records(path: Path, limit: int = MAX_CALLS) -> list[dict] | None:
         handle = path.open("r", encoding="utf-8", errors="replace")
     except OSError:
         return None
-    records = []
+    records: list[dict] = []
     with handle:
         for line in handle:
             if len(records) >= limit:
@@ -104,6 +103,11 @@ def _number(value: object) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _object(value: object) -> dict:
+    """A JSON object field as a dict; anything else (absent, a string, a list) as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _call_from_ledger(rec: dict) -> Call:
     return Call(
         seq=rec.get("seq") if isinstance(rec.get("seq"), int) else None,
@@ -116,14 +120,14 @@ def _call_from_ledger(rec: dict) -> Call:
 
 def _merge_transcript(call: Call, entry: dict) -> Call:
     """A transcript entry adds the bodies (and fills what the ledger record lacks)."""
-    decision = entry.get("decision") if isinstance(entry.get("decision"), dict) else {}
+    decision = _object(entry.get("decision"))
     call.side = str(entry.get("side") or entry.get("choice") or call.side)
     call.model = str(entry.get("model") or call.model)
     call.reason = str(entry.get("reason") or decision.get("reason") or call.reason)
     call.status = str(entry.get("status") or call.status)
     call.purpose = str(entry.get("purpose") or call.purpose)
     call.error = entry.get("error") or call.error
-    usage = entry.get("usage") if isinstance(entry.get("usage"), dict) else {}
+    usage = _object(entry.get("usage"))
     if call.prompt_tokens is None:
         call.prompt_tokens, call.completion_tokens = _number(usage.get("prompt")), _number(usage.get("completion"))
     if call.cost_usd is None:
@@ -171,7 +175,7 @@ def routed_calls(folder: Path | None, results: Path, run_id: str, ledger: Ledger
     transcript = read_jsonl_records(folder / TRANSCRIPT) if folder else None
     if transcript is None:
         return calls, source + "; no transcript.jsonl: requests and responses not recorded"
-    by_seq = {c.seq: c for c in calls if c.seq is not None}
+    by_seq: dict[int | None, Call] = {c.seq: c for c in calls if c.seq is not None}
     merged = []
     for entry in transcript:
         seq = entry.get("seq") if isinstance(entry.get("seq"), int) else None
@@ -214,12 +218,12 @@ def failing_tests(folder: Path | None, test_output: str | None) -> TestResults:
         return TestResults(source=JUNIT, problem=f"{JUNIT} cannot be parsed")
     by_id = {junit_test_id(c.key): c for c in cases}
     listed = _not_passed(test_output)
-    if listed is None:
-        failing = [(junit_test_id(c.key), c) for c in cases if c.verdict != "passed"]
-        source = f"{JUNIT} (no {TEST_OUTPUT}: the scorer's planted failing test may be among them)"
-    else:
+    if listed is not None:
         failing = [(test, by_id.get(test)) for test in listed]
         source = f"{TEST_OUTPUT}, details from {JUNIT}"
+    else:
+        failing = [(junit_test_id(c.key), c) for c in cases if c.verdict != "passed"]
+        source = f"{JUNIT} (no {TEST_OUTPUT}: the scorer's planted failing test may be among them)"
     failures = [Failure(test, case.verdict if case else "not passed", case.detail.strip() if case else "")
                 for test, case in failing[:MAX_FAILURES]]
     return TestResults(source=source, failures=failures)
@@ -227,7 +231,9 @@ def failing_tests(folder: Path | None, test_output: str | None) -> TestResults:
 
 def log_files(folder: Path | None, limit: int = 50) -> list[Path]:
     """The agent's own logs, relative to the cell folder."""
-    logs = folder / "logs" if folder else None
-    if logs is None or not logs.is_dir():
+    if folder is None:
+        return []
+    logs = folder / "logs"
+    if not logs.is_dir():
         return []
     return sorted(p.relative_to(folder) for p in logs.rglob("*") if p.is_file() and not p.is_symlink())[:limit]

@@ -15,10 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from pytest_arena.cell.story import CALLS, NOT_COPIED, NOT_EXTRACTED, PATCH, ROW, TEST_OUTPUT, TRANSCRIPT
-from pytest_arena.analysis.stats.formatting import usd
-from pytest_arena.analysis.stats.loading import SOURCE_KEY
-from pytest_arena.analysis.stats.observations import CellId, RowFormatError, observe
 from pytest_arena.analysis.report.cell_files import (
     JUNIT,
     Call,
@@ -30,6 +26,10 @@ from pytest_arena.analysis.report.cell_files import (
     routed_calls,
 )
 from pytest_arena.analysis.report.htmlkit import esc, facts, page
+from pytest_arena.analysis.stats.formatting import usd
+from pytest_arena.analysis.stats.loading import SOURCE_KEY
+from pytest_arena.analysis.stats.observations import CellId, RowFormatError, observe
+from pytest_arena.cell.story import CALLS, NOT_COPIED, NOT_EXTRACTED, PATCH, ROW, TEST_OUTPUT, TRANSCRIPT
 
 if TYPE_CHECKING:
     from pytest_arena.analysis.compute import Analysis
@@ -80,7 +80,7 @@ def _page_name(run_id: str, taken: set[str]) -> str:
     return f"{PAGES_DIR}/{name}.html"
 
 
-def collect_runs(analysis: "Analysis", out_dir: Path) -> list[RunEntry]:
+def collect_runs(analysis: Analysis, out_dir: Path) -> list[RunEntry]:
     """The runs the analysis counted (the last row of each cell key), in table order. Rows in the
     original project's format carry no run id or cell folder and get no page."""
     kept = {o.cell_key for o in analysis.observations.observations if o.cell_key}
@@ -223,7 +223,9 @@ def _tool_calls(calls: object) -> str:
     lines = []
     for call in calls:
         if isinstance(call, dict):
-            fn = call.get("function") if isinstance(call.get("function"), dict) else call
+            fn = call.get("function")
+            if not isinstance(fn, dict):
+                fn = call
             lines.append(f"{fn.get('name', '?')}({_clip(str(fn.get('arguments', '')))})")
     return "<p>tool calls:</p><pre>" + esc("\n".join(lines)) + "</pre>" if lines else ""
 
@@ -252,11 +254,14 @@ def _request(request: dict | None) -> str:
     if isinstance(request.get("texts"), list):  # an embedding call
         texts = request["texts"]
         shown = "".join(f"<pre>{esc(_clip(_content(t)))}</pre>" for t in texts[-LAST_MESSAGES:])
-        return f"<details open><summary>{esc(f'embedding request: last of {len(texts)} text(s)')}</summary>{shown}</details>"
-    messages = request.get("messages") if isinstance(request.get("messages"), list) else []
-    shown = messages[-LAST_MESSAGES:]
-    summary = f"request: last {len(shown)} of {len(messages)} message(s)"
-    return f"<details open><summary>{esc(summary)}</summary>{''.join(_message(m) for m in shown)}</details>"
+        summary = f"embedding request: last of {len(texts)} text(s)"
+        return f"<details open><summary>{esc(summary)}</summary>{shown}</details>"
+    messages = request.get("messages")
+    if not isinstance(messages, list):
+        messages = []
+    last = messages[-LAST_MESSAGES:]
+    summary = f"request: last {len(last)} of {len(messages)} message(s)"
+    return f"<details open><summary>{esc(summary)}</summary>{''.join(_message(m) for m in last)}</details>"
 
 
 def _response(response: dict | None, finish_reason: str | None) -> str:
@@ -273,7 +278,8 @@ def _response(response: dict | None, finish_reason: str | None) -> str:
 def _call(call: Call) -> str:
     side = call.side if call.side in ("local", "cloud") else "none"
     label = call.side.upper() if side != "none" else "SIDE ?"
-    tokens = "" if call.prompt_tokens is None else f" · {call.prompt_tokens:g} in + {call.completion_tokens or 0:g} out tokens"
+    tokens = ("" if call.prompt_tokens is None
+              else f" · {call.prompt_tokens:g} in + {call.completion_tokens or 0:g} out tokens")
     cost = "" if call.cost_usd is None else f" · {usd(call.cost_usd)}"
     took = "" if call.upstream_ms is None else f" · {call.upstream_ms:.0f} ms upstream"
     error = f" · error: {call.error}" if call.error else ""
@@ -289,7 +295,8 @@ def _conversation_section(entry: RunEntry, ledger: LedgerIndex) -> list[str]:
     calls, source = routed_calls(entry.folder, entry.results, entry.run_id, ledger)
     agent = [c for c in calls if c.purpose == "agent"]
     local = sum(c.side == "local" for c in agent)
-    own = f" and {len(calls) - len(agent)} of the router's own (classifier, embedding)" if len(agent) < len(calls) else ""
+    own = (f" and {len(calls) - len(agent)} of the router's own (classifier, embedding)"
+           if len(agent) < len(calls) else "")
     cloud = sum(c.side == "cloud" for c in agent)
     summary = f"{len(agent)} agent call(s): {local} local, {cloud} cloud{own}; from {source}"
     parts = ["<h2>Routed conversation</h2>", f'<p class="note">{esc(summary)}</p>']
@@ -303,14 +310,17 @@ def _files_section(entry: RunEntry, page_dir: Path) -> list[str]:
     folder = entry.folder
     if folder is None:
         stored = row_value(entry.row, "artifacts", "stored")
-        where = (f"left on host {row_value(entry.row, 'artifacts', 'host')} at {row_value(entry.row, 'artifacts', 'path')}"
+        where = (f"left on host {row_value(entry.row, 'artifacts', 'host')} "
+                 f"at {row_value(entry.row, 'artifacts', 'path')}"
                  if stored == "host" else "not in the results folder")
         return ["<h2>Cell folder</h2>", f'<p class="note">{esc(entry.row.get("output_ref"))}: {esc(where)}</p>']
     links = [f'<li><a href="{_href(folder / name, page_dir)}">{esc(name)}</a></li>'
              for name in CELL_FILES if (folder / name).is_file()]
-    links += [f'<li><a href="{_href(folder / rel, page_dir)}">{esc(rel.as_posix())}</a></li>' for rel in log_files(folder)]
+    links += [f'<li><a href="{_href(folder / rel, page_dir)}">{esc(rel.as_posix())}</a></li>'
+              for rel in log_files(folder)]
     if (folder / "workspace").is_dir():
-        links.append(f'<li><a href="{_href(folder / "workspace", page_dir)}/">workspace/</a> (the final workspace)</li>')
+        links.append(f'<li><a href="{_href(folder / "workspace", page_dir)}/">workspace/</a>'
+                     " (the final workspace)</li>")
     return ["<h2>Cell folder</h2>", f'<p class="note">{esc(folder)}</p>', "<ul>" + "".join(links) + "</ul>"]
 
 

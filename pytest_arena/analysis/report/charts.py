@@ -51,7 +51,7 @@ def _error(point: float, lower: float | None, upper: float | None) -> tuple[floa
     return max(0.0, point - lower), max(0.0, upper - point)
 
 
-def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
+def pareto_chart(analysis: Analysis, path: Path) -> Path | None:
     groups = [g for g, s in analysis.groups.items()
               if any(c.pass_rate.point is not None and c.cost_mean.point is not None for c in s.values())]
     groups.sort(key=lambda g: any(c.harness_check for c in analysis.groups[g].values()))  # model results first
@@ -68,7 +68,8 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
         harness = any(c.harness_check for c in strategies.values())
         metrics = analysis.metrics[group]
         frontier = []
-        names_at: dict[tuple[float, float], list[str]] = {}  # strategies that land on one point share a label
+        # strategies that land on one point share a label
+        names_at: dict[tuple[float, float], list[tuple[str, object]]] = {}
         for name, stats in strategies.items():
             rate, cost = stats.pass_rate, stats.cost_mean
             if rate.point is None or cost.point is None:
@@ -117,7 +118,7 @@ def pareto_chart(analysis: "Analysis", path: Path) -> Path | None:
     return path
 
 
-def heatmap_chart(analysis: "Analysis", path: Path) -> Path | None:
+def heatmap_chart(analysis: Analysis, path: Path) -> Path | None:
     """Pass rate per task (rows) and cell (columns), one panel per task class, so a class's
     tasks are never shown against another class's cells."""
     cells = [s for s in analysis.cells if s.per_task]
@@ -175,7 +176,7 @@ def heatmap_chart(analysis: "Analysis", path: Path) -> Path | None:
     return path
 
 
-def curve_chart(analysis: "Analysis", path: Path) -> Path | None:
+def curve_chart(analysis: Analysis, path: Path) -> Path | None:
     """curve.png: per group (rows), pass rate against cloud-token share (left) and against mean cost
     per run (right) for every operating point with 95% CI bars; each strategy's operating points
     joined in cloud-share order, the anchors marked, the Pareto frontier dashed, the oracle a star."""
@@ -210,7 +211,7 @@ def curve_chart(analysis: "Analysis", path: Path) -> Path | None:
                         ax.annotate(m.strategy.partition("@")[2], (x, y), fontsize=6, xytext=(3, 3),
                                     textcoords="offset points")
             front = sorted((getattr(p, attr).point * scale, 100 * p.pass_rate.point)
-                           for p in g.points.values() if getattr(p, flag))
+                           for p in g.points.values() if getattr(p, flag) and p.pass_rate.point is not None)
             if len(front) > 1:
                 ax.plot(*zip(*front), "k--", linewidth=0.8, label="Pareto frontier")
             oracle = getattr(g.oracle, attr).point

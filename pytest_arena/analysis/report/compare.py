@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from tabulate import tabulate
 
-from pytest_arena.analysis.stats.formatting import percent, usd
-from pytest_arena.analysis.stats.run_compare import RunComparison
 from pytest_arena.analysis.report.data_files import write_json
 from pytest_arena.analysis.report.markdown import _signed_interval, delta_text
+from pytest_arena.analysis.stats.formatting import percent, usd
+from pytest_arena.analysis.stats.run_compare import RunComparison
 
 COMPARE_METHOD = ("Pairs: the same cell key (task × agent × strategy × local model × cloud model × seed) with a "
                   "counted row in both runs (infra_error on either side drops the pair). Δ = B − A, the mean over "
@@ -19,7 +20,7 @@ HEADERS = ["scope", "pairs", "tasks", "pass A", "pass B", "Δ pass rate B − A 
            "B better/same/worse"]
 
 
-def scope_rows(comparison: RunComparison) -> list[list]:
+def scope_rows(comparison: RunComparison) -> list[list[object]]:
     rows = []
     for s in comparison.scopes:
         d = s.delta
@@ -69,7 +70,7 @@ def compare_markdown(comparison: RunComparison) -> str:
     return "\n".join(parts) + "\n"
 
 
-def compare_json(comparison: RunComparison, resamples: int, seed: int) -> dict:
+def compare_json(comparison: RunComparison, resamples: int, seed: int) -> dict[str, Any]:
     return {
         "schema": "pytest-arena/compare", "schema_version": 1, "a": comparison.label_a, "b": comparison.label_b,
         "method": COMPARE_METHOD, "resamples": resamples, "seed": seed,
@@ -84,4 +85,5 @@ def write_compare(comparison: RunComparison, out_dir: Path, resamples: int, seed
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / "compare.md"
     md.write_text(compare_markdown(comparison), encoding="utf-8")
-    return {"compare": md, "compare_data": write_json(out_dir / "compare.json", compare_json(comparison, resamples, seed))}
+    return {"compare": md,
+            "compare_data": write_json(out_dir / "compare.json", compare_json(comparison, resamples, seed))}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_arena.version import __version__
+from pytest_arena.analysis.report.tables import HARNESS_LABEL
 from pytest_arena.analysis.stats.cells import CellStats
 from pytest_arena.analysis.stats.intervals import expanded_tail
-from pytest_arena.analysis.report.tables import HARNESS_LABEL
+from pytest_arena.version import __version__
 
 if TYPE_CHECKING:
     from pytest_arena.analysis.compute import Analysis
@@ -23,10 +23,10 @@ CI_METHOD = ("task-clustered bootstrap, expanded percentile interval (tasks resa
              "than 5 tasks (other statistics then give no interval)")
 
 
-def _header(analysis: "Analysis", schema: str) -> dict:
+def _header(analysis: Analysis, schema: str) -> dict:
     return {
         "schema": f"pytest-arena/{schema}", "schema_version": SCHEMA_VERSION,
-        "generated_at": datetime.now(timezone.utc).isoformat(), "harness_version": __version__,
+        "generated_at": datetime.now(UTC).isoformat(), "harness_version": __version__,
     }
 
 
@@ -35,7 +35,7 @@ def _cell_identity(stats: CellStats) -> dict:
             "label": HARNESS_LABEL if stats.harness_check else "model result"}
 
 
-def aggregate(analysis: "Analysis") -> dict:
+def aggregate(analysis: Analysis) -> dict:
     cells = {}
     for stats in analysis.cells:
         group = stats.cell.group
@@ -81,7 +81,7 @@ def _levels(n_tasks: int) -> list[float] | None:
     return [tail, 1 - tail]
 
 
-def bootstrap_cis(analysis: "Analysis") -> dict:
+def bootstrap_cis(analysis: Analysis) -> dict:
     return {
         **_header(analysis, "bootstrap_cis"),
         "method": CI_METHOD, "unit": "task", "confidence": 0.95,
@@ -102,7 +102,7 @@ def bootstrap_cis(analysis: "Analysis") -> dict:
     }
 
 
-def comparisons(analysis: "Analysis") -> dict:
+def comparisons(analysis: Analysis) -> dict:
     router_metrics = []
     for group, metrics in analysis.metrics.items():
         harness = any(s.harness_check for s in analysis.groups[group].values())
@@ -126,7 +126,7 @@ COST_COLUMNS = ["class", "agent", "strategy", "local_model", "cloud_model", "har
                 "model_key", "runs", "passes", "cost_mean_usd", "cost_total_usd", "cost_per_solved_usd"]
 
 
-def cost_by_scenario_rows(analysis: "Analysis") -> list[dict]:
+def cost_by_scenario_rows(analysis: Analysis) -> list[dict]:
     """One row per (cell, scenario): every counted run re-priced from its tokens."""
     out = []
     for stats in analysis.cells:
@@ -148,7 +148,7 @@ def write_json(path: Path, data: dict) -> Path:
     return path
 
 
-def write_cost_by_scenario(path: Path, analysis: "Analysis") -> Path:
+def write_cost_by_scenario(path: Path, analysis: Analysis) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COST_COLUMNS)
         writer.writeheader()
@@ -165,7 +165,7 @@ def _point_json(point) -> dict:
             "pareto_cloud_share": point.pareto_share, "pareto_cost": point.pareto_cost}
 
 
-def curve(analysis: "Analysis") -> dict:
+def curve(analysis: Analysis) -> dict:
     """curve.json: the cost–quality curve, APGR/CPT per strategy family and the oracle router per group."""
     groups = {}
     for g in analysis.curves:

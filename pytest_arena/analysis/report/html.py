@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from pytest_arena.analysis.stats.formatting import pass_with_ci, usd
-from pytest_arena.analysis.stats.router_metrics import NOT_ENOUGH
 from pytest_arena.analysis.report.cell_pages import RunEntry, outcome_class
 from pytest_arena.analysis.report.htmlkit import esc, facts, page, table
 from pytest_arena.analysis.report.markdown import (
@@ -29,6 +27,8 @@ from pytest_arena.analysis.report.markdown import (
 )
 from pytest_arena.analysis.report.run_facts import run_facts
 from pytest_arena.analysis.report.tables import HARNESS_LABEL, group_table
+from pytest_arena.analysis.stats.formatting import pass_with_ci, usd
+from pytest_arena.analysis.stats.router_metrics import NOT_ENOUGH
 
 if TYPE_CHECKING:
     from pytest_arena.analysis.compute import Analysis
@@ -60,7 +60,9 @@ _FILTER_SCRIPT = """
   }
   selects.forEach(function (s) { s.addEventListener('change', apply); });
   var reset = document.getElementById('filter-reset');
-  if (reset) { reset.addEventListener('click', function () { selects.forEach(function (s) { s.value = ''; }); apply(); }); }
+  if (reset) {
+    reset.addEventListener('click', function () { selects.forEach(function (s) { s.value = ''; }); apply(); });
+  }
   apply();
 })();
 """
@@ -102,7 +104,7 @@ def _why(rec) -> str:
     return rest if rec.verdict == NOT_ENOUGH and sep and head.startswith(NOT_ENOUGH) else rec.reason
 
 
-def decision_table(analysis: "Analysis") -> str:
+def decision_table(analysis: Analysis) -> str:
     """One row per group: the recommended strategy (or the leading one, when the evidence does not
     decide yet), its pass rate and cost, and why."""
     rows = []
@@ -117,7 +119,7 @@ def decision_table(analysis: "Analysis") -> str:
                   "why"], rows, table_id="decision", raw_columns=frozenset({4}))
 
 
-def _filters(analysis: "Analysis", runs: list[RunEntry]) -> str:
+def _filters(analysis: Analysis, runs: list[RunEntry]) -> str:
     values: dict[str, set[str]] = {key: set() for key, _ in FILTERS}
     for stats in analysis.cells:
         for key, value in _cell_attrs(stats.cell, False).items():
@@ -134,7 +136,7 @@ def _filters(analysis: "Analysis", runs: list[RunEntry]) -> str:
             + '<button type="button" id="filter-reset">show all</button></div>')
 
 
-def cells_table(analysis: "Analysis") -> str:
+def cells_table(analysis: Analysis) -> str:
     rows = []
     headers: list[str] = []
     for group, strategies in analysis.groups.items():
@@ -143,7 +145,8 @@ def cells_table(analysis: "Analysis") -> str:
         for stats, cells in zip(strategies.values(), group_rows):
             rows.append((_cell_attrs(stats.cell, harness),
                          [group.task_class, group.agent, group.local_model, group.cloud_model, *cells]))
-    headers = ["class", "agent", "local model", "cloud model", *headers[:-1], f"recommended / as expected ({HARNESS_LABEL}s)"]
+    headers = ["class", "agent", "local model", "cloud model", *headers[:-1],
+               f"recommended / as expected ({HARNESS_LABEL}s)"]
     return table(headers, rows, table_id="cells", css="filterable") if rows else "<p>no cells</p>"
 
 
@@ -169,7 +172,7 @@ def runs_table(runs: list[RunEntry]) -> str:
                  raw_columns=frozenset({0, 8}))
 
 
-def report_html(analysis: "Analysis", charts: dict[str, Path], runs: list[RunEntry]) -> str:
+def report_html(analysis: Analysis, charts: dict[str, Path], runs: list[RunEntry]) -> str:
     body = ["<h1>pytest-arena results</h1>",
             "<h2>Which strategy, for which task class, at what cost?</h2>",
             '<p class="note">Per class, agent and models: the cheapest strategy (mean cost per task) whose 95% '
@@ -183,8 +186,8 @@ def report_html(analysis: "Analysis", charts: dict[str, Path], runs: list[RunEnt
              '<p class="note">One row per (class, agent, strategy, local model, cloud model); runs = rows counted '
              'in the pass rate. <span data-count-for="cells"></span></p>', cells_table(analysis),
              "<h2>Runs</h2>",
-             f'<p class="note">Each run links to its page: facts, failing tests, diff and the routed conversation. '
-             f'<span data-count-for="runs"></span></p>',
+             '<p class="note">Each run links to its page: facts, failing tests, diff and the routed conversation. '
+             '<span data-count-for="runs"></span></p>',
              runs_table(runs) if runs else '<p class="note">no runs with a cell folder (rows in the '
              "original project's format carry none)</p>"]
     if analysis.comparisons:

@@ -8,7 +8,7 @@ page's own inline one (cell pages: none at all), so a slip in escaping still run
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
@@ -44,13 +44,13 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def attrs(values: dict[str, object]) -> str:
+def attrs(values: Mapping[str, object]) -> str:
     """` name="value"` pairs, escaped; None values are left out."""
     return "".join(f' {name}="{esc(value)}"' for name, value in values.items() if value is not None)
 
 
-def table(headers: list[str], rows: Iterable[tuple[dict[str, object], list[str]]], *, table_id: str | None = None,
-          css: str | None = None, raw_columns: frozenset[int] = frozenset()) -> str:
+def table(headers: list[str], rows: Iterable[tuple[Mapping[str, object], Sequence[object]]], *,
+          table_id: str | None = None, css: str | None = None, raw_columns: frozenset[int] = frozenset()) -> str:
     """A table; each row is (tr attributes, cells). Cells are escaped except columns in
     ``raw_columns``, which the caller has built from escaped parts (links, marks)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
@@ -58,7 +58,8 @@ def table(headers: list[str], rows: Iterable[tuple[dict[str, object], list[str]]
     for row_attrs, cells in rows:
         tds = "".join(f"<td>{cell if i in raw_columns else esc(cell)}</td>" for i, cell in enumerate(cells))
         body.append(f"<tr{attrs(row_attrs)}>{tds}</tr>")
-    return f"<table{attrs({'id': table_id, 'class': css})}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f"<table{attrs({'id': table_id, 'class': css})}><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
 
 
 def facts(pairs: Iterable[tuple[str, str]]) -> str:

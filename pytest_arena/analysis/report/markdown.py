@@ -5,11 +5,11 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
+from pytest_arena.analysis.report.data_files import CI_METHOD
+from pytest_arena.analysis.report.tables import HARNESS_LABEL, group_title, render_group
 from pytest_arena.analysis.stats.formatting import pass_with_ci, percent, usd
 from pytest_arena.analysis.stats.intervals import MIN_TASKS, Interval
 from pytest_arena.analysis.stats.router_metrics import NOT_ENOUGH, TOLERANCE
-from pytest_arena.analysis.report.data_files import CI_METHOD
-from pytest_arena.analysis.report.tables import HARNESS_LABEL, group_title, render_group
 
 if TYPE_CHECKING:
     from pytest_arena.analysis.compute import Analysis
@@ -23,7 +23,7 @@ def _signed_interval(interval: Interval, scale: float, unit: str, digits: int, s
     if interval.point is None:
         return "–"
     text = f"{interval.point * scale:{sign}.{digits}f}{unit}"
-    if interval.lower is not None:
+    if interval.lower is not None and interval.upper is not None:
         text += f" [{interval.lower * scale:{sign}.{digits}f}, {interval.upper * scale:{sign}.{digits}f}]"
     return text
 
@@ -41,7 +41,7 @@ def late_passes(rows: list[dict]) -> str | None:
             f"its files passed; rows say agent_timed_out: true)")
 
 
-def _provenance(analysis: "Analysis") -> list[str]:
+def _provenance(analysis: Analysis) -> list[str]:
     observed = analysis.observations
     originals = sum(o.original_format for o in observed.observations)
     late = late_passes(analysis.rows)
@@ -71,7 +71,7 @@ def delta_text(interval: Interval, note: str | None, scale: float, unit: str, di
     return f"{text}, {note}" if note and interval.point is not None else text
 
 
-def comparison_rows(analysis: "Analysis") -> list[list]:
+def comparison_rows(analysis: Analysis) -> list[list]:
     rows = []
     for c in analysis.comparisons:
         rows.append([group_title(c.group, c.harness_check), f"{c.strategy} vs {c.baseline}", c.n_pairs, c.n_tasks,
@@ -85,7 +85,7 @@ COMPARISON_HEADERS = ["group", "comparison", "pairs", "tasks", "Δ pass rate [95
                       "win/tie/loss"]
 
 
-def router_metric_rows(analysis: "Analysis") -> list[list]:
+def router_metric_rows(analysis: Analysis) -> list[list]:
     rows = []
     for group, metrics in analysis.metrics.items():
         harness = any(s.harness_check for s in analysis.groups[group].values())
@@ -98,7 +98,7 @@ def router_metric_rows(analysis: "Analysis") -> list[list]:
 ROUTER_HEADERS = ["group", "strategy", "gap recovered", "cost vs always-cloud", "Pareto frontier"]
 
 
-def summary_markdown(analysis: "Analysis") -> str:
+def summary_markdown(analysis: Analysis) -> str:
     parts = ["# pytest-arena results", "", *_provenance(analysis), ""]
     if analysis.warnings:
         parts += ["## Warnings", "", *[f"- {w}" for w in analysis.warnings], ""]
@@ -150,7 +150,7 @@ def _usd_interval(interval: Interval) -> str:
     return f"{usd(interval.point)} [{usd(interval.lower)}, {usd(interval.upper)}]"
 
 
-def curve_rows(analysis: "Analysis") -> tuple[list[list], list[list], list[list]]:
+def curve_rows(analysis: Analysis) -> tuple[list[list], list[list], list[list]]:
     points, families, oracles = [], [], []
     for g in analysis.curves:
         title = group_title(g.group, g.harness_check)
@@ -171,7 +171,7 @@ def curve_rows(analysis: "Analysis") -> tuple[list[list], list[list], list[list]
 NO_FAMILIES = "No group has both anchors."
 
 
-def curve_section(analysis: "Analysis") -> list[str]:
+def curve_section(analysis: Analysis) -> list[str]:
     if not analysis.curves:
         return []
     points, families, oracles = curve_rows(analysis)
@@ -197,12 +197,12 @@ def legacy_section(legacy: dict) -> list[str]:
             _table(["cell", "rows", "pass rate", "95% CI", "median cost", "cloud fraction"], rows), ""]
 
 
-def decision_matrix_markdown(analysis: "Analysis") -> str:
+def decision_matrix_markdown(analysis: Analysis) -> str:
     parts = ["# Decision matrix", "", *_provenance(analysis), "",
              "## Recommended strategy", "",
              "The cheapest strategy (mean cost per task) whose 95% pass-rate CI overlaps the CI of the "
              "strategy with the highest pass rate — when the data can tell: " + EVIDENCE_RULE, ""]
-    rows = []
+    rows: list[list[object]] = []
     for group, rec in analysis.recommendations.items():
         chosen = analysis.groups[group].get(rec.strategy) if rec.strategy else None
         pick = rec.strategy or (f"{NOT_ENOUGH}: need about {rec.more_needed} more task{'s' * (rec.more_needed != 1)}"
@@ -228,7 +228,7 @@ def decision_matrix_markdown(analysis: "Analysis") -> str:
     return "\n".join(parts)
 
 
-def scenario_table(analysis: "Analysis") -> str:
+def scenario_table(analysis: Analysis) -> str:
     rows = []
     for stats in analysis.cells:
         totals = analysis.scenario_totals[stats.cell]

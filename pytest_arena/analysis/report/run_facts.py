@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pytest_arena.analysis.report.cell_pages import RunEntry, row_value as _get
+from pytest_arena.analysis.report.cell_pages import RunEntry
+from pytest_arena.analysis.report.cell_pages import row_value as _get
 from pytest_arena.analysis.report.data_files import CI_METHOD
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def _each(rows: list[dict], value: Callable[[dict], object]) -> str:
     return distinct(value(r) for r in rows)
 
 
-def run_facts(analysis: "Analysis", runs: list[RunEntry]) -> list[tuple[str, str]]:
+def run_facts(analysis: Analysis, runs: list[RunEntry]) -> list[tuple[str, str]]:
     rows = [e.row for e in runs]
     observed = analysis.observations
     originals = sum(o.original_format for o in observed.observations)
@@ -69,14 +70,16 @@ def run_facts(analysis: "Analysis", runs: list[RunEntry]) -> list[tuple[str, str
         ("runs", f"{len(observed.observations)} rows counted ({originals} in the original project's format, "
                  f"without provenance); {len(observed.superseded)} more superseded by a later re-run"),
         ("date", _date_range(rows)),
-        ("report written", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        ("report written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
         ("config", _each(rows, _config)),
         ("git sha (pytest-arena checkout)", _each(rows, lambda r: _get(r, "provenance", "git_sha"))),
         ("pytest-arena", _each(rows, lambda r: _get(r, "provenance", "harness_version"))),
         ("python", _each(rows, lambda r: _get(r, "provenance", "python"))),
         ("agents", _each(rows, lambda r: f"{r.get('route')} {r.get('agent_version') or '?'}")),
-        ("local models", _each(rows, lambda r: f"{r.get('local_model_id')} ({_get(r, 'backend_kinds', 'local') or '?'})")),
-        ("cloud models", _each(rows, lambda r: f"{r.get('cloud_model_id')} ({_get(r, 'backend_kinds', 'cloud') or '?'})")),
+        ("local models", _each(rows, lambda r: f"{r.get('local_model_id')} "
+                                               f"({_get(r, 'backend_kinds', 'local') or '?'})")),
+        ("cloud models", _each(rows, lambda r: f"{r.get('cloud_model_id')} "
+                                               f"({_get(r, 'backend_kinds', 'cloud') or '?'})")),
         ("router classifier", _each(rows, lambda r: r.get("router_classifier_model_id"))),
         ("sandbox", _each(rows, _sandbox)),
         ("hosts", _each(rows, _host)),

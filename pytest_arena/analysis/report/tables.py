@@ -40,7 +40,7 @@ def wall_text(ms: float | None) -> str:
     return "–" if ms is None else f"{ms / 1000:.1f} s"
 
 
-def group_table(analysis: "Analysis", group: GroupId) -> tuple[list[str], list[list[str]]]:
+def group_table(analysis: Analysis, group: GroupId) -> tuple[list[str], list[list[object]]]:
     strategies = analysis.groups[group]
     harness = any(s.harness_check for s in strategies.values())
     recommendation = analysis.recommendations[group]
@@ -59,12 +59,12 @@ def group_table(analysis: "Analysis", group: GroupId) -> tuple[list[str], list[l
     return headers, rows
 
 
-def render_group(analysis: "Analysis", group: GroupId, tablefmt: str) -> str:
+def render_group(analysis: Analysis, group: GroupId, tablefmt: str) -> str:
     headers, rows = group_table(analysis, group)
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
-def terminal_summary(analysis: "Analysis") -> str:
+def terminal_summary(analysis: Analysis) -> str:
     if not analysis.groups:
         return "pytest-arena: no result rows to summarise"
     blocks = []

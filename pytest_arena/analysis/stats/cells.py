@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pytest_arena.outcomes import Outcome
 from pytest_arena.analysis.stats.intervals import (
     NO_INTERVAL,
     Interval,
@@ -21,6 +20,7 @@ from pytest_arena.analysis.stats.intervals import (
     ratio_replicates,
 )
 from pytest_arena.analysis.stats.observations import CellId, Observation
+from pytest_arena.outcomes import Outcome
 
 OUTCOME_ORDER = [o.value for o in Outcome]
 
@@ -60,7 +60,7 @@ class CellStats:
         return len(self.seeds)
 
 
-def _seed_sort_key(seed: str):
+def _seed_sort_key(seed: str) -> tuple[int, int, str]:
     return (0, int(seed), "") if seed.lstrip("-").isdigit() else (1, 0, seed)
 
 

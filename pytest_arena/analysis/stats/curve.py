@@ -59,7 +59,7 @@ class TaskSums:
     all_tokens: np.ndarray
 
     @classmethod
-    def zeros(cls, n: int) -> "TaskSums":
+    def zeros(cls, n: int) -> TaskSums:
         return cls(*(np.zeros(n) for _ in range(5)))
 
     def add(self, index: int, obs: Observation) -> None:
@@ -89,7 +89,7 @@ class PointEstimate:
     reps_per_solved: np.ndarray
 
     @classmethod
-    def of(cls, sums: TaskSums, counts: np.ndarray) -> "PointEstimate":
+    def of(cls, sums: TaskSums, counts: np.ndarray) -> PointEstimate:
         return cls(_ratio(sums.passes, sums.runs), _ratio(sums.cloud_tokens, sums.all_tokens),
                    _ratio(sums.cost, sums.runs), _ratio(sums.cost, sums.passes),
                    ratio_replicates(counts, sums.passes, sums.runs),
@@ -203,9 +203,10 @@ def cpt(shares: np.ndarray, gains: np.ndarray, level: float) -> np.ndarray:
 
 def _pareto(values: dict[str, tuple[float | None, float | None]]) -> set[str]:
     """Names whose (cost-like, pass rate) no other name dominates."""
-    known = {k: v for k, v in values.items() if v[0] is not None and v[1] is not None}
+    known = {k: (c, q) for k, (c, q) in values.items() if c is not None and q is not None}
     return {name for name, (c, q) in known.items()
-            if not any(c2 <= c and q2 >= q and (c2 < c or q2 > q) for other, (c2, q2) in known.items() if other != name)}
+            if not any(c2 <= c and q2 >= q and (c2 < c or q2 > q)
+                       for other, (c2, q2) in known.items() if other != name)}
 
 
 def _oracle(units: dict[tuple[str, str], list[tuple[str, Observation]]], task_index: dict[str, int],
@@ -247,7 +248,7 @@ def group_curve(group: GroupId, cells: dict[str, tuple[CellId, list[Observation]
 
     points: dict[str, CurvePoint] = {}
     for name, est in estimates.items():
-        if has_anchors and None not in (est.pass_rate, local.pass_rate, cloud.pass_rate):
+        if local is not None and cloud is not None and None not in (est.pass_rate, local.pass_rate, cloud.pass_rate):
             point_pgr = float(pgr(np.array(est.pass_rate), np.array(local.pass_rate), np.array(cloud.pass_rate)))
             gain = _interval(point_pgr, pgr(est.reps_pass, local.reps_pass, cloud.reps_pass), n)
         else:
@@ -277,14 +278,14 @@ def group_curve(group: GroupId, cells: dict[str, tuple[CellId, list[Observation]
         picks=dict(sorted(picks.items())))
     curve = GroupCurve(group=group, harness_check=harness, tasks=tasks, has_anchors=has_anchors,
                        points=points, oracle=oracle_router)
-    if has_anchors:
+    if local is not None and cloud is not None:  # has_anchors
         curve.families = _families(estimates, local, cloud, cells, n)
     return curve
 
 
 def _families(estimates: dict[str, PointEstimate], local: PointEstimate, cloud: PointEstimate,
               cells: dict[str, tuple[CellId, list[Observation]]], n_tasks: int) -> list[FamilyCurve]:
-    if None in (local.pass_rate, cloud.pass_rate) or abs(cloud.pass_rate - local.pass_rate) < 1e-12:
+    if local.pass_rate is None or cloud.pass_rate is None or abs(cloud.pass_rate - local.pass_rate) < 1e-12:
         return []  # no gap to recover: no curve
     by_family: dict[str, list[str]] = {}
     for name in estimates:
@@ -298,7 +299,8 @@ def _families(estimates: dict[str, PointEstimate], local: PointEstimate, cloud: 
         shares = np.array([[e.cloud_share for e in ests]])
         gains = pgr(np.array([[e.pass_rate for e in ests]]), np.array(local.pass_rate), np.array(cloud.pass_rate))
         rep_shares = np.stack([e.reps_share for e in ests], axis=1)
-        rep_gains = pgr(np.stack([e.reps_pass for e in ests], axis=1), local.reps_pass[:, None], cloud.reps_pass[:, None])
+        rep_gains = pgr(np.stack([e.reps_pass for e in ests], axis=1),
+                        local.reps_pass[:, None], cloud.reps_pass[:, None])
         ordered = [names[i] for i in np.lexsort((gains[0], shares[0]))]
         families.append(FamilyCurve(
             family=family, points=ordered, parametrised=len(names) > 1 or "@" in names[0],

@@ -23,6 +23,6 @@ def pass_with_ci(rate: Interval) -> str:
     """A pass rate with its 95% CI in whole percent, e.g. 96.0% [88, 100]."""
     if rate.point is None:
         return "–"
-    if rate.lower is None:
+    if rate.lower is None or rate.upper is None:
         return percent(rate.point)
     return f"{percent(rate.point)} [{100 * rate.lower:.0f}, {100 * rate.upper:.0f}]"

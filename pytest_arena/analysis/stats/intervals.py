@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
@@ -41,11 +42,11 @@ class Interval:
     upper: float | None
     method: str  # "cluster-bootstrap" | "wilson" | "none"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"point": self.point, "ci_lower": self.lower, "ci_upper": self.upper, "method": self.method}
 
-    def overlaps(self, other: "Interval") -> bool:
-        if None in (self.lower, self.upper, other.lower, other.upper):
+    def overlaps(self, other: Interval) -> bool:
+        if self.lower is None or self.upper is None or other.lower is None or other.upper is None:
             return False
         return self.lower <= other.upper and other.lower <= self.upper
 

@@ -21,7 +21,8 @@ per-resample loop (pricing each row once instead of on every resample).
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def _resample_values(index: np.ndarray, columns: dict[str, np.ndarray]) -> dict[
                                  ("cloud_fraction", cloud_fraction), ("wall_ms", wall))}
 
 
-def _percentile_ci(point: float | None, values: list[float | None]) -> dict:
+def _percentile_ci(point: float | None, values: list[float | None]) -> dict[str, Any]:
     kept = [v for v in values if v is not None]
     if not kept:
         return {"point": point, "ci_lower": None, "ci_upper": None}
@@ -68,7 +69,7 @@ def _percentile_ci(point: float | None, values: list[float | None]) -> dict:
 
 
 def legacy_bootstrap(observations: list[Observation], costs: list[float], scenario: str,
-                     n_resamples: int = LEGACY_RESAMPLES, seed: int = LEGACY_SEED) -> dict:
+                     n_resamples: int = LEGACY_RESAMPLES, seed: int = LEGACY_SEED) -> dict[str, Any]:
     """The original's ``bootstrap_cis.json`` (schema 2.0) for these rows, in file order.
 
     ``costs[i]`` is the cost of ``observations[i]`` under ``scenario``.
@@ -100,7 +101,7 @@ def legacy_bootstrap(observations: list[Observation], costs: list[float], scenar
         }
     return {
         "schema_version": LEGACY_SCHEMA_VERSION,
-        "generated_at": datetime.now(timezone.utc).isoformat(),
+        "generated_at": datetime.now(UTC).isoformat(),
         "n_resamples": n_resamples, "ci": LEGACY_CONFIDENCE, "scenario": scenario,
         "stratify_by": list(LEGACY_STRATIFY), "rng_seed": seed, "cells": out_cells,
     }

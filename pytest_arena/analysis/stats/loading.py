@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pytest_arena.jsonl import read_jsonl
 
@@ -25,14 +26,18 @@ def find_row_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
         else:
             warnings.append(f"{path}: no such file or folder")
     seen: set[Path] = set()
-    unique = [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]  # a file named twice counts once
+    unique: list[Path] = []
+    for f in files:  # a file named twice counts once
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
+            unique.append(f)
     return unique, warnings
 
 
-def load_rows(paths: list[Path]) -> tuple[list[dict], list[str]]:
+def load_rows(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows from raw.jsonl files or folders, in file order; bad lines become warnings."""
     files, warnings = find_row_files(paths)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for file in files:
         more, problems = read_jsonl(file, source_key=SOURCE_KEY)
         rows.extend(more)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Literal, overload
 
 from pytest_arena.outcomes import Outcome
 from pytest_arena.sandbox.kinds import isolates
@@ -51,7 +52,7 @@ class CellId:
         return "::".join((self.task_class, self.agent, self.strategy, self.local_model, self.cloud_model))
 
     @property
-    def group(self) -> "GroupId":
+    def group(self) -> GroupId:
         return GroupId(self.task_class, self.agent, self.local_model, self.cloud_model)
 
     def as_dict(self) -> dict:
@@ -167,6 +168,14 @@ def _int(part: dict, key: str, where: str) -> int:
 
 _TOKEN_FIELDS = ("prompt", "completion", "cached", "local_prompt", "local_completion", "cloud_prompt",
                  "cloud_completion", "cloud_cached")  # Tokens' field order
+
+
+@overload
+def _text(row: dict, name: str, *, required: Literal[True] = True) -> str: ...
+
+
+@overload
+def _text(row: dict, name: str, *, required: bool) -> str | None: ...
 
 
 def _text(row: dict, name: str, *, required: bool = True) -> str | None:
@@ -340,6 +349,7 @@ def _label_repeats(kept: list[Observation]) -> list[str]:
         files = files_of.get(obs.cell_key or "", [])
         k = files.index(_run_file(obs)) if len(files) > 1 else 0
         if k:
+            assert obs.cell_key  # only keyed rows are in files_of
             obs.seed_key = f"{obs.seed_key}/r{k + 1}"
             shared.setdefault((files[0], files[k]), []).append(obs.cell_key)
     return [f"{first} and {other} both have {len(keys)} cell(s) (e.g. {keys[0]}): pooled as repeats, both rows "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class PairedDelta:
     delta_cost_usd: Interval
     note: str | None  # why there is no interval ("too few pairs ..."), else None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"n_pairs": self.n_pairs, "n_tasks": self.n_tasks, "unmatched_rows": self.unmatched,
                 "wins": self.wins, "ties": self.ties, "losses": self.losses,
                 "delta_pass_rate": self.delta_pass_rate.as_dict(), "delta_cost_usd": self.delta_cost_usd.as_dict(),
@@ -57,7 +58,7 @@ class PairedComparison(PairedDelta):
     baseline: str
     harness_check: bool
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**self.group.as_dict(), "strategy": self.strategy, "baseline": self.baseline,
                 "harness_check": self.harness_check, **PairedDelta.as_dict(self)}
 
@@ -75,7 +76,10 @@ def _delta_interval(point: float, n_tasks: int, replicates: np.ndarray) -> Inter
     return Interval(point, bounds[0], bounds[1], method)
 
 
-def paired_delta(ours: dict[tuple, Observation], theirs: dict[tuple, Observation],
+_Key = TypeVar("_Key", bound=tuple[str, ...])
+
+
+def paired_delta(ours: dict[_Key, Observation], theirs: dict[_Key, Observation],
                  resampler: TaskResampler) -> PairedDelta:
     """Δ = mean over matched pairs of (ours - theirs), pass and cost. Keys are tuples whose first
     element is the task: the cluster the bootstrap resamples, all of a task's pairs together.

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pytest_arena.router.pricing import PricingTable
-
 from pytest_arena.analysis.stats.observations import Tokens
+from pytest_arena.router.pricing import PricingTable
 
 
 def cloud_tokens_for_pricing(tokens: Tokens) -> tuple[int, int, int]:

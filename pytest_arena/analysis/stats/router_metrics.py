@@ -83,11 +83,18 @@ def strategy_metrics(strategies: dict[str, CellStats]) -> dict[str, StrategyMetr
     for name, stats in strategies.items():
         rate, cost = stats.pass_rate.point, stats.cost_mean.point
         gap = None
-        if None not in (cloud, local, rate) and cloud != local:
+        if cloud is not None and local is not None and rate is not None and cloud != local:
             gap = (rate - local) / (cloud - local)
         relative = cost / cloud_cost if cost is not None and cloud_cost else None
         metrics[name] = StrategyMetrics(name, gap, relative, name in frontier)
     return metrics
+
+
+def _rate(stats: CellStats) -> float:
+    """The observed pass rate of a strategy with counted runs (``recommend`` rates only those)."""
+    rate = stats.pass_rate.point
+    assert rate is not None
+    return rate
 
 
 def evidence_gap(best: CellStats, cheaper: CellStats | None) -> tuple[int | None, int | None]:
@@ -101,11 +108,11 @@ def evidence_gap(best: CellStats, cheaper: CellStats | None) -> tuple[int | None
     two observed rates stop overlapping (``tasks_to_separate``); about n* - n more are needed.
     """
     n = best.n_tasks if cheaper is None else min(best.n_tasks, cheaper.n_tasks)
-    gap = 0.0 if cheaper is None else best.pass_rate.point - cheaper.pass_rate.point
+    gap = 0.0 if cheaper is None else _rate(best) - _rate(cheaper)
     wide = gap > TOLERANCE + 1e-9  # a gap of exactly TOLERANCE is within it
     if n >= MIN_TASKS and not wide:
         return None, None
-    separate = tasks_to_separate(best.pass_rate.point, cheaper.pass_rate.point) if wide else None
+    separate = tasks_to_separate(_rate(best), _rate(cheaper)) if wide and cheaper is not None else None
     needed = max(MIN_TASKS - n, (separate or 0) - n, 1)
     return needed, separate
 
@@ -124,9 +131,9 @@ def recommend(group: GroupId, strategies: dict[str, CellStats]) -> Recommendatio
         value = rated[name].cost_mean.point
         return float("inf") if value is None else value
 
-    best = min(rated, key=lambda n: (-rated[n].pass_rate.point, cost(n), n))
+    best = min(rated, key=lambda n: (-_rate(rated[n]), cost(n), n))
     candidates = sorted(n for n in rated if rated[n].pass_rate.overlaps(rated[best].pass_rate) or n == best)
-    chosen = min(candidates, key=lambda n: (cost(n), -rated[n].pass_rate.point, n))
+    chosen = min(candidates, key=lambda n: (cost(n), -_rate(rated[n]), n))
     best_text = f"{best} {pass_with_ci(rated[best].pass_rate)} at {usd(rated[best].cost_mean.point)}/task"
     more, separate = evidence_gap(rated[best], None if chosen == best else rated[chosen])
     if more is not None:
@@ -148,6 +155,7 @@ def recommend(group: GroupId, strategies: dict[str, CellStats]) -> Recommendatio
             reason = (f"{best} has the highest pass rate and is also the cheapest of the "
                       f"{len(candidates)} strategies whose 95% CI overlaps it ({best_text})")
     else:
-        reason = (f"{chosen} ({pass_with_ci(rated[chosen].pass_rate)}, {usd(rated[chosen].cost_mean.point)}/task) is the "
+        reason = (f"{chosen} ({pass_with_ci(rated[chosen].pass_rate)}, "
+                  f"{usd(rated[chosen].cost_mean.point)}/task) is the "
                   f"cheapest of the {len(candidates)} strategies whose 95% CI overlaps the best's, {best_text}")
     return Recommendation(group, chosen, best, candidates, reason, False, RECOMMEND)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_arena.analysis.stats.intervals import TaskResampler
 from pytest_arena.analysis.stats.observations import CellId, GroupId, Observation
@@ -31,7 +32,7 @@ class Pair:
     def d_pass(self) -> int:
         return int(self.b.passed) - int(self.a.passed)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**self.cell.as_dict(), "task_id": self.task_id, "seed": self.seed_key,
                 "outcome_a": self.a.outcome, "outcome_b": self.b.outcome, "delta_pass": self.d_pass,
                 "cost_a_usd": self.a.cost_usd, "cost_b_usd": self.b.cost_usd,

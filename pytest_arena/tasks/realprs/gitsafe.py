@@ -37,7 +37,7 @@ def git_env(**extra: str) -> dict[str, str]:
 
 def run_git(args: list[str], *, git_dir: Path | None = None, cwd: Path | None = None,
             input: bytes | None = None, env: dict[str, str] | None = None,
-            config: tuple[str, ...] = (), timeout_s: float = DEFAULT_TIMEOUT_S) -> subprocess.CompletedProcess:
+            config: tuple[str, ...] = (), timeout_s: float = DEFAULT_TIMEOUT_S) -> subprocess.CompletedProcess[bytes]:
     """``git <args>`` with the harness's settings; ``git_dir`` is the repository (``GIT_DIR``).
     Output is bytes; the caller checks the return code."""
     extra = dict(env or {})
@@ -50,7 +50,7 @@ def run_git(args: list[str], *, git_dir: Path | None = None, cwd: Path | None = 
                           capture_output=True, env=git_env(**extra), timeout=timeout_s)
 
 
-def last_words(run: subprocess.CompletedProcess, chars: int = 300) -> str:
+def last_words(run: subprocess.CompletedProcess[bytes], chars: int = 300) -> str:
     """The end of a failed git command's message, on one line."""
     text = (run.stderr or run.stdout or b"").decode("utf-8", "replace")
     return " ".join(text.split())[-chars:] or f"exit code {run.returncode}"

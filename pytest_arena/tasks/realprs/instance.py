@@ -59,12 +59,12 @@ class Instance(BaseModel):
 
     @field_validator("instance_id", mode="before")
     @classmethod
-    def _instance_id(cls, value):
+    def _instance_id(cls, value: object) -> str:
         return check_instance_id(value)
 
     @field_validator("FAIL_TO_PASS", "PASS_TO_PASS", mode="before")
     @classmethod
-    def _json_encoded_list(cls, value):
+    def _json_encoded_list(cls, value: object) -> object:
         if isinstance(value, str):
             try:
                 return json.loads(value)

@@ -34,13 +34,16 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from pytest_arena.errors import ArenaError, TaskError
 from pytest_arena.paths import default_install_root
+from pytest_arena.tasks.realprs.files import publish
 from pytest_arena.tasks.realprs.gitsafe import last_words, run_git
 from pytest_arena.tasks.realprs.instance import Instance
 from pytest_arena.tasks.realprs.recipe import Recipe
@@ -65,7 +68,7 @@ def instance_dir(root: Path, instance_id: str) -> Path:
 
 
 @contextmanager
-def store_lock(root: Path):
+def store_lock(root: Path) -> Iterator[None]:
     """Held while prepared folders are removed or made: two processes (xdist workers, two runs)
     never prepare the same store at once, nor remove a folder the other just made."""
     (root / "instances").mkdir(parents=True, exist_ok=True)
@@ -163,7 +166,7 @@ def instance_from_recipe(recipe: Recipe, root: Path, where: str) -> tuple[Instan
             problem_statement=recipe.problem_statement.strip() + "\n", patch=patch, test_patch=test_patch,
             FAIL_TO_PASS=recipe.fail_to_pass, PASS_TO_PASS=recipe.pass_to_pass,
             version=recipe.base.version, environment_setup_commit=base_commit,
-            hints_text="", created_at="")
+            **{"hints_text": "", "created_at": ""})  # SWE-bench fields the model keeps as extras
         final = root / "repos" / f"{recipe.instance_id}-{base_commit[:12]}"
         final.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(final, ignore_errors=True)  # an older derivation's may hold other objects
@@ -229,12 +232,12 @@ def _fetch_base(source: Path, repo: Path, instance: Instance) -> None:
 
 # --- the prepared repository is read-only to cells ---------------------------------------------
 
-def repo_fingerprint(repo: Path) -> dict:
+def repo_fingerprint(repo: Path) -> dict[str, Any]:
     """What must not change in a prepared repository, cheaply: HEAD, a digest of its refs, the
     names and sizes of its object files (packs are not read), a digest of its other git files
     (config, info, hooks); the index is left out (``git status`` checks the work tree)."""
     gitdir = repo / ".git"
-    parts: dict[str, list] = {"objects": [], "refs": [], "other": []}
+    parts: dict[str, list[list[object]]] = {"objects": [], "refs": [], "other": []}
     for folder, dirs, files in os.walk(gitdir):
         dirs.sort()
         for name in sorted(files):
@@ -283,23 +286,6 @@ def check_unchanged(repo: Path, fingerprint_file: Path, base_commit: str, where:
         changed.append(f"git status: {', '.join(json.dumps(e)[1:-1] for e in entries[:3])}{more}")
     if changed:
         raise refuse("; ".join(changed))
-
-
-def copy_tree(source: Path, dest: Path) -> None:
-    """A private copy of ``source`` in ``dest``: copy-on-write where the file system has it,
-    otherwise a plain copy (never hard links: agents edit files in place)."""
-    run = subprocess.run(["cp", "-a", "--reflink=auto", f"{source}/.", str(dest)], capture_output=True, text=True)
-    if run.returncode != 0:
-        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
-
-
-def publish(staging: Path, dest: Path, marker: str) -> None:
-    """Rename a finished staging folder into place; a concurrent builder that won keeps its copy."""
-    try:
-        staging.rename(dest)
-    except OSError:
-        if not (dest / marker).is_file():
-            raise
 
 
 def _files_after(repo: Path, diff: str, out: Path, where: str) -> None:

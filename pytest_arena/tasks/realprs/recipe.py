@@ -48,7 +48,7 @@ class Recipe(BaseModel):
 
     @field_validator("instance_id", mode="before")
     @classmethod
-    def _instance_id(cls, value):
+    def _instance_id(cls, value: object) -> str:
         return check_instance_id(value)
 
 

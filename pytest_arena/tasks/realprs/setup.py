@@ -3,6 +3,7 @@ and check both sdists, derive the repository, patch and test_patch, build its en
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from pytest_arena.errors import TaskError
@@ -19,11 +20,11 @@ from pytest_arena.tasks.realprs.prepare import (
     real_prs_root,
     store_lock,
 )
-from pytest_arena.tasks.realprs.recipe import RECIPE_FOLDER, discover_recipes
+from pytest_arena.tasks.realprs.recipe import RECIPE_FOLDER, Recipe, discover_recipes
 from pytest_arena.tasks.realprs.task import matches, recipe_tasks
 
 
-def prepare_shipped(tasks_root: Path, install_root: Path, log) -> int:
+def prepare_shipped(tasks_root: Path, install_root: Path, log: Callable[[str], None]) -> int:
     """Prepare the recipes under ``<tasks_root>/real-prs``; returns how many."""
     store = real_prs_root(install_root)
     recipes = discover_recipes(tasks_root)
@@ -36,7 +37,7 @@ def prepare_shipped(tasks_root: Path, install_root: Path, log) -> int:
     return len(recipes)
 
 
-def _prepare(recipes, tasks_root: Path, store: Path, log) -> None:
+def _prepare(recipes: list[Recipe], tasks_root: Path, store: Path, log: Callable[[str], None]) -> None:
     for recipe in recipes:
         folder = instance_dir(store, recipe.instance_id)
         where = str(Path(tasks_root) / RECIPE_FOLDER / f"{recipe.instance_id}.yaml")
@@ -53,7 +54,7 @@ def _prepare(recipes, tasks_root: Path, store: Path, log) -> None:
             f"{recipe.fix.version}, base {instance.base_commit[:12]})")
 
 
-def _outdated(folder: Path, recipe) -> str | None:
+def _outdated(folder: Path, recipe: Recipe) -> str | None:
     """Why the prepared folder must be made again (another recipe, an older layout, a repository
     that changed since), or None."""
     instance = Instance.model_validate_json((folder / INSTANCE_FILE).read_text())

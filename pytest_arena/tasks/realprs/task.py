@@ -19,10 +19,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pytest_arena.errors import ConfigError, TaskError
-from pytest_arena.scoring.env import ScoringEnv
+from pytest_arena.scoring.records import ScoringEnv
 from pytest_arena.tasks.base import Part
 from pytest_arena.tasks.realprs import NAME as TASK_CLASS
 from pytest_arena.tasks.realprs.env import EnvError, EnvRecipe, ProjectEnv, build_env, check_python
+from pytest_arena.tasks.realprs.files import copy_tree
 from pytest_arena.tasks.realprs.instance import (
     KEY_INSTANCE_ID,
     KEY_MODEL,
@@ -36,7 +37,6 @@ from pytest_arena.tasks.realprs.prepare import (
     INSTANCE_FILE,
     cached_sdist,
     check_unchanged,
-    copy_tree,
     instance_dir,
     prepare_instance,
     store_lock,
@@ -243,7 +243,8 @@ def jsonl_tasks(instances: Path, repos: Path, store: Path, timeout_s: int, scori
                             source=f"{instances.name}: {instance.repo}@{instance.base_commit[:12]}",
                             license="see the repository"),
             env_recipe=EnvRecipe(instance_id=instance.instance_id, python=str(getattr(instance, "python", "") or ""),
-                                 project=str(repo), project_digest=instance.environment_setup_commit or instance.base_commit,
+                                 project=str(repo),
+                                 project_digest=instance.environment_setup_commit or instance.base_commit,
                                  requirements=tuple(getattr(instance, "requirements", None) or ())),
             source_root=str(getattr(instance, "source_root", None) or "."), store=store, repos=repos))
     return tasks

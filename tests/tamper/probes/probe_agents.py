@@ -17,7 +17,7 @@ import shutil
 import sysconfig
 from pathlib import Path
 
-from pytest_arena.agents.base import AgentAdapter, AgentResult
+from pytest_arena.agents.base import AgentAdapter
 from pytest_arena.agents.process import agent_result, base_env, run_process
 from pytest_arena.agents.registry import register_agent
 from pytest_arena.sandbox.run import base_python
