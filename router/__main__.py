@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None, spec: RunSpec | None = None, args: argpa
     spec.run_id = RUN_ID
     if args.transcript:
         spec.transcript_path, spec.transcript_bodies = args.transcript, not args.transcript_meta_only
+    # `kill` closes it cleanly, as Ctrl-C does; from here on, either one at any moment (the
+    # banner's first line is out before the rest) ends in router.close(): a router thread left
+    # running would keep the process alive.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     router = start_router(RouterSettings(port=args.port, ledger_path=args.ledger, env_file=args.env_file,
                                          session_budget_usd=args.session_budget_usd, unscoped_run_id=RUN_ID,
                                          unscoped_token=args.token or None, uds_path=args.uds,
@@ -100,26 +104,24 @@ def main(argv: list[str] | None = None, spec: RunSpec | None = None, args: argpa
                                          max_messages=args.max_messages or None,
                                          max_inflight_per_run=args.max_inflight or None))
     try:
-        endpoints = router.register_run(spec)
-    except ConfigError as err:
-        router.close()
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"pytest-arena router on {router.base_url} (strategy {spec.strategy}; "
-          f"local {spec.local.label}, cloud {spec.cloud.label})")
-    print(f"  OpenAI base:    {router.base_url}/v1   (or {endpoints.openai_base})")
-    print(f"  Anthropic base: {router.base_url}      (or {endpoints.anthropic_base})")
-    print(f"  Ollama host:    {router.base_url}      (or {endpoints.ollama_base})")
-    print(f"  Unix socket:    {router.uds_path}   (the same routes)")
-    if args.token:
-        print("  auth:           every call must send the --token, as 'Authorization: Bearer <token>' or "
-              "'x-api-key: <token>'")
-    else:
-        print("  auth:           none: any process on this machine may call it (give --token to require one)")
-    print(f"  ledger:         {args.ledger or 'no file'} (in memory: running totals and the last "
-          f"{RECENT_RECORDS} records)", flush=True)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` closes it cleanly, as Ctrl-C does
-    try:
+        try:
+            endpoints = router.register_run(spec)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"pytest-arena router on {router.base_url} (strategy {spec.strategy}; "
+              f"local {spec.local.label}, cloud {spec.cloud.label})")
+        print(f"  OpenAI base:    {router.base_url}/v1   (or {endpoints.openai_base})")
+        print(f"  Anthropic base: {router.base_url}      (or {endpoints.anthropic_base})")
+        print(f"  Ollama host:    {router.base_url}      (or {endpoints.ollama_base})")
+        print(f"  Unix socket:    {router.uds_path}   (the same routes)")
+        if args.token:
+            print("  auth:           every call must send the --token, as 'Authorization: Bearer <token>' or "
+                  "'x-api-key: <token>'")
+        else:
+            print("  auth:           none: any process on this machine may call it (give --token to require one)")
+        print(f"  ledger:         {args.ledger or 'no file'} (in memory: running totals and the last "
+              f"{RECENT_RECORDS} records)", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
