@@ -93,9 +93,10 @@ def main(argv: list[str] | None = None, spec: RunSpec | None = None, args: argpa
     spec.run_id = RUN_ID
     if args.transcript:
         spec.transcript_path, spec.transcript_bodies = args.transcript, not args.transcript_meta_only
-    # `kill` closes it cleanly, as Ctrl-C does; from here on, either one at any moment (the
-    # banner's first line is out before the rest) ends in router.close(): a router thread left
-    # running would keep the process alive.
+    # Ctrl-C and `kill` both close it cleanly, at any moment from here on. SIGINT is set too: a
+    # process started in the background by a script inherits SIGINT ignored, and Python then keeps
+    # it ignored, so an explicit `kill -INT` would never stop the router.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     router = start_router(RouterSettings(port=args.port, ledger_path=args.ledger, env_file=args.env_file,
                                          session_budget_usd=args.session_budget_usd, unscoped_run_id=RUN_ID,

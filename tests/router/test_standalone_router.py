@@ -60,3 +60,21 @@ def test_5000_calls_keep_a_bounded_window_of_records_and_exact_totals(tmp_path):
     lines = ledger.read_text().splitlines()
     assert len(lines) == CALLS  # every record is in the file
     assert sum(json.loads(line)["cost_usd"] for line in lines) == pytest.approx(totals.cost_usd)
+
+
+def test_ctrl_c_stops_a_router_started_in_the_background_by_a_script(upstream):
+    # A script's background job inherits SIGINT ignored, and Python keeps it so unless told
+    # otherwise: `kill -INT` (or Ctrl-C relayed by a supervisor) must still close the router.
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(upstream.router_command(), stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("pytest-arena router on ")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
