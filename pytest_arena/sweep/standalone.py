@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a config field, as with pytest --arena-set")
     parser.set_defaults(port=None)  # the config's router.port unless --port is given
     args = parser.parse_args(argv)
+    services: Services | None = None
     try:
         config = load_config(args.config, args.arena_set)
         if args.port is None:
@@ -63,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
                             pricing_path=pricing_table_path(config, Path.cwd()))
         spec = run_spec(config, services)
     except ArenaError as exc:
+        if services is not None:
+            services.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return router_main.main(spec=spec, args=args)
+    try:
+        return router_main.main(spec=spec, args=args)
+    finally:
+        services.close()  # an embedded model server it started stops with it
