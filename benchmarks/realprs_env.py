@@ -24,8 +24,9 @@ from pytest_arena.scoring.env import env_root
 from pytest_arena.scoring.env import prepare as prepare_scoring_env
 from pytest_arena.sweep.session import SHIPPED_TASKS
 from pytest_arena.tasks.realprs.env import build_env
+from pytest_arena.tasks.realprs.files import copy_tree
 from pytest_arena.tasks.realprs.prepare import real_prs_root
-from pytest_arena.tasks.realprs.task import copy_tree, recipe_tasks
+from pytest_arena.tasks.realprs.task import recipe_tasks
 
 
 def timed(action) -> float:

@@ -39,15 +39,15 @@ from pytest_arena.cell.handoff import CELL_PROPERTY, ROW_PROPERTY, read_payload
 from pytest_arena.plugin.status import (
     STATUS_FILE,
     STATUS_SCHEMA,
-    _elapsed,
-    _now_iso,
-    _outcomes,
     cell_line,
     cell_name,
+    elapsed,
+    now_iso,
+    outcome_counts,
     running_entry,
     write_json_atomic,
 )
-from pytest_arena.plugin.terminal import _TerminalProxy
+from pytest_arena.plugin.terminal import TerminalProxy
 
 TICK_S = 1.0  # status.json, the worker files and the live display are refreshed this often
 PROGRESS_INPUT = "arena_progress"  # workerinput: where a worker on this host publishes its cell
@@ -210,7 +210,7 @@ class SweepProgress:
         self.started = time.time()
         self.mode = config.getoption("arena_progress")
         self.interval = config.getoption("arena_progress_interval")
-        self.terminal: _TerminalProxy | None = None
+        self.terminal: TerminalProxy | None = None
         self._last_plain = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -223,7 +223,7 @@ class SweepProgress:
         if reporter is not None and self.mode != "off":
             tty = bool(getattr(reporter._tw._file, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
             live = self.mode == "live" or (self.mode == "auto" and tty)
-            self.terminal = _TerminalProxy(reporter._tw, live=live)
+            self.terminal = TerminalProxy(reporter._tw, live=live)
         self._sigterm_pauses()
         self.write_status()
         self._thread = threading.Thread(target=self._loop, name="arena-progress", daemon=True)
@@ -329,7 +329,7 @@ class SweepProgress:
                 outcome = "infra_error" if report.when == "???" else "error"
             self.done[outcome] += 1
             self.done_cost += cost
-            took = f" in {_elapsed(now - entry['started'])}" if entry else ""
+            took = f" in {elapsed(now - entry['started'])}" if entry else ""
             entry = entry or running_entry(report.nodeid, self.cells[name], now, "", "")
             return [f"arena: finished {cell_name(entry)}: {outcome}{took}, ${cost:.4f} · {self.header()}"]
 
@@ -359,7 +359,7 @@ class SweepProgress:
     def header(self, running: list[dict] | None = None) -> str:
         done = sum(self.done.values())
         cost = self.done_cost + sum(e["cost_usd"] or 0.0 for e in running or [])
-        parts = [f"{done} done" + (f" ({_outcomes(self.done)})" if done else "")]
+        parts = [f"{done} done" + (f" ({outcome_counts(self.done)})" if done else "")]
         if self.left() is not None:
             parts.append(f"{self.left()} left")
         if running is not None:
@@ -383,7 +383,7 @@ class SweepProgress:
         if self.terminal is None:
             return
         now = time.time()
-        lines = [f"arena: {self.header(running)} · {_elapsed(now - self.started)}"]
+        lines = [f"arena: {self.header(running)} · {elapsed(now - self.started)}"]
         shown = running[:MAX_LINES]
         lines += [f"  {cell_line(entry, now)}" for entry in shown]
         if len(running) > len(shown):
@@ -399,7 +399,7 @@ class SweepProgress:
         data = {
             "schema": STATUS_SCHEMA, "schema_version": 1, "state": self.state, "stop_reason": self.stop_reason,
             "pid": os.getpid(), "host": socket.gethostname(), "started_at": self.arena.started_at,
-            "updated_at": _now_iso(), "config": str(self.arena.config_path),
+            "updated_at": now_iso(), "config": str(self.arena.config_path),
             "variant_tag": self.arena.config.variant_tag,
             "resume_command": resume_command(self.config), "workers": max(1, len(self.workers)),
             "planned": self.planned, "resumed": self.resumed, "done": dict(self.done),

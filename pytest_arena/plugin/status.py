@@ -23,7 +23,7 @@ STATUS_FILE = "status.json"
 STATUS_SCHEMA = "pytest-arena/status"
 STALE_S = 30.0  # a "running" status.json not rewritten for this long: its process may be hung
 
-def _now_iso() -> str:
+def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
@@ -43,7 +43,7 @@ def running_entry(node_id: str, cell, started: float, worker: str, host: str) ->
             "calls_local": None, "calls_cloud": None, "tokens": None, "cost_usd": None}
 
 
-def _elapsed(seconds: float) -> str:
+def elapsed(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:
         return f"{seconds} s"
@@ -66,10 +66,10 @@ def cell_line(entry: dict, now: float) -> str:
     else:
         figures = (f"calls {entry['calls_local']} local / {entry['calls_cloud']} cloud · "
                    f"{entry['tokens']:,} tokens · ${entry['cost_usd']:.4f}")
-    return f"{name} · {_elapsed(now - entry['started'])} · {figures} {where}".rstrip()
+    return f"{name} · {elapsed(now - entry['started'])} · {figures} {where}".rstrip()
 
 
-def _outcomes(done: Counter) -> str:
+def outcome_counts(done: Counter) -> str:
     return ", ".join(f"{outcome} {n}" for outcome, n in sorted(done.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -94,14 +94,14 @@ def _state_line(status: dict, now: float) -> tuple[str, bool]:
     """(the state in words, whether the sweep is still running)."""
     state, pid, host = status.get("state"), status.get("pid"), status.get("host")
     updated = _parse_time(status.get("updated_at"))
-    age = f"last update {_elapsed(now - updated)} ago" if updated else "never updated"
+    age = f"last update {elapsed(now - updated)} ago" if updated else "never updated"
     if state == "running":
         if host != socket.gethostname():
             return f"running on {host} (pid {pid}; not checked from here, {age})", True
         if not isinstance(pid, int) or not _pid_alive(pid):
             return f"stopped (process gone: pid {pid} is not running; {age})", False
         if updated is not None and now - updated > STALE_S:
-            return f"running? (pid {pid} exists but has not updated status.json for {_elapsed(now - updated)})", True
+            return f"running? (pid {pid} exists but has not updated status.json for {elapsed(now - updated)})", True
         return f"running (pid {pid} on {host})", True
     reason = f" ({status['stop_reason']})" if status.get("stop_reason") else ""
     return f"{state}{reason}, {age}", False
@@ -132,17 +132,17 @@ def status_text(out_dir: Path) -> tuple[str, int]:
     lines = []
     if not status:
         lines.append(f"{out_dir}: no {STATUS_FILE} (written by sweeps since live status exists); {len(rows)} rows:")
-        lines.append(f"  cells: {sum(done.values())} done ({_outcomes(done)}) · ${cost:.4f}")
+        lines.append(f"  cells: {sum(done.values())} done ({outcome_counts(done)}) · ${cost:.4f}")
         return "\n".join(lines), 0
     state, alive = _state_line(status, now)
     lines.append(f"{out_dir}: {state}")
     started = _parse_time(status.get("started_at"))
     if started:
         lines.append(f"  started {datetime.fromtimestamp(started).strftime('%Y-%m-%d %H:%M:%S')} "
-                     f"({_elapsed(now - started)} ago) · {status.get('config')}")
+                     f"({elapsed(now - started)} ago) · {status.get('config')}")
     planned, resumed = status.get("planned"), int(status.get("resumed") or 0)
     left = None if planned is None else max(0, planned - resumed - sum(done.values()))
-    parts = [f"{sum(done.values())} done" + (f" ({_outcomes(done)})" if done else "")]
+    parts = [f"{sum(done.values())} done" + (f" ({outcome_counts(done)})" if done else "")]
     if planned is not None:  # so left is too
         parts.append(f"{left} left of {planned - resumed}")
     if resumed:
@@ -165,7 +165,7 @@ def status_text(out_dir: Path) -> tuple[str, int]:
         workers = max(1, int(status.get("workers") or 1))
         if walls:
             median = statistics.median(walls)
-            lines.append(f"  ETA: about {_elapsed(median * left / workers)} (median {median:.1f} s per cell "
+            lines.append(f"  ETA: about {elapsed(median * left / workers)} (median {median:.1f} s per cell "
                          f"× {left} left / {workers} worker{'s' if workers > 1 else ''})")
         else:
             lines.append("  ETA: after the first cell finishes")

@@ -9,7 +9,7 @@ import threading
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]")
 
 
-class _TerminalProxy:
+class TerminalProxy:
     """Stands in for the file pytest's terminal writer writes to, so that pytest's output and the
     progress lines never interleave mid-write and pytest's idea of its current line stays true.
     On a terminal it keeps a block of live lines under pytest's current line (erased before pytest

@@ -44,7 +44,7 @@ from pytest_arena.tasks.realprs.prepare import (
 )
 from pytest_arena.tasks.realprs.recipe import Recipe, discover_recipes
 
-__all__ = ["PatchError", "RealPrTask", "copy_tree", "model_patch"]
+__all__ = ["PatchError", "RealPrTask", "model_patch"]
 
 SHAPE = "PR"
 PREDICTION_FILE = "prediction.jsonl"  # one line: what swebench.harness.run_evaluation reads
