@@ -9,6 +9,11 @@ else rows of the same task and operating point (any agent or model); the medians
 prompt, completion and cached tokens are priced with the *current* pricing table for the cell's
 cloud model, and the median wall time is used. Without such rows a stated default applies
 (``DEFAULT_*`` below). ``infra_error`` rows say nothing about cost and are not used.
+
+The power section says how many tasks a paired comparison of two strategies needs to detect a
+difference in pass rate (95% confidence, 80% power; ``analysis/stats/power.py``), and how much more
+seeds per task buy, from the variance between and within tasks of earlier pairs of the same two
+strategies, or from stated assumptions where there are none.
 """
 from __future__ import annotations
 
@@ -22,6 +27,20 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
+from pytest_arena.analysis.stats.intervals import MIN_TASKS
+from pytest_arena.analysis.stats.power import (
+    ASSUMED_DISCORDANT,
+    ASSUMED_WITHIN_SHARE,
+    POWER,
+    REFERENCE_DIFFERENCE,
+    TaskPairs,
+    VarianceComponents,
+    achieved_power,
+    assumed_components,
+    estimate_components,
+    minimum_detectable,
+    tasks_needed,
+)
 from pytest_arena.outcomes import Outcome
 
 if TYPE_CHECKING:
@@ -35,6 +54,9 @@ DEFAULT_COMPLETION_TOKENS = 6_000
 DEFAULT_OTHER_SHARE = 0.5  # a strategy that reaches both sides; one that reaches only the cloud: 1, only local: 0
 DEFAULT_WALL_S = 180.0
 DEFAULT_NON_LLM_WALL_S = 10.0
+# The power section: the differences in pass rate it plans for, and the seeds per task it compares.
+DEFAULT_DIFFERENCES = (0.05, 0.10, 0.15, 0.20)
+SEED_COLUMNS = (1, 2, 3, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +119,9 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
 
 
-def plan_text(session: ArenaSession, rows: list[dict] | None = None) -> str:
+def plan_text(session: ArenaSession, rows: list[dict] | None = None,
+              differences: tuple[float, ...] = DEFAULT_DIFFERENCES, discordant: float = ASSUMED_DISCORDANT,
+              within_share: float = ASSUMED_WITHIN_SHARE) -> str:
     """The printed plan. ``rows`` default to the session's own raw.jsonl (earlier runs of this sweep)."""
     from pytest_arena.jsonl import read_jsonl
 
@@ -141,7 +165,86 @@ def plan_text(session: ArenaSession, rows: list[dict] | None = None) -> str:
                   f"share (always-cloud 1, always-local 0, other strategies {DEFAULT_OTHER_SHARE}); "
                   f"{DEFAULT_WALL_S:.0f} s per LLM cell, {DEFAULT_NON_LLM_WALL_S:.0f} s per non-LLM cell", ""]
     lines += _budget_lines(config, projected, total_cost)
+    lines += ["", *power_lines(session, rows, differences, discordant, within_share)]
     return "\n".join(lines)
+
+
+def _earlier_pairs(rows: list[dict], ours: str, theirs: str) -> list[TaskPairs]:
+    """Per task, the earlier pairs of ``ours`` and ``theirs`` on the same task, seed, agent and
+    models (the analysis's pairing), counted rows only; rows that do not parse are left out."""
+    from pytest_arena.analysis.stats.observations import RowFormatError, observe
+
+    sides: dict[str, dict[tuple[str, ...], bool]] = {ours: {}, theirs: {}}
+    for i, row in enumerate(rows):
+        try:
+            obs = observe(row, f"row {i}")
+        except RowFormatError:
+            continue
+        side = sides.get(obs.cell.strategy)
+        if side is not None and obs.counted:
+            group = obs.cell.group
+            side[(obs.task_id, obs.seed_key, group.task_class, group.agent, group.local_model,
+                  group.cloud_model)] = obs.passed
+    per_task: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for key in sides[ours].keys() & sides[theirs].keys():
+        d = int(sides[ours][key]) - int(sides[theirs][key])
+        sums = per_task[key[0]]
+        sums[0] += 1
+        sums[1] += d
+        sums[2] += d * d
+    return [TaskPairs(int(n), total, squares) for n, total, squares in per_task.values()]
+
+
+def _pp(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f} pp"
+
+
+def _config_power(components: VarianceComponents, n_tasks: int, seeds: int) -> str:
+    achieved = achieved_power(REFERENCE_DIFFERENCE, components, n_tasks, seeds)
+    if achieved is None:
+        return f"no interval under {MIN_TASKS} tasks"
+    detectable = minimum_detectable(components, n_tasks, seeds)
+    return (f"power {achieved:.0%} at {_pp(REFERENCE_DIFFERENCE)}; detectable with {POWER:.0%} power: "
+            + ("over 100 pp" if detectable is None else _pp(detectable)))
+
+
+def power_lines(session: ArenaSession, rows: list[dict],
+                differences: tuple[float, ...] = DEFAULT_DIFFERENCES,
+                discordant: float = ASSUMED_DISCORDANT, within_share: float = ASSUMED_WITHIN_SHARE) -> list[str]:
+    """The plan's power section: per comparison with a baseline, the tasks needed per difference
+    and seed count, and what this config's tasks and seeds can detect."""
+    config = session.config
+    points = [p.label for p in config.strategy_points()]
+    header = (f"power: tasks a paired comparison of two strategies needs to detect a difference in pass rate "
+              f"(95% confidence, {POWER:.0%} power; pairs matched on task and seed, tasks resampled):")
+    if len(points) < 2:
+        return [header, f"  one strategy ({points[0] if points else 'none'}): nothing to compare"]
+    baseline = "always-cloud" if "always-cloud" in points else points[0]
+    seeds = len(config.benchmark.seeds)
+    per_class = Counter(session.registry.get(t).task_class for t in dict.fromkeys(c.task_id for c in session.cells))
+    lines = [header]
+    assumed = assumed_components(discordant, within_share)
+    shown_assumed = False
+    for point in points:
+        if point == baseline:
+            continue
+        components = estimate_components(_earlier_pairs(rows, point, baseline), within_share=within_share)
+        if components is None and shown_assumed:
+            lines.append(f"  {point} vs {baseline}: as above (no earlier pairs)")
+            continue
+        if components is None:
+            components, shown_assumed = assumed, True
+        lines += [f"  {point} vs {baseline}: variance between tasks {components.between:.3f}, within a task "
+                  f"{components.within:.3f} per pair ({components.source})",
+                  tabulate([[_pp(d), *[tasks_needed(d, components, m) or "over 1,000,000" for m in SEED_COLUMNS]]
+                            for d in differences],
+                           headers=["difference", *[f"tasks at {m} seed{'s' if m > 1 else ''}" for m in SEED_COLUMNS]],
+                           tablefmt="github", disable_numparse=True)]
+        for task_class, n in per_class.items():
+            lines.append(f"  this config, {task_class}: {n} tasks × {seeds} seed{'s' if seeds != 1 else ''}: "
+                         + _config_power(components, n, seeds))
+        lines.append("")
+    return lines
 
 
 def _budget_lines(config, projected, total_cost: float) -> list[str]:
@@ -175,7 +278,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="earlier raw.jsonl files or folders to project from (default: the config's out_dir)")
     parser.add_argument("--arena-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, as with pytest --arena-set")
+    parser.add_argument("--power-difference", type=float, action="append", default=[], metavar="PP",
+                        help="a difference in pass rate (percentage points) the power section plans for "
+                             f"(repeatable; default {', '.join(f'{100 * d:.0f}' for d in DEFAULT_DIFFERENCES)})")
+    parser.add_argument("--assume-discordant", type=float, default=ASSUMED_DISCORDANT, metavar="SHARE",
+                        help="without earlier pairs: the share of pairs on which two strategies disagree "
+                             f"(default {ASSUMED_DISCORDANT})")
+    parser.add_argument("--assume-within-share", type=float, default=ASSUMED_WITHIN_SHARE, metavar="SHARE",
+                        help="the share of that variance that is seed-to-seed noise within a task, where earlier "
+                             f"rows cannot tell (one seed per task) or do not exist (default {ASSUMED_WITHIN_SHARE})")
     args = parser.parse_args(argv)
+    for name, value, low, high in (("--power-difference", v, 0.0, 100.0) for v in args.power_difference):
+        if not low < value <= high:
+            parser.error(f"{name} {value:g}: a difference in percentage points, above 0 and at most 100")
+    for name, value in (("--assume-discordant", args.assume_discordant),
+                        ("--assume-within-share", args.assume_within_share)):
+        if not 0.0 <= value <= 1.0:
+            parser.error(f"{name} {value:g}: a share between 0 and 1")
     try:
         session = ArenaSession.load(args.config, args.arena_set, "plan", Path.cwd())
     except ArenaError as exc:
@@ -186,5 +305,6 @@ def main(argv: list[str] | None = None) -> int:
         rows, warnings = load_rows(args.rows)
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
-    print(plan_text(session, rows))
+    differences = tuple(v / 100 for v in args.power_difference) or DEFAULT_DIFFERENCES
+    print(plan_text(session, rows, differences, args.assume_discordant, args.assume_within_share))
     return 0

@@ -20,6 +20,7 @@ from pytest_arena.analysis.report.markdown import (
     FAMILY_HEADERS,
     NO_FAMILIES,
     ORACLE_HEADERS,
+    POWER_NOTE,
     ROUTER_HEADERS,
     comparison_rows,
     curve_rows,
@@ -191,7 +192,7 @@ def report_html(analysis: Analysis, charts: dict[str, Path], runs: list[RunEntry
              runs_table(runs) if runs else '<p class="note">no runs with a cell folder (rows in the '
              "original project's format carry none)</p>"]
     if analysis.comparisons:
-        body += ["<h2>Paired comparisons (same task and seed)</h2>",
+        body += ["<h2>Paired comparisons (same task and seed)</h2>", f'<p class="note">{esc(POWER_NOTE)}</p>',
                  _plain_table(COMPARISON_HEADERS, comparison_rows(analysis))]
     body += ["<h2>Router metrics</h2>", _plain_table(ROUTER_HEADERS, router_metric_rows(analysis))]
     if analysis.curves:

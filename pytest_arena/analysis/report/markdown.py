@@ -9,6 +9,7 @@ from pytest_arena.analysis.report.data_files import CI_METHOD
 from pytest_arena.analysis.report.tables import HARNESS_LABEL, group_title, render_group
 from pytest_arena.analysis.stats.formatting import pass_with_ci, percent, usd
 from pytest_arena.analysis.stats.intervals import MIN_TASKS, Interval
+from pytest_arena.analysis.stats.power import POWER, REFERENCE_DIFFERENCE, ComparisonPower
 from pytest_arena.analysis.stats.router_metrics import NOT_ENOUGH, TOLERANCE
 
 if TYPE_CHECKING:
@@ -77,12 +78,26 @@ def comparison_rows(analysis: Analysis) -> list[list]:
         rows.append([group_title(c.group, c.harness_check), f"{c.strategy} vs {c.baseline}", c.n_pairs, c.n_tasks,
                      delta_text(c.delta_pass_rate, c.note, 100, " pp", 1),
                      _signed_interval(c.delta_cost_usd, 1, "", 5),
-                     f"{c.wins}/{c.ties}/{c.losses}"])
+                     f"{c.wins}/{c.ties}/{c.losses}", *power_cells(c.power)])
     return rows
 
 
+def power_cells(power: ComparisonPower) -> list[str]:
+    """The achieved power at ±10 pp and the smallest difference detectable with 80% power."""
+    if power.power is None:
+        return [f"n/a (under {MIN_TASKS} tasks)", "n/a"]
+    detectable = "over 100 pp" if power.detectable is None else f"{100 * power.detectable:.0f} pp"
+    return [f"{power.power:.0%}", detectable]
+
+
 COMPARISON_HEADERS = ["group", "comparison", "pairs", "tasks", "Δ pass rate [95% CI]", "Δ cost USD/task [95% CI]",
-                      "win/tie/loss"]
+                      "win/tie/loss", f"power at ±{100 * REFERENCE_DIFFERENCE:.0f} pp",
+                      f"detectable with {POWER:.0%} power"]
+POWER_NOTE = (f"power: the chance that a true difference of {100 * REFERENCE_DIFFERENCE:.0f} pp would give an "
+              "interval excluding 0, from the comparison's own variance between and within tasks (not the "
+              "observed difference); detectable: the smallest difference found with "
+              f"{POWER:.0%} power at these tasks and pairs per task. `python -m pytest_arena plan` says how many "
+              "tasks a difference needs.")
 
 
 def router_metric_rows(analysis: Analysis) -> list[list]:
@@ -110,6 +125,7 @@ def summary_markdown(analysis: Analysis) -> str:
     if analysis.comparisons:
         parts += ["## Paired comparisons (same task and seed)", "",
                   "Δ = strategy − baseline; win = the strategy passed where the baseline failed.", "",
+                  POWER_NOTE, "",
                   _table(COMPARISON_HEADERS, comparison_rows(analysis)), ""]
     parts += ["## Router metrics", "",
               "gap recovered = (pass(s) − pass(always-local)) / (pass(always-cloud) − pass(always-local)); "

@@ -25,6 +25,7 @@ from pytest_arena.analysis.stats.intervals import (
     wilson_difference,
 )
 from pytest_arena.analysis.stats.observations import CellId, GroupId, Observation
+from pytest_arena.analysis.stats.power import ComparisonPower, TaskPairs, power_of
 
 BASELINES = ("always-cloud", "always-local")
 
@@ -43,12 +44,13 @@ class PairedDelta:
     delta_pass_rate: Interval
     delta_cost_usd: Interval
     note: str | None  # why there is no interval ("too few pairs ..."), else None
+    power: ComparisonPower  # what these pairs could detect (stats/power.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {"n_pairs": self.n_pairs, "n_tasks": self.n_tasks, "unmatched_rows": self.unmatched,
                 "wins": self.wins, "ties": self.ties, "losses": self.losses,
                 "delta_pass_rate": self.delta_pass_rate.as_dict(), "delta_cost_usd": self.delta_cost_usd.as_dict(),
-                "note": self.note}
+                "note": self.note, "power": self.power.as_dict()}
 
 
 @dataclass(slots=True)
@@ -89,7 +91,8 @@ def paired_delta(ours: dict[_Key, Observation], theirs: dict[_Key, Observation],
     the Wilson square-and-add interval of the two pass rates with n = tasks stands in.
     """
     keys = sorted(ours.keys() & theirs.keys())
-    per_task: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])  # pairs, d_pass, d_cost, ours passed
+    # per task: pairs, d_pass, d_cost, ours passed, d_pass squared
+    per_task: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0.0])
     wins = ties = losses = 0
     for key in keys:
         a, b = ours[key], theirs[key]
@@ -102,6 +105,7 @@ def paired_delta(ours: dict[_Key, Observation], theirs: dict[_Key, Observation],
         sums[1] += d_pass
         sums[2] += a.cost_usd - b.cost_usd
         sums[3] += a.passed
+        sums[4] += d_pass * d_pass
     n_tasks, note = len(per_task), None
     if not keys:
         delta_pass = delta_cost = NO_INTERVAL
@@ -119,9 +123,10 @@ def paired_delta(ours: dict[_Key, Observation], theirs: dict[_Key, Observation],
                 ours_rate = table[:, 3].sum() / len(keys)
                 lower, upper = wilson_difference(ours_rate, ours_rate - pass_point, n_tasks)
                 delta_pass = Interval(pass_point, lower, upper, "wilson-difference")
+    power = power_of([TaskPairs(int(s[0]), s[1], s[4]) for s in per_task.values()])
     return PairedDelta(n_pairs=len(keys), n_tasks=n_tasks, unmatched=len(ours) + len(theirs) - 2 * len(keys),
                        wins=wins, ties=ties, losses=losses, delta_pass_rate=delta_pass, delta_cost_usd=delta_cost,
-                       note=note)
+                       note=note, power=power)
 
 
 def compare(strategy_rows: list[Observation], baseline_rows: list[Observation], group: GroupId,
