@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WALLED = Guarantees(files="hard", network="hard", router_link="hard", memory="hard", processes="hard",
                     wall_time="hard")
 
-# The project's own kinds: each runs commands as a plain subprocess, writing each one down first.
+# The project's own kinds: each runs commands through a built-in kind, writing each one down first.
 # "recording" states that it walls off everything (so `auto` prefers it for the acceptance tests
-# too); "leaky" states that it walls off nothing.
+# too) and runs them in bubblewrap, which holds that (its self-check passes); "leaky" states that it
+# walls off nothing and runs them as plain subprocesses.
 RECORDING_CONFTEST = '''
 import json
 from pathlib import Path
@@ -53,8 +54,8 @@ class Recording:
     title = "a recording sandbox"
     install_hint = ""
 
-    def __init__(self, name, guarantees):
-        self.name, self.guarantees = name, guarantees
+    def __init__(self, name, guarantees, inner):
+        self.name, self.guarantees, self.inner = name, guarantees, inner
 
     def available(self):
         return Availability(True)
@@ -63,15 +64,15 @@ class Recording:
         return "recording-1"
 
     def open(self, spec):
-        return RecordingBox(self, get_sandbox_kind("subprocess").open(spec))
+        return RecordingBox(self, get_sandbox_kind(self.inner).open(spec))
 
 
 register_sandbox_kind(Recording("recording", Guarantees(
-    files="hard", network="hard", router_link="hard", memory="hard", processes="hard", wall_time="hard")),
+    files="hard", network="hard", router_link="hard", memory="hard", processes="hard", wall_time="hard"), "bwrap"),
     agents=True, scoring=True)
 register_sandbox_kind(Recording("leaky", Guarantees(
-    files="absent", network="absent", router_link="absent", memory="absent", processes="absent", wall_time="soft")),
-    agents=True)
+    files="absent", network="absent", router_link="absent", memory="absent", processes="absent", wall_time="soft"),
+    "subprocess"), agents=True)
 '''
 
 
@@ -84,7 +85,8 @@ def registry(monkeypatch):
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
+def project(pytester: pytest.Pytester, monkeypatch, tmp_path) -> pytest.Pytester:
+    monkeypatch.setenv("ARENA_SELFCHECK_DIR", str(tmp_path / "selfcheck"))  # each kind's self-check runs afresh
     make_task(pytester.path)
     pytester.makeconftest(TEST_AGENTS_CONFTEST + RECORDING_CONFTEST)
     return pytester
@@ -101,6 +103,11 @@ def sweep(project: pytest.Pytester, agent_kind: str) -> tuple[pytest.RunResult, 
     return result, rows[-1], commands
 
 
+def is_probe(command: dict) -> bool:
+    """The sandbox self-check's probe (pytest_arena/sandbox/selfcheck.py), run in the kind first."""
+    return "pytest-arena sandbox self-check probe" in " ".join(command["cmd"])
+
+
 def test_a_projects_own_kind_runs_the_agent_and_the_acceptance_tests_and_rows_record_its_name(project):
     result, row, commands = sweep(project, "recording")
     result.assert_outcomes(passed=1)
@@ -110,8 +117,16 @@ def test_a_projects_own_kind_runs_the_agent_and_the_acceptance_tests_and_rows_re
     assert {c["kind"] for c in commands} == {"recording"}
     agent = [c["cmd"] for c in commands if c["cmd"][0] == "sleep"]
     assert agent == [["sleep", "0.5"]]  # the sleeper agent's one process
+    # before it, the self-check probed the kind once per role (the agents' box shape, the tests'):
+    # three commands each (the walls, the memory cap, the process cap)
+    first_agent = next(i for i, c in enumerate(commands) if c["cmd"][0] == "sleep")
+    assert [i for i, c in enumerate(commands) if is_probe(c)] == list(range(first_agent - 6, first_agent))
+    for role in ("agent", "scoring"):  # the row records the kind, its version and the walls that held
+        held = dict(row["sandbox_guarantees"][role])
+        assert held.pop("selfcheck")  # when the self-check that cleared it ran
+        assert held == {"kind": "recording", "version": "recording-1", **WALLED.as_dict()}
     # the rest: pytest runs (the session's reference check, the pristine collection, the verdict)
-    acceptance = [c["cmd"] for c in commands if c["cmd"][0] != "sleep"]
+    acceptance = [c["cmd"] for c in commands if c["cmd"][0] != "sleep" and not is_probe(c)]
     assert acceptance and all("pytest" in " ".join(cmd) for cmd in acceptance)
     assert any(arg.startswith("--junitxml=") for cmd in acceptance for arg in cmd)
     # It states it walls off files and network: nothing is marked, nothing is warned about.
@@ -146,11 +161,13 @@ def test_the_built_in_kinds_state_what_they_wall_off():
     assert walls["bwrap"].isolates and walls["bwrap"].router_link == "hard"
     assert walls["unshare"].network == "hard" and walls["unshare"].files == "absent"
     assert not walls["subprocess"].isolates and not walls["none"].isolates
-    # auto's order of preference, strongest first; none (no caps at all) is for agents only
+    # auto's order of preference, strongest first; none (no caps at all) is for agents only; the
+    # container kind (cgroup caps: memory hard) comes first where its image is built, but is opt-in:
+    # never the kind install hints and fallback warnings name
     assert [k.name for k in sorted(kinds.sandbox_kinds("scoring"), key=lambda k: -k.guarantees.strength)] == [
-        "bwrap", "unshare", "subprocess"]
-    assert [k.name for k in kinds.sandbox_kinds("agents")] == ["bwrap", "none"]
-    assert kinds.preferred_kind("agents").name == "bwrap"
+        "container", "bwrap", "seatbelt", "unshare", "subprocess"]
+    assert [k.name for k in kinds.sandbox_kinds("agents")] == ["bwrap", "seatbelt", "none", "container"]
+    assert kinds.preferred_kind("agents").name == kinds.preferred_kind("scoring").name == "bwrap"
 
 
 class Toy:

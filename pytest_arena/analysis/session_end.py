@@ -34,10 +34,11 @@ def sandbox_warnings(rows: list[dict[str, Any]], since: str) -> list[str]:
         if (row.get("started_at") or "") < since:
             continue
         box = row.get("sandbox") or {}
-        if box.get("agent") not in (None, "not started") and not isolates(box["agent"]):
+        held = row.get("sandbox_guarantees") or {}  # the walls that held, where the row records them
+        if box.get("agent") not in (None, "not started") and not isolates(box["agent"], held.get("agent")):
             unsandboxed[row.get("route")] += 1
             agent_kinds.add(box["agent"])
-        if box.get("scoring") not in (None, "not run") and not isolates(box["scoring"]):
+        if box.get("scoring") not in (None, "not run") and not isolates(box["scoring"], held.get("scoring")):
             scoring[box["scoring"]] += 1
     lines = []
     if unsandboxed:

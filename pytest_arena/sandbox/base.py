@@ -28,6 +28,8 @@ __all__ = [
     "SandboxKind",
     "SandboxResult",
     "SandboxStartError",
+    "WALLS",
+    "weight",
 ]
 
 # How firmly a kind enforces one wall:
@@ -37,6 +39,8 @@ __all__ = [
 #   absent: not enforced.
 Level = Literal["hard", "soft", "absent"]
 _WEIGHT: dict[str, int] = {"hard": 2, "soft": 1, "absent": 0}
+# The walls a kind states a level for, in the order tables show them.
+WALLS = ("files", "network", "router_link", "memory", "processes", "wall_time")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,15 @@ class Guarantees:
     def strength(self) -> int:
         """hard counts 2, soft 1, absent 0: ``auto`` prefers the strongest available kind."""
         return sum(_WEIGHT[getattr(self, f.name)] for f in fields(self))
+
+    def as_dict(self) -> dict[str, Level]:
+        """``{wall: level}`` in ``WALLS`` order: what rows record and tables show."""
+        return {wall: getattr(self, wall) for wall in WALLS}
+
+
+def weight(level: str) -> int:
+    """hard 2, soft 1, absent 0 (anything else 0): to compare a level held with one stated."""
+    return _WEIGHT.get(level, 0)
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pytest_arena.sandbox.base import BoxSpec, Guarantees, Limits
-from pytest_arena.sandbox.launcher import SYSTEM_PATHS, PrefixKind, inside, interpreter_paths
+from pytest_arena.sandbox.launcher import (
+    MASKED_DIRS,
+    MASKED_FILES,
+    ROUTER_SOCKET,
+    SYSTEM_PATHS,
+    PrefixKind,
+    inside,
+    interpreter_paths,
+)
 
-__all__ = ["MASKED_DIRS", "MASKED_FILES", "ROUTER_SOCKET", "BubblewrapKind"]
-
-# Secrets of the host inside /etc: replaced by an empty file or folder.
-MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
-                "/etc/machine-id")
-MASKED_DIRS = ("/etc/ssh", "/etc/sudoers.d", "/etc/ssl/private")
-# Where the router's Unix socket appears inside a sandbox.
-ROUTER_SOCKET = "/run/arena/router.sock"
+__all__ = ["MASKED_DIRS", "MASKED_FILES", "ROUTER_SOCKET", "BubblewrapKind"]  # the masks: launcher.py's, shared
 
 
 class BubblewrapKind(PrefixKind):

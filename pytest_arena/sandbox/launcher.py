@@ -11,7 +11,11 @@ Caps, for every such kind:
 - wall time: the whole process group (and cgroup) is killed with SIGKILL;
 - file size: ``RLIMIT_FSIZE`` when ``Limits.file_bytes`` is set (a write past it fails with
   ``EFBIG``, or ``SIGXFSZ`` ends a program that does not ignore it): the largest file an agent or
-  the code under test can leave, its logs included.
+  the code under test can leave, its logs included;
+- not on Linux (macOS): no ``RLIMIT_AS`` (it fails with EINVAL; ``RLIMIT_DATA`` is set where it
+  can be), no ``RLIMIT_NPROC`` (it would count every process of the user), no cgroup, no
+  ``/proc``: a kind there holds memory and processes with a host-side ``watch`` (``PrefixKind.watch``)
+  and states those caps as soft.
 
 The rlimits are applied by a tiny launcher (the base interpreter, ``-I -S``) that runs first
 inside the sandbox, starts the router forwarder when the kind asks for one, then ``exec``s the
@@ -34,7 +38,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Protocol
 
 from pytest_arena.paths import base_python
 from pytest_arena.sandbox.base import (
@@ -49,17 +53,28 @@ from pytest_arena.sandbox.base import (
 from pytest_arena.sandbox.cgroup import PidsCgroup
 
 __all__ = [
-    "SYSTEM_PATHS", "TAIL_BYTES", "PrefixBox", "PrefixKind", "base_python", "inside", "interpreter_paths",
-    "killed_reason", "minimal_environment", "open_output", "tail",
+    "MASKED_DIRS", "MASKED_FILES", "ROUTER_SOCKET",
+    "SYSTEM_PATHS", "TAIL_BYTES", "PrefixBox", "PrefixKind", "ProcessWatch", "base_python", "inside",
+    "interpreter_paths", "killed_reason", "minimal_environment", "open_output", "tail",
 ]
 
 _log = logging.getLogger(__name__)
+
+# Linux-only parts (pids cgroups, RLIMIT_AS, /proc) are used only where this holds: macOS has none
+# of them (setrlimit(RLIMIT_AS) fails there with EINVAL).
+_LINUX = sys.platform.startswith("linux")
 
 TAIL_BYTES = 16 * 1024
 _TRUNCATED = "[...truncated...]\n"
 # The host's system, read-only. Anything else is invisible to a kind that walls off files unless a
 # caller names it.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+# Secrets of the host inside /etc: replaced by an empty file or folder in every kind that shows /etc.
+MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
+                "/etc/machine-id")
+MASKED_DIRS = ("/etc/ssh", "/etc/sudoers.d", "/etc/ssl/private")
+# Where the router's Unix socket appears inside a sandbox that binds it (the forwarder relays to it).
+ROUTER_SOCKET = "/run/arena/router.sock"
 
 # Runs inside the sandbox before the command. argv: a JSON spec (memory bytes or null, max new
 # processes, the fd that reports "started", the forwarder's port and socket or null), then the
@@ -118,26 +133,35 @@ if forward:
     if os.read(ready_r, 1) != b"1":
         sys.exit("arena sandbox: the router forwarder did not start")
     os.close(ready_r)
-limits = [(resource.RLIMIT_CORE, 0)]
+linux = sys.platform.startswith("linux")
+# (limit, value, required): a required limit that cannot be set stops the start; the others are
+# caps another part holds on this platform (the kind's watchdog), so their failure is skipped.
+limits = [(resource.RLIMIT_CORE, 0, True)]
 if spec["memory"]:
-    limits.append((resource.RLIMIT_AS, spec["memory"]))
+    # macOS refuses RLIMIT_AS (EINVAL): RLIMIT_DATA there, best effort.
+    limits.append((resource.RLIMIT_AS if linux else resource.RLIMIT_DATA, spec["memory"], linux))
 if spec.get("fsize"):
-    limits.append((resource.RLIMIT_FSIZE, spec["fsize"]))
-try:
-    uid, running = os.getuid(), 0
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                running += os.stat("/proc/" + name).st_uid == uid
-            except OSError:
-                pass
-    limits.append((resource.RLIMIT_NPROC, running + spec["procs"]))
-except OSError:  # no /proc (not Linux): cannot count, so no process cap
-    pass
-for which, value in limits:
-    hard = resource.getrlimit(which)[1]
-    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-    resource.setrlimit(which, (value, value))
+    limits.append((resource.RLIMIT_FSIZE, spec["fsize"], True))
+if linux:  # elsewhere RLIMIT_NPROC counts all the user's processes and no /proc counts them
+    try:
+        uid, running = os.getuid(), 0
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    running += os.stat("/proc/" + name).st_uid == uid
+                except OSError:
+                    pass
+        limits.append((resource.RLIMIT_NPROC, running + spec["procs"], True))
+    except OSError:  # no /proc mounted: cannot count, so no process cap
+        pass
+for which, value, required in limits:
+    try:
+        hard = resource.getrlimit(which)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+    except (OSError, ValueError):
+        if required:
+            raise
 os.write(spec["started_fd"], b"1")
 os.close(spec["started_fd"])
 os.execvp(sys.argv[2], sys.argv[2:])
@@ -154,6 +178,15 @@ def interpreter_paths(harness_env: bool = True) -> list[Path]:
         if path.is_dir() and str(path) not in SYSTEM_PATHS and not str(path).startswith("/usr/"):
             paths.append(path)
     return sorted(paths)
+
+
+class ProcessWatch(Protocol):
+    """A host-side watch over one command's processes, for caps its kind's prefix cannot hold."""
+
+    def stop(self) -> str | None:
+        """Stop watching and kill what it saw of the command that still runs; returns the cap the
+        command broke (the reason it was killed), or None."""
+        ...
 
 
 class PrefixKind(abc.ABC):
@@ -182,6 +215,11 @@ class PrefixKind(abc.ABC):
         return returncode
 
     def version(self) -> str | None:
+        return None
+
+    def watch(self, pid: int, limits: Limits) -> ProcessWatch | None:
+        """Started right after the command (``pid`` leads its own process group), stopped when it
+        is over: for the caps the prefix cannot enforce. None: the prefix and launcher hold them all."""
         return None
 
     def available(self) -> Availability:
@@ -220,7 +258,7 @@ class PrefixBox(BoxBase):
                   "fsize": limits.file_bytes}
         try:
             argv = prefix + [base_python(), "-I", "-S", "-c", _LAUNCHER, json.dumps(launch), *cmd]
-            cgroup = PidsCgroup.create(limits.max_procs)
+            cgroup = PidsCgroup.create(limits.max_procs) if _LINUX else None
             if cgroup:
                 argv = cgroup.joining(argv)
             with open_output(stdout_path) as out, open_output(stderr_path) as err:
@@ -233,8 +271,12 @@ class PrefixBox(BoxBase):
                     raise SandboxStartError(f"{kind.name} sandbox could not start: {exc}") from exc
                 finally:
                     os.close(started_write)
-                timed_out = not _wait(proc, limits.wall_s)
-                _kill_everything(proc, cgroup)
+                watch = kind.watch(proc.pid, limits)
+                try:
+                    timed_out = not _wait(proc, limits.wall_s)
+                    _kill_everything(proc, cgroup)
+                finally:
+                    breach = watch.stop() if watch else None
                 duration = time.monotonic() - start
                 exit_code = kind.exit_code(proc.returncode)
                 stdout, stderr = tail(out), tail(err)
@@ -252,7 +294,7 @@ class PrefixBox(BoxBase):
                 f"{kind.name} sandbox could not start (exit code {exit_code}): {stderr.strip()[-2000:]}"
             )
         return SandboxResult(exit_code=exit_code, timed_out=timed_out,
-                             killed_reason=killed_reason(timed_out, exit_code, limits),
+                             killed_reason=breach or killed_reason(timed_out, exit_code, limits),
                              duration_s=duration, stdout=stdout, stderr=stderr, kind=kind.name)
 
 
@@ -282,7 +324,7 @@ def minimal_environment(workdir: Path, extra: Mapping[str, str] | None) -> dict[
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "HOME": str(workdir),
-        "LANG": "C.UTF-8",
+        "LANG": "C.UTF-8" if _LINUX else "en_US.UTF-8",  # macOS has no C.UTF-8 locale before 13
         "TMPDIR": "/tmp",
     }
     env.update(extra or {})

@@ -17,6 +17,7 @@ from pytest_arena.sandbox.base import BoxSpec, Limits, RouterLink, SandboxResult
 from pytest_arena.sandbox.kinds import (
     UnknownSandboxKind,
     auto_sandbox_kind,
+    availability,
     forget_availability,
     get_sandbox_kind,
     preferred_kind,
@@ -60,6 +61,9 @@ def fallback_warning(kind: str) -> str:
     lost = " and ".join(wall for wall, hard in walls.items() if not hard)
     isolation = ", ".join(filter(None, [held and f"{held} isolated", lost and f"{lost} NOT isolated"]))
     best = preferred_kind("scoring")
+    if best.name != kind and availability(best.name):  # a config named the weaker kind (sandbox.scoring)
+        return (f"scoring sandbox: {kind} ({isolation}), as sandbox.scoring names it although {best.title} works "
+                f"here (sandbox.scoring: auto picks it); rows record sandbox.scoring={kind!r}.")
     return (f"scoring sandbox: {kind} ({isolation}): {best.title} is missing or cannot start here. "
             f"Install it ({best.install_hint}); rows record sandbox.scoring={kind!r}.")
 

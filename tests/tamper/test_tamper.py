@@ -1,7 +1,12 @@
 """The tamper suite: probe agents (tests/tamper/probes/) attack the harness through the real
 plugin, each from inside its cell's agent sandbox, as a real agent would. Each must gain nothing:
 its cell fails, and what it reached is empty. The results folder lives outside /tmp here, so the
-walls are tested where a user keeps them (not hidden by the sandbox's private /tmp alone)."""
+walls are tested where a user keeps them (not hidden by the sandbox's private /tmp alone).
+
+Every test runs once per sandbox kind registered here that walls off an agent (bubblewrap on
+Linux, the container kind where its image is built, Seatbelt on a Mac), agents and acceptance
+tests both in it; a kind that does not work here is skipped, with its reason. The control runs
+the same probes with the agent sandbox off and sees them reach their targets."""
 from __future__ import annotations
 
 import json
@@ -16,23 +21,35 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.sandbox.run import sandbox_kind
+from pytest_arena.sandbox.kinds import availability, sandbox_kinds
 from tests.core.arena_project import make_config, make_task
 
 # The probe agents and their attacks are data: written into each throwaway project, never imported here.
 PROBES = Path(__file__).resolve().parent / "probes"
 
-pytestmark = pytest.mark.skipif(sandbox_kind() != "bwrap", reason="the agent sandbox needs bubblewrap")
+
+def walled_agent_kinds() -> list:
+    """The kinds the suite runs on: every agent kind here that walls off files and network."""
+    params = []
+    for kind in sandbox_kinds("agents"):
+        if kind.guarantees.isolates:
+            found = availability(kind.name)
+            params.append(pytest.param(kind.name, id=kind.name, marks=() if found else pytest.mark.skip(
+                reason=f"{kind.title} {found.reason}")))
+    return params
 
 KEYS = {"OPENAI_API_KEY": "sk-probe-openai-5c1e7a", "ANTHROPIC_API_KEY": "sk-ant-probe-9d2f4b"}
 VICTIM = "a host file no cell may write\n"
 SECRET = "a host secret no cell may read: 7e1f0c\n"
 
 
-@pytest.fixture
-def arena(pytester: pytest.Pytester):
+@pytest.fixture(params=walled_agent_kinds())
+def arena(pytester: pytest.Pytester, request: pytest.FixtureRequest):
     """A project with the adder task, the probes, a results folder outside /tmp, the user's keys
-    in the environment pytest starts with, and a port listening on the host."""
+    in the environment pytest starts with, and a port listening on the host; its cells run in the
+    kind ``request.param`` (agents and, where it serves them, acceptance tests)."""
+    kind = request.param
+    scoring = kind if kind in {k.name for k in sandbox_kinds("scoring")} else "auto"
     task = make_task(pytester.path)
     pytester.makeconftest((PROBES / "probe_agents.py").read_text())
     shutil.copytree(PROBES / "attacks", pytester.path / "attacks")
@@ -50,8 +67,8 @@ def arena(pytester: pytest.Pytester):
              "secret": str(host / "secret.txt")}
 
     def run(*agents: str, unsandboxed: bool = False, args: tuple[str, ...] = ()):
-        make_config(pytester.path, agents=("oracle", *agents), out_dir=str(out_dir),
-                    extra="sandbox: {agents: none}\n" if unsandboxed else "")
+        sandbox = "{agents: none}" if unsandboxed else f"{{agents: {kind}, scoring: {scoring}}}"
+        make_config(pytester.path, agents=("oracle", *agents), out_dir=str(out_dir), extra=f"sandbox: {sandbox}\n")
         env = {**KEYS, "ARENA_PROBE_HINTS": json.dumps(hints)}
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # the environment the pytest subprocess starts with
@@ -63,6 +80,8 @@ def arena(pytester: pytest.Pytester):
             for k, v in old.items():
                 os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
         rows = [json.loads(line) for line in (out_dir / "raw.jsonl").read_text().splitlines() if line.strip()]
+        ran_in = {r["sandbox"]["agent"] for r in rows if r["sandbox"]["agent"] != "not started"}
+        assert ran_in <= {"none" if unsandboxed else kind}, ran_in  # the cells ran in the kind under test
         return result, {r["route"]: r for r in rows}
 
     yield run, out_dir, pytester.path, listener
@@ -79,7 +98,10 @@ def found(out_dir: Path, row: dict) -> dict:
 def assert_gained_nothing(row: dict) -> None:
     assert row["outcome"] == "fail", row["error"]
     assert row["quality"]["functional_pass"] is False
-    assert row["sandbox"]["agent"] == "bwrap" and row["sandbox"]["scoring"] == "bwrap"
+    # agent and tests ran in kinds whose files and network walls held (the self-check cleared them)
+    held = row["sandbox_guarantees"]
+    assert [held[role]["kind"] for role in ("agent", "scoring")] == [row["sandbox"]["agent"], row["sandbox"]["scoring"]]
+    assert all(held[role][wall] == "hard" for role in ("agent", "scoring") for wall in ("files", "network"))
 
 
 def test_reference_solutions_are_out_of_reach(arena):
@@ -179,8 +201,8 @@ def test_nothing_outside_the_workspace_is_written_and_pytest_is_out_of_reach(are
 def test_nothing_the_agent_started_outlives_it(arena):
     """A detached daemon (new session) the probe leaves behind would write a passing solution into
     the workspace while the cell is scored. Run by hand outside the harness it does (checked when
-    the probe was written); in the cell, bwrap's pid namespace ends it with the agent. (With
-    ``sandbox.agents: none`` the cell's pids cgroup kills it too, where cgroups can be made.)"""
+    the probe was written); in the cell, the kind's wall time ends it with the agent (bubblewrap's
+    pid namespace, a container's end, Seatbelt's watchdog)."""
     run, out_dir, *_ = arena
     _, rows = run("probe-lingering")
     tag = found(out_dir, rows["probe-lingering"])["daemon"]
@@ -199,6 +221,7 @@ def _read(path: Path) -> bytes:
         return b""
 
 
+@pytest.mark.parametrize("arena", ["none"], indirect=True)  # the control runs once, with no agent sandbox
 def test_control_without_the_agent_sandbox_the_probes_do_reach_their_targets(arena):
     """The probes are real: with the agent sandbox off (``sandbox.agents: none``), the same probes
     find the reference, the other cell's workspace, the keys in pytest's environment and the

@@ -268,7 +268,7 @@ def observe(row: dict, source: str) -> Observation:
         wall_ms=None if wall is None else float(_int(latency, "wall_ms", "latency")),
         cell_key=row.get("cell_key") if not original_format else None,
         original_format=original_format, raw_category=raw_category, raw_strategy=raw_strategy,
-        unsandboxed=_unsandboxed(row.get("sandbox")),
+        unsandboxed=_unsandboxed(row.get("sandbox"), row.get("sandbox_guarantees")),
         measured_sha=row.get("measured_sha") if not original_format else None,
         agent_version=_version(row.get("agent_version")) if not original_format else None,
     )
@@ -278,13 +278,20 @@ def _version(value: object) -> str | None:
     return str(value) if value not in (None, "", "unknown") else None
 
 
-def _unsandboxed(box: object) -> bool:
-    """A kind that does not wall off files and network, as the kind states (a name no kind has
-    here counts as one); rows before the sandbox field (and the original's) carry none: not marked."""
+def _unsandboxed(box: object, held: object = None) -> bool:
+    """A kind that did not wall off files and network: as the row recorded the walls that held
+    (``sandbox_guarantees``), else as the kind states here (a name no kind has here counts as one);
+    rows before the sandbox field (and the original's) carry none: not marked."""
     if not isinstance(box, dict):
         return False
-    ran = [box.get("agent"), box.get("scoring")]
-    return any(name not in (None, "not started", "not run") and not isolates(str(name)) for name in ran)
+    recorded = held if isinstance(held, dict) else {}
+    return any(name not in (None, "not started", "not run")
+               and not isolates(str(name), _mapping(recorded.get(role)))
+               for role, name in (("agent", box.get("agent")), ("scoring", box.get("scoring"))))
+
+
+def _mapping(value: object) -> dict | None:
+    return value if isinstance(value, dict) else None
 
 
 @dataclass(slots=True)
