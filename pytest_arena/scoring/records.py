@@ -26,6 +26,8 @@ class ScoreResult:
     tampering: str | None = None  # what a cross-check caught; None when the report held up
     scoring_env: str | None = None  # key of the clean interpreter environment the tests ran in
     output: str = ""  # pytest's stdout and stderr of the acceptance run (the cell's test_output.txt)
+    runner: str = "pytest"  # the test runner the task names (pytest_arena/scoring/runners)
+    checks: tuple[str, ...] = ()  # the cross-checks that applied (pytest_arena/scoring/runners/base.py)
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,24 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pytest_arena.errors import TaskError
+from pytest_arena.errors import ScoringUnavailable, TaskError
 from pytest_arena.sandbox.leftovers import WORKSPACE_LIMITS, copy_tree, read_bounded
 from pytest_arena.sandbox.leftovers import Limits as LeftoverLimits
 from pytest_arena.sandbox.run import Limits, SandboxResult, SandboxStartError, run_sandboxed, sandbox_kind
 from pytest_arena.scoring import env as scoring_env
 from pytest_arena.scoring.records import ScoreResult, ScoringEnv
-from pytest_arena.tasks.base import Task
+from pytest_arena.scoring.runners import get_test_runner, runner_tools_dir
+from pytest_arena.scoring.runners.base import Canaries as PlantedTests
+from pytest_arena.scoring.runners.base import (
+    ControlFiles,
+    RunnerCase,
+    RunnerContext,
+    StepRun,
+    TestRunner,
+    Toolchain,
+)
+from pytest_arena.scoring.runners.common import write_junit
+from pytest_arena.tasks.base import Task, runner_name_of
 
 # Names that change what pytest (or the interpreter) runs, wherever they appear in the tree.
 PYTEST_CONTROL_FILES = frozenset({
@@ -50,6 +61,7 @@ PYTEST_CONTROL_FILES = frozenset({
     "sitecustomize.py", "usercustomize.py", "pytest.py",
 })
 PYTEST_CONTROL_DIRS = frozenset({"pytest", "_pytest"})
+PYTEST_CONTROL = ControlFiles(names=PYTEST_CONTROL_FILES, dirs=PYTEST_CONTROL_DIRS)
 # Our pytest configuration: xunit1 puts file= and line= on each testcase, so ids are exact.
 _PYTEST_INI = "[pytest]\njunit_family = xunit1\n"
 # The sandbox's environment holds nothing of ours; these are all pytest gets (no PYTEST_PLUGINS,
@@ -112,47 +124,60 @@ class Canaries:
 
 
 def prepare_scoring_dir(task: Task, agent_workspace: Path, scoring_dir: Path,
-                        leftover_limits: LeftoverLimits = WORKSPACE_LIMITS) -> None:
+                        leftover_limits: LeftoverLimits = WORKSPACE_LIMITS,
+                        control: ControlFiles = PYTEST_CONTROL) -> None:
     """Copy the agent's workspace, then restore the acceptance tests from the task source.
 
     Whatever the agent did to the tests (edited, deleted, replaced by a symlink) is discarded, and
-    pytest-control files it added are removed; those the task ships are restored too.
+    control files it added (pytest's, or those of the task's test runner: ``control``) are
+    removed; those the task ships are restored too.
     """
     scoring_dir = Path(scoring_dir)
     if scoring_dir.exists() and any(scoring_dir.iterdir()):
         raise ValueError(f"scoring dir {scoring_dir} is not empty; pass a fresh folder.")
-    copy_tree(agent_workspace, scoring_dir, leftover_limits, skip=_not_copied)
-    shipped = {**_control_files(task.files("workspace")), **task.files("tests")}
-    _remove_control_files(scoring_dir, keep=set(shipped))
+    workspace = task.files("workspace")
+    kept_dirs = {part for rel in workspace for part in PurePosixPath(rel).parts[:-1]}
+    skipped = control.dirs - kept_dirs  # a toolchain's build folders (target/, node_modules/): never copied
+    copy_tree(agent_workspace, scoring_dir, leftover_limits,
+              skip=_not_copied if control is PYTEST_CONTROL else lambda rel: _not_copied(rel) or any(
+                  part in skipped for part in PurePosixPath(rel).parts))
+    shipped = {**_control_files(workspace, control), **task.files("tests")}
+    _remove_control_files(scoring_dir, keep=set(shipped), control=control)
     for rel, content in shipped.items():
         _write_pristine(scoring_dir, rel, content)
 
 
 def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
           limits: Limits | None = None, env: ScoringEnv | None = None,
-          leftover_limits: LeftoverLimits = WORKSPACE_LIMITS) -> ScoreResult:
+          leftover_limits: LeftoverLimits = WORKSPACE_LIMITS, kind: str | None = None) -> ScoreResult:
     """Run the task's acceptance tests against ``agent_workspace`` (copied to ``scoring_dir``).
 
     The JUnit report and our pytest ini go to ``<scoring_dir>-report/``, outside the folder the
     tested code can write. ``pass`` needs every test of the pristine collection to pass (a skip
     is not a pass) in a report that holds up to the cross-checks; anything the tested code causes
     is a ``fail`` with a reason; ``infra_error`` only when the sandbox itself cannot start.
-    ``env`` is the clean interpreter environment (default: ``scoring_env.prepare()``).
+    ``env`` is the clean interpreter environment (default: ``scoring_env.prepare()``); ``kind``
+    the sandbox kind the tests run in (``sandbox.scoring``, resolved; default: the strongest here).
     """
     start = time.monotonic()
     limits = limits or Limits(wall_s=task.spec.scoring_timeout_s)
     scoring_dir = Path(scoring_dir).resolve()
-    kind = sandbox_kind()
+    kind = kind or sandbox_kind()
     env = env or scoring_env.prepare()
+    runner = _runner_of(task)
+    if runner.toolchain is not None:  # the task's tests run with their own toolchain (go test, cargo, ...)
+        return _score_with_toolchain(task, runner, runner.toolchain, agent_workspace, scoring_dir, limits=limits,
+                                     env=env, leftover_limits=leftover_limits, kind=kind, start=start)
     output = ""  # the acceptance run's, once it ran
 
     def result(status, passed, total, reason, failures=(), junit=None, tampering=None) -> ScoreResult:
         return ScoreResult(status=status, tests_passed=passed, tests_total=total, reason=reason,
                            duration_s=time.monotonic() - start, junit_path=junit, sandbox=kind,
-                           failures=list(failures), tampering=tampering, scoring_env=env.key, output=output)
+                           failures=list(failures), tampering=tampering, scoring_env=env.key, output=output,
+                           runner=runner.name, checks=runner.checks)
 
     try:
-        pristine = pristine_collection(task, env, limits)
+        pristine = pristine_collection(task, env, limits, kind)
     except SandboxStartError as exc:
         return result("infra_error", 0, 0, str(exc))
     prepare_scoring_dir(task, agent_workspace, scoring_dir, leftover_limits)
@@ -166,7 +191,7 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
     try:
         run = _run_pytest(task, env, scoring_dir, report_dir, limits, [
             "--continue-on-collection-errors", f"--junitxml={junit_path}", *targets,
-        ], readonly=tuple(scoring_dir / rel for rel in (*task.test_files, canaries.path)))
+        ], readonly=tuple(scoring_dir / rel for rel in (*task.test_files, canaries.path)), kind=kind)
     except SandboxStartError as exc:
         return result("infra_error", 0, 0, str(exc))
     output = run.stdout + run.stderr
@@ -208,7 +233,7 @@ def score(task: Task, agent_workspace: Path, scoring_dir: Path, *,
 
 def _run_pytest(task: Task, env: ScoringEnv, scoring_dir: Path, report_dir: Path, limits: Limits,
                 args: list[str], *, bootstrap: str | None = None,
-                readonly: tuple[Path, ...] = ()) -> SandboxResult:
+                readonly: tuple[Path, ...] = (), kind: str | None = None) -> SandboxResult:
     """pytest from the clean env, with our ini, rootdir and confcutdir, in the sandbox: the
     scoring dir and ``report_dir`` writable, ``readonly`` files (the restored tests) not, the
     task folder (its reference solution) hidden."""
@@ -220,7 +245,7 @@ def _run_pytest(task: Task, env: ScoringEnv, scoring_dir: Path, report_dir: Path
     ], bootstrap=bootstrap)
     return run_sandboxed(cmd, workdir=scoring_dir, limits=limits, env=_PYTEST_ENV,
                          writable=[report_dir], readonly=[*env.readonly_paths, *readonly],
-                         hidden=[task.root])
+                         hidden=[task.root], kind=kind)
 
 
 # --- cross-checks: the pristine collection and the planted tests ------------------------------
@@ -228,16 +253,16 @@ def _run_pytest(task: Task, env: ScoringEnv, scoring_dir: Path, report_dir: Path
 _PRISTINE: dict[tuple, frozenset[CaseKey]] = {}
 
 
-def pristine_collection(task: Task, env: ScoringEnv, limits: Limits) -> frozenset[CaseKey]:
+def pristine_collection(task: Task, env: ScoringEnv, limits: Limits, kind: str | None = None) -> frozenset[CaseKey]:
     """The task's acceptance tests, as JUnit would name them, collected against its reference
     solution in the scoring sandbox: once per task (and env) per process."""
     key = (env.key, *(tuple(task.files(part).items()) for part in ("workspace", "tests", "reference")))
     if key not in _PRISTINE:
-        _PRISTINE[key] = _collect_pristine(task, env, limits)
+        _PRISTINE[key] = _collect_pristine(task, env, limits, kind)
     return _PRISTINE[key]
 
 
-def _collect_pristine(task: Task, env: ScoringEnv, limits: Limits) -> frozenset[CaseKey]:
+def _collect_pristine(task: Task, env: ScoringEnv, limits: Limits, kind: str | None = None) -> frozenset[CaseKey]:
     scratch = Path(tempfile.mkdtemp(prefix="arena-pristine-")).resolve()
     try:
         reference, scoring_dir, report_dir = (scratch / name for name in ("reference", "scoring", "report"))
@@ -247,7 +272,7 @@ def _collect_pristine(task: Task, env: ScoringEnv, limits: Limits) -> frozenset[
         out = report_dir / "collected.json"
         run = _run_pytest(task, env, scoring_dir, report_dir, limits,
                           ["--collect-only", *_test_targets(task)],
-                          bootstrap=f"OUT = {str(out)!r}\n{_COLLECT_BOOTSTRAP}")
+                          bootstrap=f"OUT = {str(out)!r}\n{_COLLECT_BOOTSTRAP}", kind=kind)
         try:
             collected = [tuple(case) for case in json.loads(out.read_text())]
         except (OSError, ValueError):
@@ -392,26 +417,25 @@ def _test_targets(task: Task) -> list[str]:
     return named or modules
 
 
-def _control_files(files: dict[str, bytes]) -> dict[str, bytes]:
-    return {rel: content for rel, content in files.items() if _is_control_path(rel)}
+def _control_files(files: dict[str, bytes], control: ControlFiles = PYTEST_CONTROL) -> dict[str, bytes]:
+    return {rel: content for rel, content in files.items() if _is_control_path(rel, control)}
 
 
-def _is_control_path(rel: str) -> bool:
-    parts = PurePosixPath(rel).parts
-    return parts[-1] in PYTEST_CONTROL_FILES or bool(set(parts[:-1]) & PYTEST_CONTROL_DIRS)
+def _is_control_path(rel: str, control: ControlFiles = PYTEST_CONTROL) -> bool:
+    return control.matches(rel)
 
 
-def _remove_control_files(root: Path, keep: set[str]) -> None:
+def _remove_control_files(root: Path, keep: set[str], control: ControlFiles = PYTEST_CONTROL) -> None:
     for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinked dirs
         here = Path(dirpath)
         for name in list(dirnames):
             rel = (here / name).relative_to(root).as_posix()
-            if name in PYTEST_CONTROL_DIRS and not any(k.startswith(rel + "/") for k in keep):
+            if name in control.dirs and not any(k.startswith(rel + "/") for k in keep):
                 _remove(here / name)
                 dirnames.remove(name)
         for name in filenames:
             rel = (here / name).relative_to(root).as_posix()
-            if name in PYTEST_CONTROL_FILES and rel not in keep:
+            if control.matches(name) and rel not in keep:
                 _remove(here / name)
 
 
@@ -512,14 +536,14 @@ def _error_line(detail: str) -> str:
 
 
 def _no_report_reason(exit_code: int | None, killed_reason: str | None, output: str,
-                      limits: Limits) -> str:
+                      limits: Limits, title: str = "pytest") -> str:
     if "MemoryError" in output:
         return f"killed: memory limit {limits.memory_mb} MB exceeded (no JUnit report)"
     if re.search(_PROCESS_CAP_SIGNS, output):
         return f"process limit {limits.max_procs} reached (no JUnit report)"
     if killed_reason:
-        return f"pytest {killed_reason} before writing its JUnit report"
-    return f"pytest exited with code {exit_code} without a JUnit report: {_last_line(output)}"
+        return f"{title} {killed_reason} before writing its JUnit report"
+    return f"{title} exited with code {exit_code} without a JUnit report: {_last_line(output)}"
 
 
 def _last_line(text: str) -> str:
@@ -530,3 +554,226 @@ def _last_line(text: str) -> str:
 def _shorten(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _REASON_DETAIL_CHARS else text[: _REASON_DETAIL_CHARS - 3] + "..."
+
+
+# --- a toolchain's run (a task whose tests are not pytest's: go test, cargo test, jest, ...) -------
+
+def _runner_of(task: Task) -> TestRunner:
+    try:
+        return get_test_runner(runner_name_of(task))
+    except ValueError as exc:
+        raise TaskError(f"task {task.id} ({task.root}): {exc}.") from None
+
+
+def _score_with_toolchain(task: Task, runner: TestRunner, toolchain: Toolchain, agent_workspace: Path,
+                          scoring_dir: Path, *, limits: Limits, env: ScoringEnv, leftover_limits: LeftoverLimits,
+                          kind: str, start: float) -> ScoreResult:
+    """``score`` for a task whose runner is a toolchain (scoring/runners/base.py says how one runs).
+
+    ``pass`` needs every test the reference solution's run reported to be reported passed (as
+    often as the reference's run reported it), the planted tests to be reported as they must, and
+    the exit code to agree; a test the run did not report counts as not passed. Raises
+    ScoringUnavailable when the toolchain is not installed here."""
+    tools_dir = runner_tools_dir(env.path.parent.parent, runner.name)
+    problem = toolchain.missing(tools_dir)
+    if problem:
+        raise ScoringUnavailable(f"task {task.id} ({task.root}) runs its tests with {runner.title} "
+                                 f"(runner: {runner.name}), which this machine cannot run: {problem}")
+    output = ""
+
+    def result(status, passed, total, reason, failures=(), junit=None, tampering=None) -> ScoreResult:
+        return ScoreResult(status=status, tests_passed=passed, tests_total=total, reason=reason,
+                           duration_s=time.monotonic() - start, junit_path=junit, sandbox=kind,
+                           failures=list(failures), tampering=tampering, scoring_env=None, output=output,
+                           runner=runner.name, checks=runner.checks)
+
+    try:
+        reference = reference_tests(task, runner, toolchain, env, limits, kind)
+    except SandboxStartError as exc:
+        return result("infra_error", 0, 0, str(exc))
+    prepare_scoring_dir(task, agent_workspace, scoring_dir, leftover_limits, control=toolchain.control)
+    ctx = _toolchain_context(task, scoring_dir, tools_dir, limits, ())
+    canaries = _plant(task, toolchain, ctx)
+    if canaries is not None:
+        ctx = _toolchain_context(task, scoring_dir, tools_dir, limits, tuple(canaries.files))
+    try:
+        runs = _run_steps(task, toolchain, ctx, limits, kind)
+    except SandboxStartError as exc:
+        return result("infra_error", 0, 0, str(exc))
+    output = "\n".join(_step_output(run) for run in runs)
+    if any(run.result.timed_out for run in runs):
+        return result("fail", 0, len(reference), f"wall time {limits.wall_s:g} s exceeded")
+    report = toolchain.read(ctx, runs)
+    if report is None:
+        last = runs[-1].result
+        return result("fail", 0, len(reference), _no_report_reason(
+            last.exit_code, last.killed_reason, last.stderr + last.stdout, limits, runner.title))
+    junit_path = ctx.report_dir / "arena-junit.xml"
+    write_junit(report.cases, junit_path, f"{task.id} ({runner.title})")
+    planted = {canaries.must_fail, canaries.must_pass} if canaries else set()
+    tests = _reference_verdicts([c for c in report.cases if c.test_id not in planted], reference)
+    failures = [c for c in tests if c.verdict != "passed"]
+    test_step = next((run for run in reversed(runs) if run.step.tests), None)
+    exit_code = test_step.result.exit_code if test_step else None
+    tampering = (report.tampering or _over_reported(report.cases, reference)
+                 or _planted_tampering(report.cases, canaries, tests_passed=not failures))
+    if tampering is None and test_step is not None and exit_code == 0 and (canaries or failures):
+        tampering = f"{runner.title} exited 0 although a test failed"
+    if tampering:
+        return result("fail", 0, len(tests), f"tampering detected: {tampering}; no test counts as passed",
+                      [c.test_id for c in tests], junit_path, tampering)
+    passed, total = len(tests) - len(failures), len(tests)
+    if failures:
+        first = failures[0]
+        why = report.problem if (report.problem and first.detail == _NOT_REPORTED) else _toolchain_cause(first)
+        reason = f"{passed}/{total} tests passed; {first.test_id}: {why}"
+        return result("fail", passed, total, reason, [c.test_id for c in failures], junit_path)
+    expected = (toolchain.tests_failed_exit if canaries else 0)
+    if test_step is not None and exit_code != expected and not (canaries and expected is None and exit_code):
+        reason = (f"{runner.title} exited with code {exit_code} although all {total} tests passed: "
+                  f"{_last_line(test_step.result.stderr + test_step.result.stdout)}")
+        return result("fail", passed, total, reason, junit=junit_path)
+    return result("pass", passed, total, f"all {total} tests passed", junit=junit_path)
+
+
+_NOT_REPORTED = "not reported: the run ended before it (a crash, an exit, or a build error)"
+_REFERENCE: dict[tuple, Counter[str]] = {}
+
+
+def reference_tests(task: Task, runner: TestRunner, toolchain: Toolchain, env: ScoringEnv, limits: Limits,
+                    kind: str | None = None) -> Counter[str]:
+    """The test ids (with how often each is reported) of a run of the task's tests against its
+    reference solution, every one passed, in the scoring sandbox: once per task per process.
+    TaskError when the reference's run does not pass."""
+    key = (runner.name, *(tuple(task.files(part).items()) for part in ("workspace", "tests", "reference")))
+    if key not in _REFERENCE:
+        _REFERENCE[key] = _reference_run(task, runner, toolchain, env, limits, kind)
+    return _REFERENCE[key]
+
+
+def _reference_run(task: Task, runner: TestRunner, toolchain: Toolchain, env: ScoringEnv, limits: Limits,
+                   kind: str | None) -> Counter[str]:
+    scratch = Path(tempfile.mkdtemp(prefix="arena-reference-")).resolve()
+    try:
+        task.materialise(("workspace", "reference"), scratch / "reference")
+        scoring_dir = scratch / "scoring"
+        prepare_scoring_dir(task, scratch / "reference", scoring_dir, control=toolchain.control)
+        tools_dir = runner_tools_dir(env.path.parent.parent, runner.name)
+        ctx = _toolchain_context(task, scoring_dir, tools_dir, limits, ())
+        runs = _run_steps(task, toolchain, ctx, limits, kind)
+        report = toolchain.read(ctx, runs)
+        failing = [c for c in (report.cases if report else []) if c.verdict != "passed"]
+        if report is None or not report.cases or failing or any(r.result.timed_out for r in runs):
+            last = runs[-1].result
+            why = (f"{failing[0].test_id}: {_toolchain_cause(failing[0])}" if failing
+                   else (report.problem if report and report.problem else
+                         _no_report_reason(last.exit_code, last.killed_reason, last.stderr + last.stdout, limits,
+                                           runner.title)))
+            raise TaskError(f"task {task.id} ({task.root}): its tests, run with {runner.title} against the "
+                            f"reference solution, do not all pass ({why}). Fix tests/ or reference/.")
+        return Counter(c.test_id for c in report.cases)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _toolchain_context(task: Task, scoring_dir: Path, tools_dir: Path, limits: Limits,
+                       planted: tuple[str, ...]) -> RunnerContext:
+    """The run's folders beside the scoring folder (``-report``, ``-build``, ``-config``)."""
+    folders = [scoring_dir.with_name(f"{scoring_dir.name}-{name}") for name in ("report", "build", "config")]
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    return RunnerContext(scoring_dir=scoring_dir, report_dir=folders[0], build_dir=folders[1], config_dir=folders[2],
+                         tools_dir=tools_dir, test_files=(*task.test_files, *planted), memory_mb=limits.memory_mb)
+
+
+def _plant(task: Task, toolchain: Toolchain, ctx: RunnerContext) -> PlantedTests | None:
+    """The toolchain's planted tests, written into the scoring folder (random names, unused ones)."""
+    rng = random.SystemRandom()
+    taken = {p.name for p in ctx.scoring_dir.rglob("*")}
+
+    def name() -> str:
+        while True:
+            candidate = "z" + "".join(rng.choices(string.ascii_lowercase, k=rng.randint(6, 12)))
+            if candidate not in taken:
+                taken.add(candidate)
+                return candidate
+
+    canaries = toolchain.plant(ctx, task.files("tests"), name, rng.randint)
+    for rel, content in (canaries.files.items() if canaries else ()):
+        _write_pristine(ctx.scoring_dir, rel, content.encode())
+    return canaries
+
+
+def _run_steps(task: Task, toolchain: Toolchain, ctx: RunnerContext, limits: Limits,
+               kind: str | None) -> list[StepRun]:
+    """The toolchain's steps, in order, in the scoring sandbox, within one wall time; a step that
+    is not the test run and fails ends the run."""
+    began = time.monotonic()
+    runs: list[StepRun] = []
+    environment = toolchain.environment(ctx)
+    readonly = [ctx.config_dir, *toolchain.readonly(ctx), *(ctx.path(rel) for rel in ctx.test_files)]
+    for number, step in enumerate(toolchain.steps(ctx)):
+        left = limits.wall_s - (time.monotonic() - began)
+        capped = Limits(wall_s=max(left, 0.1), memory_mb=toolchain.address_space_mb(limits.memory_mb),
+                        max_procs=limits.max_procs, network=False, file_bytes=limits.file_bytes)
+        out = ctx.report_dir / f"{number}-{step.what.replace(' ', '-')}"
+        run = run_sandboxed(list(step.argv), workdir=ctx.scoring_dir, limits=capped, env=environment,
+                            writable=[ctx.report_dir, ctx.build_dir], readonly=readonly, hidden=[task.root],
+                            kind=kind, stdout_path=out.with_suffix(".out"), stderr_path=out.with_suffix(".err"),
+                            harness_env=False)
+        runs.append(StepRun(step, run, out.with_suffix(".out")))
+        if run.timed_out or (run.exit_code != 0 and not step.tests):
+            break
+    return runs
+
+
+def _step_output(run: StepRun) -> str:
+    return f"$ {run.step.what} (exit code {run.result.exit_code})\n{run.result.stdout}{run.result.stderr}"
+
+
+def _reference_verdicts(cases: list[RunnerCase], reference: Counter[str]) -> list[RunnerCase]:
+    """The counted tests: for each test of the reference's run (as often as it reported it), its
+    reports in order, first those that did not pass; one the run did not report is not passed."""
+    by_id: dict[str, list[RunnerCase]] = {}
+    for case in cases:
+        by_id.setdefault(case.test_id, []).append(case)
+    counted = []
+    for test_id, times in reference.items():
+        seen = sorted(by_id.get(test_id, []), key=lambda c: c.verdict == "passed")
+        seen += [RunnerCase(test_id, "error", _NOT_REPORTED)] * (times - len(seen))
+        counted.extend(seen[:times])
+    return counted
+
+
+def _over_reported(cases: list[RunnerCase], reference: Counter[str]) -> str | None:
+    """A test reported more often than the reference's run reported it."""
+    counts = Counter(c.test_id for c in cases)
+    over = sorted(t for t, n in counts.items() if t in reference and n > reference[t])
+    if not over:
+        return None
+    more = f" and {len(over) - _IDS_IN_REASON} more" if len(over) > _IDS_IN_REASON else ""
+    return f"the report lists {', '.join(over[:_IDS_IN_REASON])}{more} more often than the reference's run"
+
+
+def _planted_tampering(cases: list[RunnerCase], canaries: PlantedTests | None, *, tests_passed: bool) -> str | None:
+    """What is wrong with the planted tests' reports (``_canary_tampering``, for a toolchain)."""
+    if canaries is None:
+        return None
+    failing = [c for c in cases if c.test_id == canaries.must_fail]
+    passing = [c for c in cases if c.test_id == canaries.must_pass]
+    if any(c.verdict == "passed" for c in failing):
+        return "the report claims that a planted test which must fail passed"
+    if len(failing) > 1 or len(passing) > 1:
+        return "the report lists a planted test more than once"
+    if tests_passed and not failing:
+        return "the report leaves out a test the scorer planted"
+    if tests_passed and not (passing and passing[0].verdict == "passed"):
+        return "the report claims that a planted test which must pass did not pass"
+    return None
+
+
+def _toolchain_cause(case: RunnerCase) -> str:
+    if case.verdict == "skipped":
+        return "skipped: a skip is not a pass"
+    lines = [line.strip() for line in case.detail.splitlines() if line.strip() and not line.startswith("=== RUN")]
+    return _shorten(lines[0] if lines else case.verdict)

@@ -17,6 +17,7 @@ from pytest_arena.errors import ConfigError
 from pytest_arena.sweep.config.schema import ArenaConfig
 from pytest_arena.sweep.config.strategies import StrategyPoint
 from pytest_arena.tasks.base import TaskRegistry
+from pytest_arena.tasks.classes import expand_task_ids
 
 NON_LLM_STRATEGY = "none"  # oracle/null never call a model: one cell per (task, seed)
 
@@ -73,17 +74,21 @@ class Cell:
 
 def select_task_ids(config: ArenaConfig, registry: TaskRegistry, source: str) -> list[str]:
     bench = config.benchmark
+    try:  # globs (exercism-python/*) become the ids they match
+        task_ids = None if bench.task_ids is None else expand_task_ids(bench.task_ids, registry, bench.task_classes)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: field 'benchmark.task_ids': {exc}") from None
     chosen: list[str] = []
     for task_class in bench.task_classes:
         ids = registry.ids(task_class)
-        if bench.task_ids is not None:
-            ids = [t for t in bench.task_ids if t in ids]
+        if task_ids is not None:
+            ids = [t for t in task_ids if t in ids]
         cap = (bench.tasks_per_class or {}).get(task_class)
         if bench.smoke:
             cap = 1
         chosen.extend(ids[:cap] if cap is not None else ids)
-    if bench.task_ids is not None:
-        for task_id in bench.task_ids:
+    if task_ids is not None:
+        for task_id in task_ids:
             if task_id not in registry.tasks:
                 hint = difflib.get_close_matches(task_id, list(registry.tasks), n=1)
                 raise ConfigError(

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from pytest_arena.scoring.records import ScoringEnv
 
 __all__ = [
-    "Part", "ScoringUnavailable", "SetupStep", "Task", "TaskClass", "TaskRegistry", "TaskSettings", "TaskSource",
+    "DEFAULT_TEST_RUNNER", "Part", "ScoringUnavailable", "SetupStep", "Task", "TaskClass", "TaskRegistry",
+    "TaskSettings", "TaskSource", "runner_name_of",
 ]
 
 # The three parts of a task, all mapping onto one root: ``workspace`` (what the agent starts
@@ -41,7 +42,7 @@ class TaskSettings(Protocol):
     @property
     def tests_visible(self) -> bool: ...  # the agent's workspace holds the acceptance tests
     @property
-    def stresses(self) -> str: ...  # one line: what the task stresses (README task table)
+    def stresses(self) -> str: ...  # one line: what the task stresses (the task table, docs/reference/tasks.md)
 
     def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
 
@@ -103,6 +104,17 @@ class Task(Protocol):
         """Write what the class keeps of the agent's solution into the cell folder, before
         scoring (``SolutionError`` when the workspace cannot be recorded: the agent's doing)."""
         ...
+
+
+DEFAULT_TEST_RUNNER = "pytest"
+
+
+def runner_name_of(task: Task) -> str:
+    """The runner of a task's acceptance tests: its ``test_runner`` (a name registered in
+    pytest_arena.scoring.runners: ``go``, ``rust``, ...) when it has one, else ``pytest``. Not a
+    member of ``Task``: a task class that says nothing keeps running its tests with pytest."""
+    name = getattr(task, "test_runner", DEFAULT_TEST_RUNNER)
+    return name if isinstance(name, str) else DEFAULT_TEST_RUNNER
 
 
 _Read = TypeVar("_Read")

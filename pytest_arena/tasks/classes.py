@@ -7,6 +7,8 @@ module of an installed pytest plugin (see docs/howto/add-a-task-class.md).
 from __future__ import annotations
 
 import difflib
+import fnmatch
+from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_arena.errors import TaskError
@@ -14,8 +16,8 @@ from pytest_arena.tasks.base import Task, TaskClass, TaskRegistry, TaskSource
 from pytest_arena.tasks.realprs.registry import REAL_PRS
 
 __all__ = [
-    "check_task_class", "folder_task_class", "get_task_class", "load_tasks", "read_task_folders", "register_task_class",
-    "task_classes",
+    "check_task_class", "expand_task_ids", "folder_task_class", "get_task_class", "load_tasks", "read_task_folders",
+    "register_task_class", "task_classes",
 ]
 
 _classes: dict[str, TaskClass] = {}
@@ -84,6 +86,70 @@ def load_tasks(selected: list[str], source: TaskSource) -> TaskRegistry:
                                 f"({tasks[task.id].root}) and by {task.task_class} ({task.root}); rename one.")
             tasks[task.id] = task
     return TaskRegistry(tasks)
+
+
+def is_task_glob(entry: str) -> bool:
+    """Whether a benchmark.task_ids entry is a shell-style pattern (``*``, ``?``, ``[...]``)."""
+    return any(char in entry for char in "*?[")
+
+
+def expand_task_ids(entries: Sequence[str], registry: TaskRegistry, task_classes: Sequence[str]) -> list[str]:
+    """benchmark.task_ids as task ids. A glob (fnmatch, case-sensitive: ``exercism-python/*``)
+    stands for the ids it matches among the tasks of ``task_classes``, in discovery order; a plain
+    id stays as it is (the caller checks it); an entry ``!ID`` or ``!GLOB`` drops what it matches
+    (only drops: every task of ``task_classes`` but those); an id listed twice keeps its first
+    place. ValueError, for the config's message, when a glob or a drop matches none of those tasks,
+    or when a glob selects both a shipped task and the upstream exercise an import renamed beside it
+    (``exercism-python/pig-latin`` and ``...-upstream``): the same exercise would count twice."""
+    chosen = [task_id for task_id in registry.ids() if registry.get(task_id).task_class in task_classes]
+    keep = [entry for entry in entries if not entry.startswith("!")]
+    out: dict[str, None] = {} if keep else dict.fromkeys(chosen)
+    from_glob: set[str] = set()
+    for entry in keep:
+        if not is_task_glob(entry):
+            out.setdefault(entry)
+            continue
+        matched = [task_id for task_id in chosen if fnmatch.fnmatchcase(task_id, entry)]
+        if not matched:
+            raise ValueError(_no_match(entry, registry, task_classes))
+        for task_id in matched:
+            out.setdefault(task_id)
+        from_glob.update(matched)
+    for entry in entries:
+        if entry.startswith("!"):
+            dropped = [task_id for task_id in out if fnmatch.fnmatchcase(task_id, entry[1:])]
+            if not dropped:
+                raise ValueError(_no_match(entry[1:], registry, task_classes, drop=True))
+            for task_id in dropped:
+                del out[task_id]
+    from pytest_arena.tasks.exercism import IMPORTER_MARK, UPSTREAM_SUFFIX
+
+    for task_id in out:
+        twin = task_id + UPSTREAM_SUFFIX
+        if twin in out and {task_id, twin} & from_glob and str(
+                getattr(registry.get(twin).spec, "source", "")).endswith(IMPORTER_MARK):
+            raise ValueError(
+                f"a pattern selects both {task_id} ({registry.get(task_id).root}) and {twin} "
+                f"({registry.get(twin).root}), the upstream exercise an import gave a distinct id because "
+                f"{task_id} was taken; one exercise would count twice. Add '!{twin}' or '!{task_id}' "
+                f"to benchmark.task_ids (or list both ids explicitly to run both).")
+    return list(out)
+
+
+def _no_match(pattern: str, registry: TaskRegistry, task_classes: Sequence[str], *, drop: bool = False) -> str:
+    elsewhere = [t for t in registry.ids() if fnmatch.fnmatchcase(t, pattern)]
+    if elsewhere and not drop:
+        classes = sorted({registry.get(t).task_class for t in elsewhere})
+        return (f"the pattern {pattern!r} matches only tasks of {', '.join(classes)} ({len(elsewhere)}), "
+                f"not of benchmark.task_classes {list(task_classes)}; add the class or change the pattern.")
+    sources = sorted({t.split("/", 1)[0] for t in registry.ids()})
+    head = pattern.split("/", 1)[0]
+    hint = difflib.get_close_matches(head, sources, n=1)
+    suggestion = f"; did you mean {hint[0] + pattern[len(head):]!r}?" if hint and hint[0] != head else ""
+    what = (f"'!{pattern}' drops nothing: it matches no selected task" if drop
+            else f"the pattern {pattern!r} matches no task")
+    return (f"{what}{suggestion} (task id sources: {', '.join(sources) or 'none'}; "
+            f"`python -m pytest_arena tasks --tasks-dir DIR` lists the tasks of DIR).")
 
 
 register_task_class(folder_task_class("puzzles"))

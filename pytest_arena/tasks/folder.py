@@ -2,9 +2,10 @@
 
     tasks/<class>/<slug>/
       task.yaml    id, class, shape, title, timeout_s, tests_visible, source, license,
-                   prompt (inline) or prompt_file (default prompt.md), stresses
+                   prompt (inline) or prompt_file (default prompt.md), stresses,
+                   runner (default pytest: go, rust, javascript, cpp, java, ...)
       workspace/   what the agent starts with
-      tests/       acceptance tests (pytest), overlaid on the workspace root
+      tests/       acceptance tests (run by the task's runner), overlaid on the workspace root
       reference/   the reference solution, overlaid on the workspace root by the oracle agent
 
 workspace/, tests/ and reference/ all map onto the same root: a file ``tests/test_x.py`` lands at
@@ -19,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from pytest_arena.errors import TaskError
-from pytest_arena.tasks.base import Part, TaskRegistry
+from pytest_arena.tasks.base import DEFAULT_TEST_RUNNER, Part, TaskRegistry
 from pytest_arena.tasks.base import Task as BaseTask
 from pytest_arena.yamlfile import read_model
 
@@ -50,9 +51,21 @@ class TaskSpec(BaseModel):
     tests_visible: bool = Field(description="the agent's workspace holds the acceptance tests")
     source: str
     license: str
-    stresses: str = Field(description="one line: what this task stresses (README task table)")
+    stresses: str = Field(description="one line: what this task stresses (the task table, docs/reference/tasks.md)")
     prompt: str | None = None
     prompt_file: str | None = None
+    runner: str = Field(default=DEFAULT_TEST_RUNNER, pattern=r"^[a-z0-9][a-z0-9_-]*$",
+                        description="the test runner of tests/: pytest, go, rust, javascript, cpp, java "
+                                    "(docs/howto/task-test-runners.md)")
+
+    @model_serializer(mode="wrap")
+    def _default_runner_unsaid(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A pytest task's fields dump as they did before ``runner`` existed: its cells' measured
+        settings (and so resume) are unchanged."""
+        data: dict[str, Any] = handler(self)
+        if data.get("runner") == DEFAULT_TEST_RUNNER:
+            del data["runner"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,11 @@ class Task:
     @property
     def shape(self) -> str:
         return self.spec.shape
+
+    @property
+    def test_runner(self) -> str:
+        """The runner of its acceptance tests (task.yaml ``runner``; pytest_arena.tasks.base.runner_name_of)."""
+        return self.spec.runner
 
     @cached_property
     def prompt(self) -> str:
@@ -142,7 +160,7 @@ def load_task(folder: Path) -> Task:
     spec_path = folder / "task.yaml"
     where = f"task folder {folder}"
     if not spec_path.is_file():
-        raise TaskError(f"{where}: task.yaml is missing. Add one (see README 'Adding a task').")
+        raise TaskError(f"{where}: task.yaml is missing. Add one (see docs/howto/add-a-task.md).")
     spec = read_model(spec_path, TaskSpec, TaskError, fields="id, class, shape")
     task = Task(spec=spec, root=folder)
     if spec.prompt is None:
@@ -153,6 +171,12 @@ def load_task(folder: Path) -> Task:
             )
     elif spec.prompt_file is not None:
         raise TaskError(f"{spec_path}: set either 'prompt' or 'prompt_file', not both.")
+    from pytest_arena.scoring.runners import check_test_runner  # the runners' registry, read at load time
+
+    try:
+        check_test_runner(spec.runner)
+    except ValueError as exc:
+        raise TaskError(f"{spec_path}: field 'runner': {exc}.") from None
     for part in ("workspace", "tests", "reference"):
         if not (folder / part).is_dir():
             raise TaskError(f"task {spec.id} ({folder}): the folder {part}/ is missing.")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pytest_arena.analysis.report.cell_pages import RunEntry
 from pytest_arena.analysis.report.cell_pages import row_value as _get
+from pytest_arena.analysis.report.cross_checks import cross_check_lines
 from pytest_arena.analysis.report.data_files import CI_METHOD
 
 if TYPE_CHECKING:
@@ -87,4 +88,7 @@ def run_facts(analysis: Analysis, runs: list[RunEntry]) -> list[tuple[str, str]]
                     f"{analysis.pricing.sha256[:12]}"),
         ("intervals", f"{CI_METHOD}; {analysis.options.resamples} resamples, seed {analysis.options.seed}"),
     ]
+    checks = cross_check_lines(analysis.rows)
+    if checks:  # a runner other than pytest scored some rows: say which checks stood behind each
+        facts.append(("test runners and cross-checks", "; ".join(checks)))
     return facts

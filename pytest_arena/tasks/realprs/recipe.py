@@ -54,7 +54,7 @@ class Recipe(BaseModel):
 
 def read_recipe(path: Path) -> Recipe:
     recipe = read_model(path, Recipe, TaskError, fields="instance_id, repo, pypi",
-                        hint=" See README 'Real pull requests'.")
+                        hint=" See docs/howto/real-prs.md.")
     if path.stem != recipe.instance_id:
         raise TaskError(f"{path}: field 'instance_id' is {recipe.instance_id}: name the file "
                         f"{recipe.instance_id}.yaml.")
