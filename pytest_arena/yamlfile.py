@@ -45,7 +45,7 @@ def validate_fields(raw: dict[str, Any], model: type[Model], error: type[ArenaEr
 def read_model(path: Path, model: type[Model], error: type[ArenaError], *, fields: str, hint: str = "") -> Model:
     """A YAML mapping validated as ``model``; one ``error`` line naming the file and the first bad
     field otherwise. ``fields`` names a few expected fields for the not-a-mapping message; ``hint``
-    (e.g. " See README 'Adding a task'.") ends the field message."""
+    (e.g. " See docs/howto/add-a-task.md.") ends the field message."""
     raw = read_yaml(path, error)
     if not isinstance(raw, dict):
         raise error(f"{path}: must be a mapping of fields ({fields}, ...).")

@@ -213,7 +213,7 @@ class LedgerRecord:
     # Time inside the router's own steps: the call's time from arrival to its record, less
     # decide_ms and upstream_ms (parsing, auth, rendering, writing to the client). Not the router's
     # overhead as a client sees it: that also holds the HTTP server's and client library's work
-    # outside these steps, several times more (README "Speed"; benchmarks/router_overhead.py).
+    # outside these steps, several times more (docs/speed.md; benchmarks/router_overhead.py).
     overhead_ms: float = 0.0
     stream: bool = False
     status: CallStatus = "ok"

@@ -72,7 +72,7 @@ class RouterSettings:
     # Bounds on what one agent can make the router hold (None disables each). A request body over
     # max_body_bytes is refused with 413, one with more than max_messages messages with 400, and a
     # call arriving while max_inflight_per_run calls of its run are in flight with 429 (before its
-    # body is read); each refusal is a ``rejected`` ledger record. See README "Bounds".
+    # body is read); each refusal is a ``rejected`` ledger record. See docs/router.md.
     max_body_bytes: int | None = 32 * 2**20
     max_messages: int | None = 10_000
     max_inflight_per_run: int | None = 16

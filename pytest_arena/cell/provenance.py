@@ -1,4 +1,5 @@
-"""What produced a row: harness version, interpreter, hardware, checkout, host."""
+"""What produced a row: harness version, interpreter, hardware, checkout (pytest-arena's git commit,
+when it runs from one: recorded, never compared between hosts), host."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from pytest_arena.cell.rows import Provenance
 from pytest_arena.router.pricing import load_pricing
-from pytest_arena.sweep.checkout import git_head
+from pytest_arena.sweep.checkout import package_git_sha
 from pytest_arena.version import __version__
 
 
@@ -42,7 +43,7 @@ def collect(sandbox: str, pricing_path: str | None = None, worker: str = "main")
         cpu=_cpu_model(),
         cpus=os.cpu_count() or 1,
         memory_gb=_memory_gb(),
-        git_sha=git_head(Path(__file__).resolve().parents[2]),
+        git_sha=package_git_sha(),
         pricing_sha256=load_pricing(pricing_path).sha256,
         sandbox=sandbox,
         host=socket.gethostname(),

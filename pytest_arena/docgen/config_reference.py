@@ -1,7 +1,8 @@
-"""The config's generated documentation: the README's config reference (one row per leaf field:
-its dotted path, default and description) and ``configs/schema.json`` (for editors that complete
-and check a sweep YAML). Both come from the schema's models, so they cannot drift from it;
-``python -m pytest_arena schema`` writes them and ``schema --check`` fails CI when they are stale.
+"""The config's generated documentation: the config reference of ``docs/reference/config.md`` (one row
+per leaf field: its dotted path, default and description) and ``configs/schema.json`` (for editors that
+complete and check a sweep YAML). Both come from the schema's models, so they cannot drift from it;
+``python -m pytest_arena schema`` writes them (``docgen/reference.py``) and ``schema --check`` fails CI
+when they are stale.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel
 
 from pytest_arena.sweep.config.schema import ArenaConfig, section_model
 
-__all__ = ["reference_markdown", "write_schema"]
+__all__ = ["reference_markdown", "schema_text", "write_schema"]
 
 
 def _leaf_fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, str]]:
@@ -31,13 +32,17 @@ def _leaf_fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str
 
 
 def reference_markdown() -> str:
-    """The README's config reference, generated from the model (so it cannot drift)."""
+    """The config reference table, generated from the model (so it cannot drift)."""
     lines = ["| field | default | meaning |", "|---|---|---|"]
     for path, default, description in _leaf_fields(ArenaConfig):
         lines.append(f"| `{path}` | {default} | {description.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
 
 
-def write_schema(path: Path) -> None:
+def schema_text() -> str:
     """``configs/schema.json``: the config's JSON schema, keys sorted so that a regeneration diffs cleanly."""
-    path.write_text(json.dumps(ArenaConfig.model_json_schema(), indent=2, sort_keys=True) + "\n")
+    return json.dumps(ArenaConfig.model_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_schema(path: Path) -> None:
+    path.write_text(schema_text(), encoding="utf-8")

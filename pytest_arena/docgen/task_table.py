@@ -1,12 +1,15 @@
-"""The README task table, generated from the task folders so it cannot drift.
+"""The task table of the documentation (``docs/reference/tasks.md``), generated from the task
+folders so it cannot drift.
 
-    python -m pytest_arena tasks                     print the table (Markdown)
-    python -m pytest_arena tasks --check README.md   exit 1 if README's table is out of date
-    python -m pytest_arena tasks --write README.md   replace README's table with a fresh one
+    python -m pytest_arena tasks                 print the table (Markdown)
+    python -m pytest_arena tasks --check [FILE]  exit 1 if the page's table is out of date
+    python -m pytest_arena tasks --write [FILE]  replace the page's table with a fresh one
 
-The table sits in the README between the lines ``<!-- task-table:start -->`` and
-``<!-- task-table:end -->``. Test counts come from pytest itself: each task's workspace, reference
-and tests are copied into a temp folder and ``pytest --collect-only -q`` lists the test items.
+FILE defaults to ``docs/reference/tasks.md``; the table sits between the lines
+``<!-- task-table:start -->`` and ``<!-- task-table:end -->``. Test counts come from pytest itself:
+each task's workspace, reference and tests are copied into a temp folder and
+``pytest --collect-only -q`` lists the test items. It is not part of ``python -m pytest_arena
+schema``: counting runs one pytest per task.
 """
 from __future__ import annotations
 
@@ -19,12 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pytest_arena.docgen.readme_sections import markers, sync_section
+from pytest_arena.docgen.sections import markers, sync_section
 from pytest_arena.errors import ArenaError, TaskError
+from pytest_arena.paths import shipped_dir
 from pytest_arena.tasks.classes import read_task_folders
 from pytest_arena.tasks.folder import Task
 
 START_MARKER, END_MARKER = markers("task-table")
+DEFAULT_PAGE = Path("docs/reference/tasks.md")
 COLUMNS = ("id", "class", "shape", "tests", "stresses")
 # Collection is one pytest process per task: a few in parallel keeps `--check` quick.
 _PARALLEL_COLLECTIONS = 4
@@ -100,19 +105,30 @@ def _escape(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``tasks`` command group: ``tasks [table] [options]`` prints (or checks) the table,
+    ``tasks import exercism SOURCE --out DIR`` imports Exercism-layout exercises as task folders."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["import"]:
+        return import_command(argv[1:])
+    if argv[:1] == ["table"]:
+        argv = argv[1:]
     parser = argparse.ArgumentParser(
-        prog="python -m pytest_arena tasks",
-        description="Print the task table generated from the task folders.")
-    parser.add_argument("--tasks-dir", type=Path, default=Path("tasks"),
-                        help="folder holding <class>/<slug>/task.yaml (default: ./tasks)")
+        prog="python -m pytest_arena tasks [table]",
+        description="Print the task table generated from the task folders; `python -m pytest_arena tasks import "
+                    "exercism SOURCE --out DIR` (its own --help) imports Exercism exercises as task folders")
+    parser.add_argument("--tasks-dir", type=Path, default=None,
+                        help="folder holding <class>/<slug>/task.yaml (default: ./tasks, else the suites shipped "
+                             "with pytest-arena)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", type=Path, metavar="FILE",
-                      help="exit 1 if the table between the task-table markers in FILE is out of date")
-    mode.add_argument("--write", type=Path, metavar="FILE",
-                      help="replace the table between the task-table markers in FILE")
+    mode.add_argument("--check", type=Path, metavar="FILE", nargs="?", const=DEFAULT_PAGE,
+                      help="exit 1 if the table between the task-table markers in FILE is out of date "
+                           f"(default FILE: {DEFAULT_PAGE})")
+    mode.add_argument("--write", type=Path, metavar="FILE", nargs="?", const=DEFAULT_PAGE,
+                      help=f"replace the table between the task-table markers in FILE (default: {DEFAULT_PAGE})")
     args = parser.parse_args(argv)
+    tasks_dir = args.tasks_dir or (Path("tasks") if Path("tasks").is_dir() else shipped_dir("tasks"))
     try:
-        table = render_markdown(args.tasks_dir)
+        table = render_markdown(tasks_dir)
         if args.check is None and args.write is None:
             sys.stdout.write(table)
             return 0
@@ -122,6 +138,30 @@ def main(argv: list[str] | None = None) -> int:
     except ArenaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+IMPORTERS = {"exercism": "an Exercism track checkout, or a repository of several tracks (aider's polyglot-benchmark)"}
+
+
+def import_command(argv: list[str]) -> int:
+    """``tasks import <kind> ...``: the importer of that kind, with the harness's oracle/null check."""
+    if not argv or argv[0] not in IMPORTERS:
+        lines = ["usage: python -m pytest_arena tasks import <kind> SOURCE --out DIR [options]", "", "kinds:"]
+        lines += [f"  {kind:<9} {what}" for kind, what in IMPORTERS.items()]
+        print("\n".join(lines), file=sys.stdout if argv[:1] in (["-h"], ["--help"]) else sys.stderr)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    from pytest_arena.scoring.validation import harness_check
+    from pytest_arena.tasks.exercism import main as exercism_main
+
+    return exercism_main(argv[1:], validate=harness_check, shipped=_shipped_ids)
+
+
+def _shipped_ids() -> dict[str, Path]:
+    """The task ids of the suite shipped with this checkout (an import never reuses one)."""
+    shipped = shipped_dir("tasks")
+    if not shipped.is_dir():
+        return {}
+    return {task_id: task.root for task_id, task in read_task_folders(shipped).tasks.items()}
 
 
 if __name__ == "__main__":

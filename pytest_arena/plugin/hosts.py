@@ -1,10 +1,15 @@
 """The controller's view of the hosts of a sweep (pytest-xdist workers over execnet).
 
-- A host joins only if what makes its rows comparable matches the controller: the pytest-arena
-  git sha, the installed version of every agent the sweep runs, and the pricing table. The
-  controller hands its fingerprint to each worker (``workerinput``); a worker that differs stops
-  in ``pytest_configure`` with ``WorkerRefused``, and the controller turns the worker's error into
-  one line naming the host and the difference (no remote traceback) and ends the session.
+- A host joins only if what makes its rows comparable matches the controller: the installed
+  pytest-arena's version and content (a digest of its files, ``pytest_arena/sweep/digest.py``), the
+  content of every task the sweep runs, the config's settings that can change a row (all but the
+  operational ones, ``pytest_arena/sweep/measured.py``; the host's own ``hosts:`` entry is one of
+  those), the installed version of every agent it runs, and the pricing table. A git sha is no part
+  of it (a pip install or a copied tree has none; rows record it as provenance). The controller
+  hands its fingerprint to each worker (``workerinput``, with each package file's sha and each
+  setting, so that a difference names files and fields); a worker that differs stops in
+  ``pytest_configure`` with ``WorkerRefused``, and the controller turns the worker's error into one
+  line naming the host and the difference (no remote traceback) and ends the session.
 - A host that goes away mid-sweep (its worker died and its address no longer answers) is not
   replaced by xdist, which would try to reconnect and stop the whole sweep with an INTERNALERROR;
   its pending cells go to the other hosts, and the summary says once what happened to it.
@@ -15,25 +20,33 @@
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import execnet
 import pytest
 
-from pytest_arena.sweep.checkout import git_head
-
 if TYPE_CHECKING:
     from pytest_arena.sweep.session import ArenaSession
 
 FINGERPRINT_INPUT = "arena_fingerprint"
-GIT_SHA = "pytest-arena git sha"
+PACKAGE_FILES_INPUT = "arena_package_files"  # each file's sha, for naming the files that differ
+SETTINGS_INPUT = "arena_config_settings"  # each setting, for naming the fields that differ
+VERSION = "pytest-arena version"
+PACKAGE = "pytest-arena package sha256"
 PRICING = "pricing table sha256"
+CONFIG = "config settings sha256"
 AGENT = "agent "  # "agent <name>": its installed version
+TASK = "task "  # "task <id>": the digest of its files and task.yaml
 NOT_INSTALLED = "not installed"
+MISSING = "missing"  # a task one side has and the other has not
+NAMED = 3  # files or tasks a refusal names before "and N more"
 
 
 # pytest marks UsageError final for type checkers, but its refusal is what a worker's must be: pytest
@@ -46,36 +59,103 @@ def fingerprint(session: ArenaSession) -> dict[str, str]:
     """What must be equal on every host for its rows to belong to the controller's experiment."""
     from pytest_arena.agents.registry import get_agent
     from pytest_arena.router.pricing import load_pricing
+    from pytest_arena.sweep.digest import package_digest, task_digest
     from pytest_arena.sweep.pricing import pricing_table_path
     from pytest_arena.version import __version__
 
     prints = {
-        GIT_SHA: git_head(Path(__file__).resolve().parents[2]) or f"none (pytest-arena {__version__}, no git checkout)",
+        VERSION: __version__,
+        PACKAGE: package_digest().sha256,
         PRICING: load_pricing(pricing_table_path(session.config, session.project_root)).sha256,
+        CONFIG: hashlib.sha256(json.dumps(config_settings(session), sort_keys=True).encode()).hexdigest(),
     }
     for agent in session.config.benchmark.agents:
         prints[AGENT + agent] = get_agent(agent).version(session.install_root) or NOT_INSTALLED
+    for task_id in dict.fromkeys(cell.task_id for cell in session.cells):
+        prints[TASK + task_id] = task_digest(session.registry.get(task_id))
     return prints
 
 
-def differences(mine: dict[str, str], controller: dict[str, str]) -> list[str]:
+def config_settings(session: ArenaSession) -> dict[str, str]:
+    """The config's settings that can change a row (every field but the operational ones: folders,
+    ports, hosts, ...), each as JSON text by dotted path."""
+    from pytest_arena.sweep.measured import kind, leaves
+
+    return {path: json.dumps(value, sort_keys=True, default=lambda v: v.model_dump(mode="json"))
+            for path, value in leaves(session.config).items() if kind(path) != "operational"}
+
+
+def setting_differences(mine: Mapping[str, str], controller: Mapping[str, str]) -> str:
+    """``benchmark.timeout_s 600 here, 300 there, ...``."""
+    def shown(value: str | None) -> str:
+        return "unset" if value is None else value if len(value) <= 40 else value[:39] + "…"
+
+    return named([f"{path} {shown(mine.get(path))} here, {shown(controller.get(path))} there"
+                  for path in sorted(mine.keys() | controller.keys()) if mine.get(path) != controller.get(path)])
+
+
+def package_files() -> dict[str, str]:
+    """Each file of this host's pytest-arena and its sha (what the controller hands workers)."""
+    from pytest_arena.sweep.digest import package_digest
+
+    return dict(package_digest().files)
+
+
+def named(items: list[str]) -> str:
+    """``a, b, c and 4 more``."""
+    shown = ", ".join(items[:NAMED])
+    return shown + (f" and {len(items) - NAMED} more" if len(items) > NAMED else "")
+
+
+def file_differences(mine: Mapping[str, str], controller: Mapping[str, str]) -> str:
+    """The package files that differ, each saying how: ``pytest_arena/x.py (changed), ...``."""
+    how = {rel: "changed" for rel in mine.keys() & controller.keys() if mine[rel] != controller[rel]}
+    how |= {rel: "only here" for rel in mine.keys() - controller.keys()}
+    how |= {rel: "not here" for rel in controller.keys() - mine.keys()}
+    return named([f"{rel} ({how[rel]})" for rel in sorted(how)])
+
+
+def differences(mine: dict[str, str], controller: dict[str, str], *, mine_files: Mapping[str, str] | None = None,
+                controller_files: Mapping[str, str] | None = None, mine_settings: Mapping[str, str] | None = None,
+                controller_settings: Mapping[str, str] | None = None,
+                task_roots: Mapping[str, Path] | None = None) -> list[str]:
     """What this host has that differs from the controller, each with what to do about it. An
-    agent the controller has not installed is no reference (a controller need not run cells)."""
+    agent the controller has not installed is no reference (a controller need not run cells).
+    With the package files (the settings) of both sides, a package (config) difference names the
+    files (fields); with this host's task folders, a task difference says where the task is here."""
     found = []
+    if mine.get(VERSION) != controller.get(VERSION):
+        found.append(f"pytest-arena {mine.get(VERSION)} differs from the controller's {controller.get(VERSION)}; "
+                     "install the same version there")
+    elif mine.get(PACKAGE) != controller.get(PACKAGE):
+        files = file_differences(mine_files, controller_files) if mine_files and controller_files else ""
+        which = f" ({files})" if files else ""
+        found.append(f"pytest-arena's files differ from the controller's{which}; install the same pytest-arena "
+                     "there (the same wheel, or a copy of the controller's tree)")
+    if mine.get(CONFIG) != controller.get(CONFIG):
+        fields = (setting_differences(mine_settings, controller_settings)
+                  if mine_settings and controller_settings else "")
+        which = f" ({fields})" if fields else ""
+        found.append(f"the config's settings differ from the controller's{which}; use the same config there "
+                     "(only hosts: and operational fields such as out_dir may differ)")
+    if mine.get(PRICING) != controller.get(PRICING):
+        found.append(f"the {PRICING} {str(mine.get(PRICING))[:12]}… differs from the controller's "
+                     f"{str(controller.get(PRICING))[:12]}…; use the same table there (pricing.table or "
+                     "router/data/pricing.json)")
     for name, theirs in controller.items():
         ours = mine.get(name, NOT_INSTALLED)
-        if ours == theirs or theirs == NOT_INSTALLED:
-            continue
-        if name == GIT_SHA:
-            found.append(f"{GIT_SHA} {ours[:12]}… differs from the controller's {theirs[:12]}…; "
-                         "install the same commit there")
-        elif name == PRICING:
-            found.append(f"the {PRICING} {ours[:12]}… differs from the controller's {theirs[:12]}…; "
-                         "use the same table there (pricing.table or router/data/pricing.json)")
-        else:
+        if name.startswith(AGENT) and ours != theirs and theirs != NOT_INSTALLED:
             agent = name.removeprefix(AGENT)
             found.append(f"agent {agent} {ours} differs from the controller's {theirs}; install the same version "
                          f"there (python -m pytest_arena setup --agents {agent})")
+    tasks = sorted({name.removeprefix(TASK) for name in (*mine, *controller) if name.startswith(TASK)
+                    and mine.get(name, MISSING) != controller.get(name, MISSING)})
+    if tasks:
+        where = [str(task_roots[t]) for t in tasks if task_roots and t in task_roots]
+        folder = f" (here: {os.path.commonpath(where) if len(where) > 1 else where[0]})" if where else ""
+        found.append(f"task{'s' if len(tasks) > 1 else ''} {named(tasks)} "
+                     f"differ{'' if len(tasks) > 1 else 's'} from the controller's{folder}; sync the tasks "
+                     "folder there with the controller's")
     return found
 
 
@@ -84,7 +164,10 @@ def check_worker(session: ArenaSession, workerinput: dict) -> None:
     controller = workerinput.get(FINGERPRINT_INPUT)
     if controller is None:
         return
-    found = differences(fingerprint(session), controller)
+    roots = {task_id: task.root for task_id, task in session.registry.tasks.items()}
+    found = differences(fingerprint(session), controller, mine_files=package_files(),
+                        controller_files=workerinput.get(PACKAGE_FILES_INPUT), mine_settings=config_settings(session),
+                        controller_settings=workerinput.get(SETTINGS_INPUT), task_roots=roots)
     if found:
         raise WorkerRefused("; and ".join(found))
 
@@ -171,6 +254,8 @@ class HostsController:
         if self._fingerprint is None:
             self._fingerprint = fingerprint(self.session)
         node.workerinput[FINGERPRINT_INPUT] = self._fingerprint
+        node.workerinput[PACKAGE_FILES_INPUT] = package_files()
+        node.workerinput[SETTINGS_INPUT] = config_settings(self.session)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log):

@@ -4,6 +4,7 @@ a handle on the session's services (``services``: router, embedded model, Ollama
 settings applied (``hosts.workers.<id>``, else the host's environment)."""
 from __future__ import annotations
 
+import difflib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -13,21 +14,23 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_arena.cell.results import ResultsStore
 from pytest_arena.errors import ConfigError, TaskError
-from pytest_arena.paths import default_install_root
+from pytest_arena.paths import default_install_root, shipped_dir
 from pytest_arena.sweep.cells import Cell, expand_cells
 from pytest_arena.sweep.checkout import git_head
 from pytest_arena.sweep.config.loading import load_config
 from pytest_arena.sweep.config.schema import ArenaConfig, HostSettings
 from pytest_arena.sweep.pricing import check_cloud_pricing, pricing_table_path
 from pytest_arena.sweep.services.lifecycle import Services
-from pytest_arena.tasks.base import TaskRegistry, TaskSource
+from pytest_arena.tasks.base import Task, TaskRegistry, TaskSource
 from pytest_arena.tasks.classes import load_tasks
 
 if TYPE_CHECKING:
     from pytest_arena.analysis.compute import AnalysisOptions
     from pytest_arena.sweep.resume import ResumePlan
 
-SHIPPED_TASKS = Path(__file__).resolve().parents[2] / "tasks"
+SHIPPED_TASKS = shipped_dir("tasks")  # the task suites shipped with pytest-arena (pytest_arena/paths.py)
+SHIPPED_CONFIGS = shipped_dir("configs")  # the configs shipped with it, run by name: --arena-config smoke
+GLOB_CHARACTERS = frozenset("*?[")  # a benchmark.task_ids entry holding one is a pattern, matched elsewhere
 
 
 def host_settings(config: ArenaConfig, worker: str) -> HostSettings:
@@ -61,18 +64,70 @@ def host_state_dir(variant_tag: str) -> Path:
     return base / "pytest-arena" / variant_tag
 
 
-def resolve_tasks_dir(tasks_dir: str, project_root: Path, config_path: Path) -> Path:
-    """An absolute path as is; a relative one under the pytest rootdir, else beside the config,
-    else the task suite shipped with this checkout."""
-    path = Path(tasks_dir)
-    if path.is_absolute():
+def shipped_config_names() -> list[str]:
+    """The names ``--arena-config`` accepts for the configs shipped with pytest-arena."""
+    return sorted(path.stem for path in SHIPPED_CONFIGS.glob("*.yaml"))
+
+
+def resolve_config_path(value: str | Path, cwd: Path) -> Path:
+    """``--arena-config``: a config file's path (a relative one under ``cwd``), else the name of a
+    config shipped with pytest-arena (``smoke`` or ``smoke.yaml``). ConfigError says where it looked."""
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else cwd / path
+    if path.is_file():
         return path
-    for base in (project_root, config_path.parent):
-        if (base / path).is_dir():
-            return base / path
-    if tasks_dir == "tasks" and SHIPPED_TASKS.is_dir():
-        return SHIPPED_TASKS
-    return project_root / path
+    name = str(value) if str(value).endswith((".yaml", ".yml")) else f"{value}.yaml"
+    if Path(name).name == name and (SHIPPED_CONFIGS / name).is_file():
+        return SHIPPED_CONFIGS / name
+    raise ConfigError(f"--arena-config {value}: no config file {path}, and no config shipped with pytest-arena "
+                      f"is named {Path(name).stem!r} (shipped, in {SHIPPED_CONFIGS}: "
+                      f"{', '.join(shipped_config_names()) or 'none'}); give a config file's path or one of those "
+                      f"names.")
+
+
+def task_folders(config: ArenaConfig, project_root: Path, config_path: Path) -> list[Path]:
+    """Where a sweep's tasks are looked up, in order. ``benchmark.tasks_dir`` set: that folder (a
+    relative path under the pytest rootdir, else beside the config). Not set: the user's own
+    ``tasks/`` (under the rootdir, else beside the config), else the suites shipped with
+    pytest-arena; and when the config names ``benchmark.task_ids``, the shipped suites first, then
+    the user's own ``tasks/`` folders, so a config anywhere can name shipped task ids."""
+    bench = config.benchmark
+    path = Path(bench.tasks_dir).expanduser()
+    candidates = [path] if path.is_absolute() else [project_root / path, config_path.parent / path]
+    found = list(dict.fromkeys(p.resolve() for p in candidates if p.is_dir()))
+    if "tasks_dir" in bench.model_fields_set:
+        return found[:1] or [candidates[0]]  # a folder that is not there: discovery names it
+    if bench.task_ids is None:
+        return found[:1] or [SHIPPED_TASKS]
+    return list(dict.fromkeys([SHIPPED_TASKS.resolve(), *found]))
+
+
+def load_session_tasks(config: ArenaConfig, config_path: Path, project_root: Path,
+                       install_root: Path) -> TaskRegistry:
+    """The sweep's tasks from ``task_folders``: an id found in an earlier folder wins; the task
+    classes that are not task folders (real-prs recipes) are read from the first folder only. A
+    named task id found in none is one ConfigError naming the folders looked in."""
+    folders = task_folders(config, project_root, config_path)
+    tasks: dict[str, Task] = {}
+    for index, folder in enumerate(folders):
+        classes = config.benchmark.task_classes if index == 0 else []
+        try:
+            found = load_tasks(classes, TaskSource(tasks_dir=folder, config=config, config_path=config_path,
+                                                   install_root=install_root))
+        except TaskError as exc:
+            raise ConfigError(str(exc)) from None
+        for task_id, task in found.tasks.items():
+            tasks.setdefault(task_id, task)
+    for task_id in config.benchmark.task_ids or []:
+        if task_id not in tasks and not GLOB_CHARACTERS & set(task_id) and not task_id.startswith("!"):  # ! drops
+            hint = difflib.get_close_matches(task_id, list(tasks), n=1)
+            raise ConfigError(
+                f"{config_path}: field 'benchmark.task_ids': unknown task id {task_id!r}, looked up in "
+                + " and in ".join(str(folder) for folder in folders)
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + " (`python -m pytest_arena tasks` lists the shipped ones; set benchmark.tasks_dir to the "
+                "folder holding yours).")
+    return TaskRegistry(tasks)
 
 
 @dataclass
@@ -106,6 +161,7 @@ class ArenaSession:
     @classmethod
     def load(cls, config_path: Path, overrides: list[str], worker: str, rootdir: Path,
              out_dir: str | None = None) -> ArenaSession:
+        config_path = resolve_config_path(config_path, Path.cwd())  # a path, or a shipped config's name
         config = load_config(config_path, overrides)
         if out_dir:
             config = config.model_copy(update={"out_dir": out_dir})
@@ -117,13 +173,8 @@ class ArenaSession:
                     f"{config_path}: field 'git_sha_pin': the checkout is at {head or 'no git commit'}, "
                     f"the config pins {config.git_sha_pin}; check out that commit or remove the pin.")
         pricing_warnings = check_cloud_pricing(config, config_path, project_root)
-        tasks_dir = resolve_tasks_dir(config.benchmark.tasks_dir, project_root, config_path)
-        try:
-            registry = load_tasks(config.benchmark.task_classes, TaskSource(
-                tasks_dir=tasks_dir, config=config, config_path=config_path,
-                install_root=install_root_for(host_settings(config, worker))))
-        except TaskError as exc:
-            raise ConfigError(str(exc)) from None
+        registry = load_session_tasks(config, config_path, project_root,
+                                      install_root_for(host_settings(config, worker)))
         cells = expand_cells(config, registry, str(config_path))
         out = Path(config.out_dir)
         if not out.is_absolute():

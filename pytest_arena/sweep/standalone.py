@@ -18,7 +18,7 @@ from pytest_arena.sweep.config.loading import load_config
 from pytest_arena.sweep.config.schema import ArenaConfig
 from pytest_arena.sweep.pricing import pricing_table_path
 from pytest_arena.sweep.services.lifecycle import Services
-from pytest_arena.sweep.session import apply_host_settings, host_settings, host_state_dir
+from pytest_arena.sweep.session import apply_host_settings, host_settings, host_state_dir, resolve_config_path
 
 
 def run_spec(config: ArenaConfig, services: Services) -> RunSpec:
@@ -46,14 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = router_main.build_parser(prog="python -m pytest_arena router", run_flags=False)
     parser.description = __doc__
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--config", required=True, type=Path, help="the arena config YAML whose routing to serve")
+    parser.add_argument("--config", required=True, type=Path,
+                        help="the arena config YAML whose routing to serve, or a shipped config's name (smoke)")
     parser.add_argument("--arena-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, as with pytest --arena-set")
     parser.set_defaults(port=None)  # the config's router.port unless --port is given
     args = parser.parse_args(argv)
     services: Services | None = None
     try:
-        config = load_config(args.config, args.arena_set)
+        path = args.config if args.config.is_file() else resolve_config_path(args.config, Path.cwd())
+        config = load_config(path, args.arena_set)  # a file's path as typed: errors name it so
         if args.port is None:
             args.port = config.router.port
         host = host_settings(config, "standalone")

@@ -201,11 +201,12 @@ def test_unknown_agent_and_task_id_are_named(tmp_path):
         expand_cells(config, registry, "c.yaml")
 
 
-def test_readme_config_reference_is_generated_from_the_model():
+def test_the_config_reference_page_is_generated_from_the_model():
     from pytest_arena.docgen.config_reference import reference_markdown
-    from pytest_arena.docgen.readme_sections import split_section
+    from pytest_arena.docgen.sections import split_section
 
-    _, current, _ = split_section(ROOT / "README.md", "config-reference", "python -m pytest_arena schema")
+    page = ROOT / "docs" / "reference" / "config.md"
+    _, current, _ = split_section(page, "config-reference", "python -m pytest_arena schema")
     assert current.strip() == reference_markdown().strip(), "run `python -m pytest_arena schema`"
     assert "`router.local_guards.wall_timeout_s`" in current  # nested fields are listed by dotted path
 

@@ -1,7 +1,11 @@
 """Sweeps on several machines through the real engine (pytest-xdist over execnet, no mocks of it):
 socket workers started from their own checkouts with their own HOME, unable to write the
 controller's results folder (bubblewrap binds it read-only); a ``popen//chdir=`` worker; a worker
-killed mid-cell."""
+killed mid-cell.
+
+Every process runs pytest-arena from one snapshot of it taken at the start of the test session
+(``release``, first on PYTHONPATH): hosts compare the content of what they run, and an edit to the
+working tree between the controller's start and a worker's would otherwise reach one side only."""
 from __future__ import annotations
 
 import contextlib
@@ -18,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.cell.rows import Row
+from pytest_arena.paths import SUITES_FOLDER, shipped_dir
+from pytest_arena.sweep.digest import package_folders
 
 from .arena_project import CHATTER_CONFTEST, TEST_AGENTS_CONFTEST, make_config, two_model_config, two_task_project
 
@@ -32,8 +38,25 @@ def pytest_configure(config):
 '''
 
 
+def snapshot_package(site: Path) -> Path:
+    """This pytest-arena copied into ``site`` as a pip install lays it out: its package folders,
+    and the shipped task suites and configs under ``pytest_arena/suites/``."""
+    for prefix, folder in package_folders().items():
+        shutil.copytree(folder, site / prefix, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    for name in ("tasks", "configs"):
+        shutil.copytree(shipped_dir(name), site / "pytest_arena" / SUITES_FOLDER / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return site
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot_package(tmp_path_factory.mktemp("release"))
+
+
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
+def project(pytester: pytest.Pytester, release: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("PYTHONPATH", str(release))
     return two_task_project(pytester, TEST_AGENTS_CONFTEST + WORKER_PID_CONFTEST)
 
 
@@ -60,7 +83,7 @@ def start_socket_server(host: Path, readonly: Path, env: dict | None = None) -> 
     port = free_port()
     cmd = ["bwrap", "--die-with-parent", "--dev-bind", "/", "/", "--ro-bind", str(readonly), str(readonly),
            "--chdir", str(host), sys.executable, "-u", "-m", "execnet.script.socketserver", f"127.0.0.1:{port}"]
-    env = dict(os.environ, HOME=str(host / "home"), PYTHONPATH=str(Path(__file__).resolve().parents[2]), **(env or {}))
+    env = {**os.environ, "HOME": str(host / "home"), **(env or {})}  # PYTHONPATH: the release, unless env says
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = proc.stdout.readline()
     assert "Entering Accept loop" in line, line

@@ -74,3 +74,11 @@ def test_a_bad_config_is_one_line_naming_the_field_and_no_traceback(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("error: arena.yaml") and "router.strategy" in done.stderr
+
+
+def test_the_router_command_takes_a_shipped_configs_name_and_names_them_when_none_matches(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pytest_arena", "router", "--config", "no-such-config"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "no config shipped with pytest-arena is named 'no-such-config'" in done.stderr
+    assert "smoke" in done.stderr  # the names it does take

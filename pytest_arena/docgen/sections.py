@@ -1,5 +1,7 @@
-"""Generated sections of README.md, kept between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
-lines, so documentation that is derived from code (task table, config reference) cannot drift."""
+"""Generated sections of Markdown pages, kept between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
+lines, so that documentation derived from code (the reference pages under ``docs/reference/``: config
+fields, command-line options, row fields, cell-folder files, the task table) cannot drift from it.
+The text around a section is written by hand; only what is between the markers is generated."""
 from __future__ import annotations
 
 import difflib
@@ -7,6 +9,8 @@ import sys
 from pathlib import Path
 
 from pytest_arena.errors import ArenaError
+
+__all__ = ["markers", "split_section", "sync_section"]
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -30,11 +34,14 @@ def split_section(path: Path, name: str, fix_command: str) -> tuple[str, str, st
 
 
 def sync_section(path: Path, name: str, body: str, *, write: bool, fix_command: str) -> int:
-    """Write the section (write=True) or check it; returns a process exit code."""
+    """Write the section (write=True) or check it; returns a process exit code (1: out of date)."""
     head, current, tail = split_section(path, name, fix_command)
     if write:
-        path.write_text(f"{head}\n{body.rstrip()}\n{tail}", encoding="utf-8")
-        print(f"wrote the {name} section into {path}")
+        if current.strip() != body.strip():
+            path.write_text(f"{head}\n{body.rstrip()}\n{tail}", encoding="utf-8")
+            print(f"wrote the {name} section into {path}")
+        else:
+            print(f"{path}: the {name} section is up to date")
         return 0
     if current.strip() == body.strip():
         print(f"{path}: the {name} section is up to date")
