@@ -42,6 +42,10 @@ _EXPORTS = {
     "Guarantees": "pytest_arena.sandbox",
     "register_sandbox_kind": "pytest_arena.sandbox",
     "get_sandbox_kind": "pytest_arena.sandbox",
+    # test runner
+    "TestRunner": "pytest_arena.scoring.runners",
+    "register_test_runner": "pytest_arena.scoring.runners",
+    "get_test_runner": "pytest_arena.scoring.runners",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -65,6 +69,9 @@ if TYPE_CHECKING:  # the names in __all__, for type checkers (``X as X``: a re-e
     from pytest_arena.sandbox import SandboxKind as SandboxKind
     from pytest_arena.sandbox import get_sandbox_kind as get_sandbox_kind
     from pytest_arena.sandbox import register_sandbox_kind as register_sandbox_kind
+    from pytest_arena.scoring.runners import TestRunner as TestRunner
+    from pytest_arena.scoring.runners import get_test_runner as get_test_runner
+    from pytest_arena.scoring.runners import register_test_runner as register_test_runner
     from pytest_arena.tasks import Task as Task
     from pytest_arena.tasks import TaskClass as TaskClass
     from pytest_arena.tasks import get_task_class as get_task_class

@@ -5,9 +5,9 @@ data still apply, plus our own fields. Every field is filled by the harness.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from pytest_arena.outcomes import Outcome
 
@@ -52,6 +52,21 @@ class Scoring(_Strict):
     tampering_detected: bool  # a cross-check caught a report rewritten from inside the pytest process
     tampering: str | None  # what it caught
     env: str | None  # key of the clean interpreter environment pytest ran from
+    # The test runner of a task that names one (task.yaml `runner`: go, rust, javascript, cpp, java);
+    # absent from a pytest task's row, which is as it was before tasks could name a runner.
+    runner: str | None = None
+    # The cross-checks that applied (restored-tests, canaries, reference-tests, exit-code; see
+    # docs/howto/task-test-runners.md); absent with `runner`: pytest's are restored-tests, canaries,
+    # pristine-collection, exit-code.
+    checks: list[str] | None = None
+
+    @model_serializer(mode="wrap")
+    def _pytest_unsaid(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in ("runner", "checks"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class Routing(_Strict):
@@ -75,6 +90,27 @@ class Provenance(_Strict):
     sandbox: str  # the scoring kind this machine chose (its name: pytest_arena/sandbox/kinds.py)
     host: str  # hostname of the machine that ran the cell
     worker: str  # "main", or the xdist worker id (the --tx id) that ran it
+
+
+Level = Literal["hard", "soft", "absent"]  # pytest_arena/sandbox/base.py Level
+
+
+class SandboxUse(_Strict):
+    """One sandbox a cell ran in: the kind, the version of what enforced it, and each wall's level
+    as it held: the kind's own statement, which its self-check on this machine (``selfcheck``, when
+    it ran; pytest_arena/sandbox/selfcheck.py) found it keeps."""
+
+    kind: str  # the sandbox kind's name (`seatbelt`, `container`, `none`, ...)
+    version: str | None = None  # the version of what enforced it (None: the kind does not say)
+    # Each wall: hard (the kernel enforces it on everything the command starts), soft (enforced, but
+    # escapable by a determined command) or absent.
+    files: Level  # nothing of the host's files is visible but the system and the paths named
+    network: Level  # no network
+    router_link: Level  # the router as the one network peer
+    memory: Level  # the memory cap
+    processes: Level  # the process-count cap
+    wall_time: Level  # everything the command started is gone when its time is up
+    selfcheck: str | None = None  # when the self-check that cleared the kind ran (UTC); None: not checked
 
 
 class Artifacts(_Strict):
@@ -149,6 +185,10 @@ class Row(_Strict):
     # sandbox kind's name (pytest_arena/sandbox/kinds.py; "not started" / "not run" when nothing
     # ran there). Every report marks a row whose kind does not wall off files and network.
     sandbox: dict[str, str] = {}
+    # Where the agent and the tests ran, with each wall's level as it held ({"agent": SandboxUse,
+    # "scoring": SandboxUse}, only where something ran): a reader tells a Seatbelt cell from a
+    # bubblewrap cell. Rows written before it have none (the reports then read what the kind states here).
+    sandbox_guarantees: dict[str, SandboxUse] = {}
     scoring: Scoring | None = None  # None when the acceptance tests never ran
     artifacts: Artifacts | None = None  # filled when the row is handed to the controller
     leftovers: Leftovers | None = None  # the workspace the agent left, as scanned after it ended

@@ -8,9 +8,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pytest_arena.agents.base import AgentResult, AgentRunContext, AgentSandbox
-from pytest_arena.agents.process import AgentSandboxError, report_mismatch, tool_prefixes
+from pytest_arena.agents.process import report_mismatch, tool_prefixes
 from pytest_arena.agents.registry import get_agent
 from pytest_arena.cell import handoff, provenance
 from pytest_arena.cell import story as cell_story
@@ -22,6 +23,7 @@ from pytest_arena.cell.rows import (
     Quality,
     Routing,
     Row,
+    SandboxUse,
     Scoring,
     Tokens,
 )
@@ -30,8 +32,9 @@ from pytest_arena.errors import AgentNotInstalled, ArenaError, SolutionError
 from pytest_arena.outcomes import Outcome
 from pytest_arena.router.contracts import RunSpec, RunTotals, ScriptedPlan
 from pytest_arena.router.errors import RouterError
-from pytest_arena.sandbox import leftovers
-from pytest_arena.sandbox.kinds import availability, get_sandbox_kind
+from pytest_arena.sandbox import leftovers, selfcheck
+from pytest_arena.sandbox.base import SandboxKind
+from pytest_arena.sandbox.kinds import Role, resolve_sandbox_kind
 from pytest_arena.sandbox.run import Limits, RouterLink, sandbox_kind
 from pytest_arena.scoring.env import env_root
 from pytest_arena.scoring.env import prepare as prepare_scoring_env
@@ -39,7 +42,7 @@ from pytest_arena.scoring.records import ScoreResult
 from pytest_arena.scoring.score import JUNIT_MAX_BYTES, score
 from pytest_arena.sweep.cells import Cell
 from pytest_arena.sweep.session import ArenaSession
-from pytest_arena.tasks.base import Task
+from pytest_arena.tasks.base import DEFAULT_TEST_RUNNER, Task
 
 log = logging.getLogger("pytest_arena")
 
@@ -131,17 +134,26 @@ def decide_outcome(scored: ScoreResult | None, agent: AgentResult | None, totals
     return Outcome.FAIL, failed
 
 
+def sandbox_for(session: ArenaSession, role: Role) -> tuple[SandboxKind, SandboxUse]:
+    """The kind ``sandbox.agents`` / ``sandbox.scoring`` means on this machine (``auto``: the
+    strongest available), cleared by its self-check (pytest_arena/sandbox/selfcheck.py; cached),
+    and what the row records of it. Raises (an infra_error, one line naming the config file, the
+    field and the fix) when it cannot run here or its self-check found a wall it claims leaking."""
+    where = str(session.config_path)
+    kind = resolve_sandbox_kind(getattr(session.config.sandbox, role), role, where)
+    check = selfcheck.require(kind, role, where)
+    return kind, SandboxUse(kind=kind.name, version=check.version, **kind.guarantees.as_dict(),
+                            selfcheck=check.checked_at)
+
+
 def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Path, router,
-                      file_bytes: int | None = None) -> AgentSandbox:
-    """The cell's agent sandbox, of the kind ``sandbox.agents`` names: its workspace and private
-    HOME writable, its install read-only, the router (if any) as its only network peer. Refuses
-    when that kind cannot run here (the user may opt out: ``sandbox.agents: none``)."""
-    kind = get_sandbox_kind(session.config.sandbox.agents)
-    if not availability(kind.name):
-        raise AgentSandboxError(
-            f"agents run only inside {kind.title}, which is missing or cannot start here: install it "
-            f"({kind.install_hint}), or opt out with --arena-set sandbox.agents=none "
-            "(rows then record sandbox.agent='none' and the reports mark those cells)")
+                      file_bytes: int | None = None, kind: SandboxKind | None = None) -> AgentSandbox:
+    """The cell's agent sandbox, of the kind ``sandbox.agents`` means (``kind``, when the cell
+    resolved it already): its workspace and private HOME writable, its install read-only, the
+    router (if any) as its only network peer. Refuses when that kind cannot run here (the user
+    may opt out: ``sandbox.agents: none``) or its self-check refused it."""
+    if kind is None:
+        kind = sandbox_for(session, "agents")[0]
     home.mkdir(parents=True, exist_ok=True)
     link = None
     if router is not None:
@@ -178,7 +190,14 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str, watch: Watch = NO_
     before: cell_story.Snapshot | None = None
     limits = config.limits.leftovers()
     seen: leftovers.Walk | None = None  # the workspace the agent left, scanned within the limits
+    uses: dict[str, SandboxUse] = {}  # where the agent and the tests run: what the row records
+    scoring_kind: str | None = None
     try:
+        # Both kinds first: a kind that cannot run here, or that its self-check refuses, ends
+        # the cell before the agent spends anything.
+        agent_kind, uses["agent"] = sandbox_for(session, "agents")
+        scorer, uses["scoring"] = sandbox_for(session, "scoring")
+        scoring_kind = scorer.name
         populate_workspace(task, workspace)
         before = cell_story.snapshot(workspace, limits)  # patch.diff: the agent's change against this
         version = adapter.version(session.install_root)
@@ -207,7 +226,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str, watch: Watch = NO_
                 transcript_bodies=config.router.transcript == "full"))
             watch.routed(run_id, router)  # live calls and cost, e.g. for the progress display
         timeout_s = config.benchmark.timeout_s or task.spec.timeout_s
-        box = agent_sandbox_for(session, adapter, workspace, home, router, limits.file_bytes)
+        box = agent_sandbox_for(session, adapter, workspace, home, router, limits.file_bytes, agent_kind)
         ctx = AgentRunContext(task=task, workspace=workspace, prompt=task.prompt, endpoints=endpoints,
                               seed=cell.seed, timeout_s=timeout_s, home=home, log_dir=cell_dir / "logs",
                               install_root=session.install_root, sandbox=box)
@@ -234,7 +253,7 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str, watch: Watch = NO_
             else:
                 scored = score(task, workspace, scratch / "scoring", limits=sandbox_limits,
                                env=task.scoring_env(prepare_scoring_env(env_root(session.install_root))),
-                               leftover_limits=limits)
+                               leftover_limits=limits, kind=scoring_kind)
         scoring_ms = int((time.monotonic() - s0) * 1000)
         if scored.junit_path:
             leftovers.copy_file(Path(scored.junit_path), cell_dir / "junit.xml", JUNIT_MAX_BYTES)
@@ -273,14 +292,23 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str, watch: Watch = NO_
             log.warning("%s: %s (cell %s)", node_id, mismatch, cell_dir)
     row = assemble_row(
         session, cell, node_id, run_id=run_id, started_at=started_at, wall_ms=int((time.monotonic() - t0) * 1000),
-        outcome=outcome, reason=reason, prov=provenance.collect(sandbox_kind(), config.pricing.table, session.worker),
+        outcome=outcome, reason=reason,
+        prov=provenance.collect(scoring_kind or sandbox_kind(), config.pricing.table, session.worker),
         totals=totals, scored=scored, agent_result=agent_result, agent_version=agent_version,
         backend_kinds=backend_kinds, box=box, agent_ms=agent_ms, scoring_ms=scoring_ms, mismatch=mismatch,
-        seen=seen)
+        seen=seen, uses=uses)
     cell_story.write_calls(cell_dir, totals.records if totals else [])
     cell_story.write_test_output(cell_dir, scored, infra)
     row, payload = handoff.pack(row, totals.records if totals else [], cell_dir, session.artifacts_cap_bytes)
     return CellRun(row=row, message=reason, payload=payload, interrupted=interrupted)
+
+
+def _runner_fields(scored: ScoreResult) -> dict[str, Any]:
+    """A non-pytest runner's name and the cross-checks that applied; nothing for pytest, whose
+    rows stay as they were before runners existed."""
+    if scored.runner == DEFAULT_TEST_RUNNER:
+        return {}
+    return {"runner": scored.runner, "checks": list(scored.checks)}
 
 
 def crashed_cell_row(session: ArenaSession, cell: Cell, node_id: str, prov: Provenance, reason: str) -> Row:
@@ -298,7 +326,9 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
                  outcome: Outcome, reason: str, prov: Provenance, totals: RunTotals | None,
                  scored: ScoreResult | None, agent_result: AgentResult | None, agent_version: str,
                  backend_kinds: dict[str, str], box: AgentSandbox | None, agent_ms: int, scoring_ms: int,
-                 mismatch: str | None, seen: leftovers.Walk | None = None) -> Row:
+                 mismatch: str | None, seen: leftovers.Walk | None = None,
+                 uses: dict[str, SandboxUse] | None = None) -> Row:
+    """The cell's row. ``uses``: the sandboxes resolved for it (recorded where something ran)."""
     config = session.config
     task = session.registry.get(cell.task_id)
     totals = totals or RunTotals(run_id=run_id)
@@ -346,5 +376,9 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
         backend_kinds=backend_kinds, provenance=prov,
         sandbox={"agent": box.kind if box else "not started",
                  "scoring": scored.sandbox if scored else "not run"},
+        sandbox_guarantees={role: use for role, use in (uses or {}).items()
+                            if (role == "agent" and box is not None and box.kind == use.kind)
+                            or (role == "scoring" and scored is not None and scored.sandbox == use.kind)},
         scoring=Scoring(tampering_detected=scored.tampering is not None, tampering=scored.tampering,
-                        env=scored.scoring_env) if scored and scored.status != "infra_error" else None)
+                        env=scored.scoring_env, **_runner_fields(scored))
+        if scored and scored.status != "infra_error" else None)

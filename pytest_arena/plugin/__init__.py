@@ -31,8 +31,8 @@ EXPECTED_PROPERTY = "arena_expected"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("arena", "pytest-arena: benchmark cells from a sweep config")
     group.addoption("--arena-config", default=None, metavar="YAML",
-                    help="collect and run the benchmark cells of this sweep config "
-                         "(without test paths, only its cells run)")
+                    help="collect and run the benchmark cells of this sweep config: a file's path, or the name of a "
+                         "config shipped with pytest-arena, e.g. smoke (without test paths, only its cells run)")
     group.addoption("--arena-set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config field, typed by the schema, e.g. --arena-set benchmark.seeds=42,7 "
                          "or --arena-set models.local=embedded/smollm2-135m (repeatable)")
@@ -63,7 +63,19 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     # `pytest --arena-config X` with no test paths collects exactly the cells of X.
     namespace = parser.parse_known_args(args)
     if getattr(namespace, "arena_config", None) and not getattr(namespace, "file_or_dir", None):
-        args.append(namespace.arena_config)
+        args.append(_config_file(namespace.arena_config, early_config.invocation_params.dir))
+
+
+def _config_file(value: str, cwd: Path) -> str:
+    """The file ``--arena-config`` names (a path, or a shipped config's name); as typed when there
+    is none: pytest_configure then says where it looked."""
+    from pytest_arena.errors import ConfigError
+    from pytest_arena.sweep.session import resolve_config_path
+
+    try:
+        return str(resolve_config_path(value, cwd))
+    except ConfigError:
+        return value
 
 
 def _worker_id(config: pytest.Config) -> str:
@@ -75,12 +87,10 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("arena_config")
     if not path:
         return
-    config_path = Path(path)
-    if not config_path.is_absolute():
-        config_path = Path(config.invocation_params.dir) / config_path
-    from pytest_arena.sweep.session import ArenaSession
+    from pytest_arena.sweep.session import ArenaSession, resolve_config_path
 
     try:
+        config_path = resolve_config_path(path, Path(config.invocation_params.dir))
         session = ArenaSession.load(config_path, config.getoption("arena_set"), _worker_id(config),
                                     config.rootpath, out_dir=config.getoption("arena_out"))
         if config.getoption("arena_dry_run") and not hasattr(config, "workerinput"):
@@ -210,9 +220,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     from pytest_arena.cell import provenance
     from pytest_arena.cell.handoff import CELL_PROPERTY
-    from pytest_arena.sandbox.run import sandbox_kind
+    from pytest_arena.sandbox.kinds import SandboxUnavailable, UnknownSandboxKind, resolve_sandbox_kind
 
-    prov = provenance.collect(sandbox_kind(), session.config.pricing.table, session.worker)
+    try:  # the scoring kind the cell would have used: a row for a crashed worker says so too
+        scoring_kind = resolve_sandbox_kind(session.config.sandbox.scoring, "scoring").name
+    except (SandboxUnavailable, UnknownSandboxKind):
+        scoring_kind = session.config.sandbox.scoring
+    prov = provenance.collect(scoring_kind, session.config.pricing.table, session.worker)
     item.user_properties.append((CELL_PROPERTY, json.dumps({"cell_key": cell.key, "provenance": prov.model_dump()})))
 
 
@@ -227,7 +241,11 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     session = parent.config.stash.get(SESSION_KEY, None)
     if session is not None and file_path.resolve() == session.config_path.resolve():
-        return ArenaConfigFile.from_parent(parent, path=file_path)
+        # A config outside the rootdir (a shipped one, run by name) would get an empty node id
+        # ("::task[...]"): its file name instead, the same on every host.
+        if file_path.resolve().is_relative_to(parent.config.rootpath.resolve()):
+            return ArenaConfigFile.from_parent(parent, path=file_path)
+        return ArenaConfigFile.from_parent(parent, path=file_path, nodeid=file_path.name)
     return None
 
 

@@ -128,8 +128,11 @@ WATCH = CellWatch()
 
 def is_ctrl_c(exc: BaseException) -> bool:
     """Ctrl-C or SIGTERM, not the KeyboardInterrupt subclasses pytest and xdist raise to stop a
-    session themselves (``session.shouldstop``, xdist's maxfail)."""
-    return type(exc) is KeyboardInterrupt
+    session themselves (``session.shouldstop``, xdist's maxfail). A terminal's Ctrl-C reaches the
+    workers too, and when a worker's report of it is handled before the controller's own signal,
+    xdist raises its Interrupted ("[gwN] node received keyboard-interrupt"): that is the same Ctrl-C."""
+    return type(exc) is KeyboardInterrupt or (isinstance(exc, KeyboardInterrupt)
+                                              and str(exc).endswith("received keyboard-interrupt"))
 
 
 def _cell_of(item):

@@ -78,7 +78,25 @@ def measured_settings(config: ArenaConfig, cell, task, *, uses_llm: bool, pricin
     settings["cell.expect"] = cell.expect
     settings["task.yaml"] = task.spec.model_dump(mode="json")
     settings["task.content"] = task_digest
+    _resolve_sandbox(settings)
     return settings
+
+
+def _resolve_sandbox(settings: dict[str, Any]) -> None:
+    """A cell is measured under the sandbox kind that runs it, not under the word ``auto``: the
+    agents' kind is recorded as what ``auto`` resolves to here (as rows did before ``auto``
+    existed, so earlier results stay resumable), the scoring kind only when the config names one
+    (before ``sandbox.scoring`` existed scoring always chose for itself). A kind that cannot run
+    here stays as written: the cell refuses to start and says why."""
+    from pytest_arena.sandbox.kinds import AUTO, SandboxUnavailable, resolve_sandbox_kind
+
+    if settings.get("sandbox.scoring") == AUTO:
+        del settings["sandbox.scoring"]
+    if settings.get("sandbox.agents") == AUTO:
+        try:
+            settings["sandbox.agents"] = resolve_sandbox_kind(AUTO, "agents").name
+        except SandboxUnavailable:
+            pass
 
 
 def settings_sha(settings: dict[str, Any]) -> str:

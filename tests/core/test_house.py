@@ -57,7 +57,10 @@ def test_the_floors_of_the_import_graph_stay_few():
 def test_the_wheel_ships_every_package_folder_and_no_other_name():
     setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     declared = set(setup["packages"])
-    assert declared == package_dirs(ROOT), "pyproject's [tool.setuptools] packages and the folders differ"
+    # The shipped task suites and configs: folders of data files, mapped from the repository's top level.
+    data = {name for name, folder in setup["package-dir"].items() if folder in ("tasks", "configs")}
+    assert data == {"pytest_arena.suites.tasks", "pytest_arena.suites.configs"}
+    assert declared - data == package_dirs(ROOT), "pyproject's [tool.setuptools] packages and the folders differ"
     assert {name.split(".")[0] for name in declared} == {"pytest_arena"}
     assert setup["package-dir"][ROUTER] == "router"
 

@@ -286,13 +286,16 @@ def test_agents_refuse_to_run_without_bubblewrap_unless_the_user_opts_out(projec
     from pytest_arena.sandbox import kinds
     from pytest_arena.sandbox.base import Availability
 
-    # As on a machine without bubblewrap (and forgetting what this process detected).
-    monkeypatch.setattr(kinds.get_sandbox_kind("bwrap"), "available", lambda: Availability(False, "is not installed"))
+    # As on a machine without bubblewrap, nor any other kind that walls agents off (a container
+    # image built here, say), forgetting what this process detected.
+    for kind in kinds.sandbox_kinds("agents"):
+        if kind.name != "none":
+            monkeypatch.setattr(kind, "available", lambda: Availability(False, "is not installed"))
     monkeypatch.setattr(kinds, "_available", {})
     make_config(project.path, agents=("sleeper",))
     refused = project.runpytest("--arena-config", "arena.yaml", "-k", "adder")
-    refused.stdout.fnmatch_lines(["*1 cell(s): agents run only inside bubblewrap*apt-get install bubblewrap*"
-                                  "sandbox.agents=none*"])
+    refused.stdout.fnmatch_lines(["*1 cell(s): agents run only inside a sandbox*bubblewrap is not installed "
+                                  "(apt-get install bubblewrap)*sandbox.agents=none*"])
     assert [r["outcome"] for r in rows(project.path)] == ["infra_error"]
 
     opted_out = project.runpytest("--arena-config", "arena.yaml", "-k", "adder", "--arena-set", "sandbox.agents=none")

@@ -247,3 +247,14 @@ def _agent_pids(seconds: str) -> list[int]:
         if argv[:2] == [b"sleep", seconds.encode()]:
             pids.append(int(cmdline.parent.name))
     return pids
+
+
+def test_a_ctrl_c_a_worker_reported_first_is_still_the_users_ctrl_c_and_xdists_own_stops_are_not():
+    from xdist.dsession import Interrupted
+
+    from pytest_arena.plugin.progress import is_ctrl_c
+
+    assert is_ctrl_c(KeyboardInterrupt()) and is_ctrl_c(KeyboardInterrupt("SIGTERM"))
+    # the race the xdist variant above can lose under load: the worker's report handled first
+    assert is_ctrl_c(Interrupted("<WorkerController gw1> received keyboard-interrupt"))
+    assert not is_ctrl_c(Interrupted("stopping after 1 failures"))  # -x / --maxfail: the session stopped itself

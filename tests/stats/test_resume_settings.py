@@ -85,3 +85,25 @@ def test_every_config_field_is_classified_for_the_measured_sha():
     assert not unclassified, (
         f"classify {unclassified} in pytest_arena/sweep/measured.py: MEASURED if it can change a cell's result, "
         "OPERATIONAL if not, CELL_AXES if it selects cells")
+
+
+def test_a_cell_is_measured_under_the_sandbox_kind_that_runs_it_not_the_word_auto(tmp_path):
+    """``sandbox.agents: auto`` (the default) records the kind it resolves to, as rows made before
+    ``auto`` existed recorded it (so their results stay resumable), and naming that kind is the
+    same measurement; ``sandbox.scoring`` counts only when a config names a kind."""
+    from pytest_arena.sandbox.kinds import resolve_sandbox_kind
+    from pytest_arena.sweep.session import ArenaSession
+    from tests.core.arena_project import make_task
+
+    make_task(tmp_path)
+    make_config(tmp_path, agents=("aider",), strategies=("always-cloud",))
+
+    def settings(*overrides: str) -> dict:
+        session = ArenaSession.load(tmp_path / "arena.yaml", list(overrides), "plan", tmp_path)
+        return session.measured_settings(session.cells[0])
+
+    here = resolve_sandbox_kind("auto", "agents").name
+    default = settings()
+    assert default["sandbox.agents"] == here and "sandbox.scoring" not in default
+    assert settings(f"sandbox.agents={here}") == default
+    assert settings("sandbox.scoring=subprocess")["sandbox.scoring"] == "subprocess"

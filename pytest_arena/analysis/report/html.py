@@ -27,6 +27,7 @@ from pytest_arena.analysis.report.markdown import (
     router_metric_rows,
 )
 from pytest_arena.analysis.report.run_facts import run_facts
+from pytest_arena.analysis.report.sandboxes import SANDBOX_HEADERS, SANDBOX_NOTE, sandbox_rows
 from pytest_arena.analysis.report.tables import HARNESS_LABEL, group_table
 from pytest_arena.analysis.stats.formatting import pass_with_ci, usd
 from pytest_arena.analysis.stats.router_metrics import NOT_ENOUGH
@@ -180,6 +181,10 @@ def report_html(analysis: Analysis, charts: dict[str, Path], runs: list[RunEntry
             "pass-rate interval overlaps the best one's; harness checks are labelled and never recommended.</p>",
             decision_table(analysis),
             "<h2>Run facts</h2>", facts(run_facts(analysis, runs))]
+    sandboxes = sandbox_rows(analysis.rows)
+    if sandboxes:
+        body += ["<h2>Sandboxes</h2>", f'<p class="note">{esc(SANDBOX_NOTE)}</p>',
+                 _plain_table(SANDBOX_HEADERS, sandboxes)]
     if analysis.warnings:
         body.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{esc(w)}</li>" for w in analysis.warnings) + "</ul>")
     body.append(_image(charts.get("pareto"), "cost vs pass rate per strategy"))

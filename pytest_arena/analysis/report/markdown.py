@@ -5,7 +5,9 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
+from pytest_arena.analysis.report.cross_checks import cross_check_lines, glossary
 from pytest_arena.analysis.report.data_files import CI_METHOD
+from pytest_arena.analysis.report.sandboxes import SANDBOX_HEADERS, SANDBOX_NOTE, sandbox_rows
 from pytest_arena.analysis.report.tables import HARNESS_LABEL, group_title, render_group
 from pytest_arena.analysis.stats.formatting import pass_with_ci, percent, usd
 from pytest_arena.analysis.stats.intervals import MIN_TASKS, Interval
@@ -56,7 +58,19 @@ def _provenance(analysis: Analysis) -> list[str]:
         f"**{analysis.options.primary_scenario}** from token counts (pricing table sha256 "
         f"`{analysis.pricing.sha256[:12]}`)",
         *([f"- {late}"] if late else []),
+        *cross_checks_markdown(analysis.rows),
     ]
+
+
+def cross_checks_markdown(rows: list[dict]) -> list[str]:
+    """The cross-checks behind the verdicts, per test runner, when a runner other than pytest
+    scored some rows (pytest_arena/analysis/report/cross_checks.py)."""
+    lines = cross_check_lines(rows)
+    if not lines:
+        return []
+    return ["- cross-checks of the acceptance runs, per test runner (pytest's planted tests and pristine "
+            "collection are pytest's; other runners apply what they record):",
+            *(f"  - {line}" for line in lines), *(f"  - *{line}*" for line in glossary(rows))]
 
 
 EVIDENCE_RULE = (
@@ -117,6 +131,9 @@ def summary_markdown(analysis: Analysis) -> str:
     parts = ["# pytest-arena results", "", *_provenance(analysis), ""]
     if analysis.warnings:
         parts += ["## Warnings", "", *[f"- {w}" for w in analysis.warnings], ""]
+    sandboxes = sandbox_rows(analysis.rows)
+    if sandboxes:
+        parts += ["## Sandboxes", "", SANDBOX_NOTE, "", _table(SANDBOX_HEADERS, sandboxes), ""]
     parts += ["## Cells", ""]
     for group in analysis.groups:
         rec = analysis.recommendations[group]

@@ -185,7 +185,10 @@ class BenchmarkConfig(_Strict):
                               description="agents: aider, mini-swe-agent, cline, opencode, claude-code, codex, "
                                           "oracle, null, or a registered one")
     tasks_per_class: dict[str, int] | None = Field(default=None, description="first N tasks of each class")
-    task_ids: list[str] | None = Field(default=None, description="whitelist of task ids, in this order")
+    task_ids: list[str] | None = Field(
+        default=None, description="whitelist of task ids, in this order; a glob (fnmatch: exercism-python/*) stands "
+                                  "for every matching task of benchmark.task_classes and must match one; "
+                                  "'!ID' or '!GLOB' drops tasks (only drops: every task but those)")
     seeds: list[int] = Field(default_factory=lambda: [42], description="one cell per seed; the seed reaches the "
                                                                        "router (seed/temperature fields) and the agent")
     smoke: bool = Field(default=False, description="first task of each class only")
@@ -274,32 +277,36 @@ class ScoringConfig(_Strict):
         return value
 
 
-def _agent_kind_field() -> Any:
-    """sandbox.agents: a sandbox kind registered for agents (pytest_arena/sandbox/kinds.py), by
-    default the strongest built-in one; in the JSON schema, the registered names as an enum."""
-    from pytest_arena.sandbox.kinds import preferred_kind, sandbox_kinds
-
-    kind = preferred_kind("agents")
+def _kind_field(role: Literal["agents", "scoring"], description: str) -> Any:
+    """sandbox.agents / sandbox.scoring: ``auto`` or a sandbox kind registered for that role
+    (pytest_arena/sandbox/kinds.py); in the JSON schema, auto and the registered names as an enum."""
+    from pytest_arena.sandbox.kinds import AUTO, sandbox_kinds
 
     def names(schema: dict[str, Any]) -> None:
-        schema["enum"] = [k.name for k in sandbox_kinds("agents")]
+        schema["enum"] = [AUTO, *(k.name for k in sandbox_kinds(role))]
 
-    return Field(
-        default=kind.name, json_schema_extra=names,
-        description=f"{kind.name}: every agent runs inside {kind.title} (workspace, private HOME, its own install; "
-                    "the router as its only network peer) and a cell refuses to start without it; none: agents run "
-                    "as plain subprocesses, each row records sandbox.agent='none' and the reports mark those cells")
+    return Field(default=AUTO, json_schema_extra=names, description=description)
 
 
 class SandboxConfig(_Strict):
-    agents: str = _agent_kind_field()
+    """Where agents and acceptance tests run (docs/sandboxes.md). Before the first cell with a kind
+    runs, a self-check probes it on this machine; a kind that leaks a wall it claims is refused."""
 
-    @field_validator("agents")
+    agents: str = _kind_field(
+        "agents", "auto: the strongest kind here that walls off files and network (bubblewrap on Linux; "
+                  "workspace, private HOME, its own install, the router as its only network peer), and a cell "
+                  "refuses to start without one; or a kind's name; none: agents run as plain subprocesses, each "
+                  "row records sandbox.agent='none' and the reports mark those cells")
+    scoring: str = _kind_field(
+        "scoring", "auto: the strongest kind here for the acceptance tests (a weaker fallback is warned about "
+                   "and marked); or a kind's name")
+
+    @field_validator("agents", "scoring")
     @classmethod
-    def _registered_agent_kind(cls, value: str) -> str:
+    def _registered_kind(cls, value: str, info: ValidationInfo) -> str:
         from pytest_arena.sandbox.kinds import check_sandbox_kind
 
-        return check_sandbox_kind(value, "agents")
+        return check_sandbox_kind(value, "agents" if info.field_name == "agents" else "scoring", allow_auto=True)
 
 
 class LimitsConfig(_Strict):
