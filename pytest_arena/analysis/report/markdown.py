@@ -110,8 +110,8 @@ COMPARISON_HEADERS = ["group", "comparison", "pairs", "tasks", "Δ pass rate [95
 POWER_NOTE = (f"power: the chance that a true difference of {100 * REFERENCE_DIFFERENCE:.0f} pp would give an "
               "interval excluding 0, from the comparison's own variance between and within tasks (not the "
               "observed difference); detectable: the smallest difference found with "
-              f"{POWER:.0%} power at these tasks and pairs per task. `python -m pytest_arena plan` says how many "
-              "tasks a difference needs.")
+              f"{POWER:.0%} power at these tasks and pairs per task; the plan command (python -m pytest_arena "
+              "plan) says how many tasks a difference needs.")
 
 
 def router_metric_rows(analysis: Analysis) -> list[list]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,6 +30,19 @@ _DETAIL_CHARS = 4000
 def system_program(name: str) -> str | None:
     """``name`` on the system PATH (what the sandbox can run), or None."""
     return shutil.which(name, path=SYSTEM_PATH)
+
+
+def program_output(name: str, *args: str, timeout_s: float = 60) -> str | None:
+    """What the system's ``name`` prints (stdout, else stderr; stripped) for ``args``, e.g. its
+    version; None when it is not on the system PATH or cannot run."""
+    program = system_program(name)
+    if program is None:
+        return None
+    try:
+        done = subprocess.run([program, *args], capture_output=True, text=True, timeout=timeout_s)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (done.stdout or done.stderr).strip() or None
 
 
 def missing_programs(names: Iterable[str], install_hint: str) -> str | None:

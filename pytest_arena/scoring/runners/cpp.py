@@ -15,7 +15,6 @@ names (``two``, ``case/section``).
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -31,9 +30,9 @@ from pytest_arena.scoring.runners.common import (
     SYSTEM_PATH,
     first_error,
     missing_programs,
+    program_output,
     read_junit_cases,
     read_output,
-    system_program,
 )
 
 __all__ = ["CppToolchain", "INSTALL_HINT"]
@@ -57,14 +56,7 @@ class CppToolchain:
         return problem
 
     def version(self, tools_dir: Path) -> str | None:
-        gxx = system_program("g++")
-        if gxx is None:
-            return None
-        try:
-            return subprocess.run([gxx, "-dumpfullversion"], capture_output=True, text=True,
-                                  timeout=30).stdout.strip() or None
-        except (OSError, subprocess.SubprocessError):
-            return None
+        return program_output("g++", "-dumpfullversion")
 
     def address_space_mb(self, memory_mb: int | None) -> int | None:
         return memory_mb

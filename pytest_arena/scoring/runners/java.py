@@ -14,7 +14,6 @@ added since fail to compile, and such an exercise's reference fails its validati
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -33,9 +32,9 @@ from pytest_arena.scoring.runners.common import (
     SYSTEM_PATH,
     first_error,
     missing_programs,
+    program_output,
     read_junit_cases,
     read_output,
-    system_program,
 )
 
 __all__ = ["INSTALL_HINT", "JavaToolchain"]
@@ -64,14 +63,7 @@ class JavaToolchain:
         return problem
 
     def version(self, tools_dir: Path) -> str | None:
-        javac = system_program("javac")
-        if javac is None:
-            return None
-        try:
-            out = subprocess.run([javac, "-version"], capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return (out.stdout or out.stderr).strip().removeprefix("javac ") or None
+        return (program_output("javac", "-version") or "").removeprefix("javac ") or None
 
     def address_space_mb(self, memory_mb: int | None) -> int | None:
         return None if memory_mb is None else memory_mb + JVM_RESERVE_MB

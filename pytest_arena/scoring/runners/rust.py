@@ -12,7 +12,6 @@ reference's run and the exit code. Ids are ``<test file>::<test name>`` (``tests
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -26,7 +25,13 @@ from pytest_arena.scoring.runners.base import (
     StepRun,
     Verdict,
 )
-from pytest_arena.scoring.runners.common import SYSTEM_PATH, first_error, missing_programs, read_output, system_program
+from pytest_arena.scoring.runners.common import (
+    SYSTEM_PATH,
+    first_error,
+    missing_programs,
+    program_output,
+    read_output,
+)
 
 __all__ = ["INSTALL_HINT", "RustToolchain"]
 
@@ -48,13 +53,7 @@ class RustToolchain:
         return missing_programs(["cargo", "rustc"], INSTALL_HINT)
 
     def version(self, tools_dir: Path) -> str | None:
-        rustc = system_program("rustc")
-        if rustc is None:
-            return None
-        try:
-            out = subprocess.run([rustc, "--version"], capture_output=True, text=True, timeout=30).stdout.split()
-        except (OSError, subprocess.SubprocessError):
-            return None
+        out = (program_output("rustc", "--version") or "").split()  # "rustc 1.63.0"
         return out[1] if len(out) > 1 else None
 
     def address_space_mb(self, memory_mb: int | None) -> int | None:
