@@ -241,9 +241,14 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     session = parent.config.stash.get(SESSION_KEY, None)
     if session is not None and file_path.resolve() == session.config_path.resolve():
-        # A config outside the rootdir (a shipped one, run by name) would get an empty node id
-        # ("::task[...]"): its file name instead, the same on every host.
-        if file_path.resolve().is_relative_to(parent.config.rootpath.resolve()):
+        # A config outside the rootdir would get an empty node id ("::task[...]"), and one shipped
+        # inside an installed package (run by name) a path into wherever the venv sits: its file
+        # name instead, the same on every host.
+        from pytest_arena.paths import PACKAGE_DIR, SUITES_FOLDER
+
+        resolved = file_path.resolve()
+        if (resolved.is_relative_to(parent.config.rootpath.resolve())
+                and not resolved.is_relative_to((PACKAGE_DIR / SUITES_FOLDER).resolve())):
             return ArenaConfigFile.from_parent(parent, path=file_path)
         return ArenaConfigFile.from_parent(parent, path=file_path, nodeid=file_path.name)
     return None

@@ -259,13 +259,14 @@ analysis: {{resamples: 200, charts: false}}
 def test_the_wheel_runs_shipped_and_own_configs_outside_any_checkout_and_writes_nothing_into_itself(
         dists: Dists, tmp_path: Path):
     embedded = _embedded_here()
-    site = _fresh_venv(tmp_path / "venv", dists.wheel, embedded)
-    package = site / "pytest_arena"
-    python = str(tmp_path / "venv" / "bin" / "python")
     user = tmp_path / "user"
     user.mkdir()
+    venv = user / ".venv"  # where most users keep it: inside the folder they run pytest from (the rootdir)
+    site = _fresh_venv(venv, dists.wheel, embedded)
+    package = site / "pytest_arena"
+    python = str(venv / "bin" / "python")
     before = _listing(package)
-    with ReadOnlyRunner(tmp_path / "venv", package, user, tmp_path / "state") as runner:
+    with ReadOnlyRunner(venv, package, user, tmp_path / "state") as runner:
         probe = runner.run(python, "-c", f"open({str(package / 'probe')!r}, 'w')")
         assert probe.returncode != 0 and ("Read-only file system" in probe.stderr
                                           or "Permission denied" in probe.stderr), probe.stderr
@@ -287,6 +288,7 @@ def test_the_wheel_runs_shipped_and_own_configs_outside_any_checkout_and_writes_
         out = user / "results" / "validate-tasks"
         rows = {row["route"]: row for row in _rows(out / "raw.jsonl")}
         assert {route: row["outcome"] for route, row in rows.items()} == {"oracle": "pass", "null": "fail"}
+        # the node id of a shipped config is its file name, not a path into the venv under the rootdir
         assert rows["oracle"]["node_id"] == "validate-tasks.yaml::exercism-python/pig-latin[oracle-s42]"
         assert (out / "report.html").is_file() and (out / "summary.md").is_file()
 
