@@ -256,6 +256,9 @@ def test_a_sweep_over_a_go_task_records_the_runner_and_its_checks_in_each_row(py
     for row in rows.values():
         assert row["scoring"]["runner"] == "go" and row["scoring"]["checks"] == list(TOOLCHAIN_CHECKS)
         assert row["quality"]["tests_total"] == 4
+        # the cell folder's test output says which runner produced it
+        told = (pytester.path / "results/demo" / row["output_ref"] / "test_output.txt").read_text()
+        assert "---- go output ----" in told and "pytest" not in told
     summary = (pytester.path / "results/demo/summary.md").read_text()
     assert "go (2 scored runs): restored-tests, canaries, reference-tests, exit-code; not applied: " \
            "pristine-collection" in summary

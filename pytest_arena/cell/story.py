@@ -165,7 +165,7 @@ def write_test_output(cell_dir: Path, scored: ScoreResult | None, why_not: str |
                  f"(sandbox {scored.sandbox}, {scored.duration_s:.1f} s)", f"reason: {scored.reason}"]
         if scored.failures:
             lines += [NOT_PASSED, *(f"  {test}" for test in scored.failures)]
-        lines += ["", "---- pytest output ----", PLANTED_NOTE,
+        lines += ["", f"---- {scored.runner} output ----", PLANTED_NOTE.replace("pytest's", f"{scored.runner}'s"),
                   scored.output.rstrip("\n") if scored.output else "(none)"]
         text = "\n".join(lines) + "\n"
     (cell_dir / TEST_OUTPUT).write_text(text, encoding="utf-8")
