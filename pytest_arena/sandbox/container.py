@@ -68,6 +68,7 @@ from pytest_arena.sandbox.launcher import (
     MASKED_FILES,
     ROUTER_SOCKET,
     SYSTEM_PATHS,
+    _launcher_started,  # whether the launcher wrote its "started" byte
     _wait,  # a wait on the process's pidfd (Popen.wait with a timeout polls)
     base_python,
     inside,
@@ -227,11 +228,7 @@ class ContainerBox(BoxBase):
                     duration = time.monotonic() - start
                     exit_code = _exit_code(proc.returncode)
                     stdout, stderr = tail(out), tail(err)
-            os.set_blocking(started_read, False)
-            try:
-                started = os.read(started_read, 1) == b"1"
-            except BlockingIOError:
-                started = False
+            started = _launcher_started(started_read)
         finally:
             os.close(started_read)
         if not started:

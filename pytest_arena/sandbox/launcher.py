@@ -280,11 +280,7 @@ class PrefixBox(BoxBase):
                 duration = time.monotonic() - start
                 exit_code = kind.exit_code(proc.returncode)
                 stdout, stderr = tail(out), tail(err)
-            os.set_blocking(started_read, False)
-            try:
-                started = os.read(started_read, 1) == b"1"
-            except BlockingIOError:
-                started = False
+            started = _launcher_started(started_read)
         finally:
             os.close(started_read)
             if cgroup:
@@ -336,6 +332,16 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+def _launcher_started(started_read: int) -> bool:
+    """Whether the launcher wrote its "started" byte to the pipe before the command ended (not
+    blocking: a launcher that died before it wrote nothing)."""
+    os.set_blocking(started_read, False)
+    try:
+        return os.read(started_read, 1) == b"1"
+    except BlockingIOError:
+        return False
 
 
 def _wait(proc: subprocess.Popen[bytes], timeout: float) -> bool:

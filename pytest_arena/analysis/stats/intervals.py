@@ -16,6 +16,7 @@ plain 0.864 / 0.932 / 0.944 / 0.950 / 0.942 at 8 / 10 / 20 / 30 / 60 tasks, expa
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
@@ -90,14 +91,20 @@ def tasks_to_separate(higher: float, lower: float, confidence: float = CONFIDENC
     def apart(n: int) -> bool:
         return wilson_interval(lower, n, confidence)[1] < wilson_interval(higher, n, confidence)[0]
 
-    if not apart(limit):
+    return smallest_n(apart, 1, limit)
+
+
+def smallest_n(holds: Callable[[int], bool], start: int, limit: int) -> int | None:
+    """The smallest n >= ``start`` at which ``holds`` (false, then true from some n on) is true;
+    None when it is not true even at ``limit``. Doubling finds a bound, bisection the n."""
+    if not holds(limit):
         return None
-    low, high = 1, 1
-    while not apart(high):
-        low, high = high, high * 2
+    low, high = start, start
+    while not holds(high):
+        low, high = high + 1, high * 2
     while low < high:
         mid = (low + high) // 2
-        if apart(mid):
+        if holds(mid):
             high = mid
         else:
             low = mid + 1

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
 
-from pytest_arena.analysis.stats.intervals import CONFIDENCE, MIN_TASKS, student_t_quantile
+from pytest_arena.analysis.stats.intervals import CONFIDENCE, MIN_TASKS, smallest_n, student_t_quantile
 
 __all__ = [
     "ASSUMED_DISCORDANT",
@@ -154,24 +154,10 @@ def tasks_needed(delta: float, components: VarianceComponents, seeds: int, power
     ``power``; None when ``delta`` is 0 or more than a million tasks would be needed."""
     if delta == 0:
         return None
-
-    def enough(n: int) -> bool:
-        if components.variance(seeds) <= 0:  # nothing varies: the fewest tasks that give an interval
-            return True
-        return (achieved_power(delta, components, n, seeds, confidence) or 0.0) >= power
-
-    if not enough(_MAX_TASKS):
-        return None
-    low, high = MIN_TASKS, MIN_TASKS
-    while not enough(high):
-        low, high = high + 1, high * 2
-    while low < high:
-        mid = (low + high) // 2
-        if enough(mid):
-            high = mid
-        else:
-            low = mid + 1
-    return high
+    if components.variance(seeds) <= 0:  # nothing varies: the fewest tasks that give an interval
+        return MIN_TASKS
+    return smallest_n(lambda n: (achieved_power(delta, components, n, seeds, confidence) or 0.0) >= power,
+                      MIN_TASKS, _MAX_TASKS)
 
 
 def minimum_detectable(components: VarianceComponents, n_tasks: int, seeds: int, power: float = POWER,
