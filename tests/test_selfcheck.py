@@ -78,10 +78,15 @@ def test_bubblewrap_holds_every_wall_it_claims_against_the_probe(role):
     assert check.errors == {}  # every attempt told something
 
 
-def test_without_walls_every_attempt_reaches_its_target():
+def test_without_walls_every_attempt_reaches_its_target(monkeypatch, tmp_path):
     """The control: in ``none`` (no walls at all) the probe reads each canary, writes outside the
     workspace, sees the harness, reaches the other loopback port, outgrows both caps and leaves a
     detached process running; only the child in its process group is ended with the run."""
+    # A HOME of this test's own: a self-check running in another xdist worker plants its canary
+    # in the real HOME at any moment, and would be taken for one this check left behind.
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
     check = selfcheck.check(get_sandbox_kind("none"), "agents")
     assert check.through["files"] == FILE_ATTEMPTS
     assert check.through["network"] == ["connected to a loopback port other than the router's"]
@@ -92,7 +97,7 @@ def test_without_walls_every_attempt_reaches_its_target():
     assert check.held == {"files": "absent", "network": "absent", "router_link": "absent", "memory": "absent",
                           "processes": "absent", "wall_time": "soft"}
     assert check.ok  # none claims nothing it does not keep
-    assert not list(Path.home().glob(".pytest-arena-selfcheck-*"))  # the HOME canary is gone again
+    assert not list(home.iterdir())  # the HOME canary is gone again
 
 
 def test_a_kind_that_claims_walls_it_does_not_have_is_refused_in_one_line_naming_them(fresh):
