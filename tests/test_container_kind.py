@@ -3,17 +3,14 @@ wall hit by a real process. Skipped, with the reason, where podman or the image 
 it with `python -m pytest_arena setup --container-image`; ARENA_CONTAINER_DIR says where)."""
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +23,7 @@ from pytest_arena.sandbox.container import LABEL, built_image, leftover_containe
 from pytest_arena.sandbox.container_image import SETUP_COMMAND
 from pytest_arena.sandbox.kinds import availability
 from pytest_arena.sandbox.run import Limits, RouterLink, run_sandboxed
+from tests.fakes.uds_router import router_on_unix_socket
 
 PY = sys.executable
 KIND = get_sandbox_kind("container")
@@ -232,44 +230,20 @@ def test_no_network_but_the_router_link(tmp_path):
     listening on the host does not answer."""
     uds = tmp_path / "router.sock"
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = f"router saw {self.path}".encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-        daemon_threads = True
-
-        def get_request(self):
-            conn, _ = super().get_request()
-            return conn, ("local", 0)
-
-    server = UnixHTTPServer(str(uds), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with socket.create_server(("127.0.0.1", 0)) as other:
+    with router_on_unix_socket(uds), socket.create_server(("127.0.0.1", 0)) as other:
         other.setblocking(False)
-        try:
-            result = container(python(f"""
-                import http.client, socket
-                conn = http.client.HTTPConnection("127.0.0.1", 8787, timeout=10)
-                conn.request("GET", "/run/abc/v1/models")
-                print(conn.getresponse().read().decode())
-                for host, port in (("127.0.0.1", {other.getsockname()[1]}), ("1.1.1.1", 53)):
-                    try:
-                        socket.create_connection((host, port), timeout=3)
-                        print("reached", host)
-                    except OSError:
-                        print("closed", host)
-            """), tmp_path, Limits(wall_s=60), router=RouterLink(uds_path=str(uds), port=8787))
-        finally:
-            server.shutdown()
-            server.server_close()
+        result = container(python(f"""
+            import http.client, socket
+            conn = http.client.HTTPConnection("127.0.0.1", 8787, timeout=10)
+            conn.request("GET", "/run/abc/v1/models")
+            print(conn.getresponse().read().decode())
+            for host, port in (("127.0.0.1", {other.getsockname()[1]}), ("1.1.1.1", 53)):
+                try:
+                    socket.create_connection((host, port), timeout=3)
+                    print("reached", host)
+                except OSError:
+                    print("closed", host)
+        """), tmp_path, Limits(wall_s=60), router=RouterLink(uds_path=str(uds), port=8787))
         with pytest.raises(BlockingIOError):
             other.accept()
     assert result.stdout.splitlines() == ["router saw /run/abc/v1/models", "closed 127.0.0.1", "closed 1.1.1.1"], \

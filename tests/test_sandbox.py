@@ -20,6 +20,7 @@ from pytest_arena.sandbox.cgroup import pids_cgroup_parent
 from pytest_arena.sandbox.kinds import get_sandbox_kind
 from pytest_arena.sandbox.launcher import TAIL_BYTES
 from pytest_arena.sandbox.run import Limits, SandboxStartError, run_sandboxed, sandbox_kind
+from tests.fakes.uds_router import router_on_unix_socket
 
 PY = sys.executable
 isolated = pytest.mark.skipif(sandbox_kind() == "subprocess", reason="no sandbox on this machine")
@@ -351,53 +352,25 @@ def test_the_sandbox_works_when_the_interpreter_lives_under_tmp(tmp_path):
 @needs_bwrap
 def test_a_router_link_is_the_only_way_out(tmp_path):
     """Inside, 127.0.0.1:<port> reaches the router's Unix socket; the host's TCP ports do not."""
-    import http.server
-    import socketserver
-    import threading
-
     uds = tmp_path / "router.sock"
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = f"router saw {self.path}".encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-        daemon_threads = True
-
-        def get_request(self):
-            conn, _ = super().get_request()
-            return conn, ("local", 0)
-
-    server = UnixHTTPServer(str(uds), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with socket.create_server(("127.0.0.1", 0)) as other:
+    with router_on_unix_socket(uds), socket.create_server(("127.0.0.1", 0)) as other:
         other.setblocking(False)
-        try:
-            result = run_sandboxed(
-                python(f"""
-                    import http.client, socket
-                    conn = http.client.HTTPConnection("127.0.0.1", 8787, timeout=10)
-                    conn.request("GET", "/run/abc/v1/models")
-                    print(conn.getresponse().read().decode())
-                    try:
-                        socket.create_connection(("127.0.0.1", {other.getsockname()[1]}), timeout=3)
-                        print("other port reached")
-                    except OSError:
-                        print("other port closed")
-                """),
-                workdir=tmp_path, limits=Limits(wall_s=30),
-                router=sandbox.RouterLink(uds_path=str(uds), port=8787),
-            )
-        finally:
-            server.shutdown()
-            server.server_close()
+        result = run_sandboxed(
+            python(f"""
+                import http.client, socket
+                conn = http.client.HTTPConnection("127.0.0.1", 8787, timeout=10)
+                conn.request("GET", "/run/abc/v1/models")
+                print(conn.getresponse().read().decode())
+                try:
+                    socket.create_connection(("127.0.0.1", {other.getsockname()[1]}), timeout=3)
+                    print("other port reached")
+                except OSError:
+                    print("other port closed")
+            """),
+            workdir=tmp_path, limits=Limits(wall_s=30),
+            router=sandbox.RouterLink(uds_path=str(uds), port=8787),
+        )
         with pytest.raises(BlockingIOError):
             other.accept()
     assert result.stdout.splitlines() == ["router saw /run/abc/v1/models", "other port closed"], result.stderr

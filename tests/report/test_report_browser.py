@@ -1,30 +1,20 @@
 """report.html in a real browser, as a person uses it: the Debian chromium, driven by Playwright
 (no browser download: Playwright is pointed at the system's executable), pages opened from
 file:// with the network off. Skipped, with the reason, where either is missing."""
-import shutil
-from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium  # skips the module where Playwright or chromium is missing
+
 from .results_folder import PLAN
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-if not Path(CHROMIUM).is_file():
-    pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
 RUNS = sum(len(seeds) for *_, passes in PLAN for seeds in passes) + 1  # + the older run
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
