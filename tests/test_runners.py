@@ -5,6 +5,7 @@ skipped, saying what installs it."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -128,8 +129,12 @@ def test_a_rust_test_program_that_prints_passes_and_exits_early_is_tampering(tmp
              '    let _ = out.flush();\n    std::process::exit(0)\n}\n')
     result = scored(task, tmp_path, parts=("workspace",), extra={"src/lib.rs": cheat})
     assert result.status == "fail" and result.tests_passed == 0
-    assert result.tampering == ("tests/double.rs: test lines, but the test program ended without libtest's "
-                                "summary, successfully")
+    # Which check catches it depends on libtest's test threads: the exit usually comes before the
+    # summary; under load another thread can finish the run and print a summary first, and that
+    # summary then disagrees with the forged lines (seen once on a loaded machine).
+    assert re.fullmatch(r"tests/double\.rs: (test lines, but the test program ended without libtest's summary, "
+                        r"successfully|the test lines report \d+ passed, \d+ failed, \d+ ignored, its summary "
+                        r"\d+, \d+, \d+)", result.tampering or ""), result.tampering
 
 
 def test_a_rust_test_program_that_crashes_counts_its_unreported_tests_as_not_passed(tmp_path):
@@ -256,6 +261,7 @@ def test_a_sweep_over_a_go_task_records_the_runner_and_its_checks_in_each_row(py
     for row in rows.values():
         assert row["scoring"]["runner"] == "go" and row["scoring"]["checks"] == list(TOOLCHAIN_CHECKS)
         assert row["quality"]["tests_total"] == 4
+        assert row["agent_test_commands"] == []  # the system's go is in the agent's sandbox already
         # the cell folder's test output says which runner produced it
         told = (pytester.path / "results/demo" / row["output_ref"] / "test_output.txt").read_text()
         assert "---- go output ----" in told and "pytest" not in told
