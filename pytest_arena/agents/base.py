@@ -34,6 +34,8 @@ class AgentSandbox:
     readonly: tuple[Path, ...] = ()
     router: RouterLink | None = None
     file_bytes: int | None = None
+    path: tuple[Path, ...] = ()  # folders put first on its processes' PATH: the task's test commands,
+    test_commands: tuple[str, ...] = ()  # named here (cell/agent_tools.py), e.g. ("pytest",)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ def run_process(
             "sandbox=ctx.sandbox (the cell's agent sandbox); outside a cell, sandbox=UNSANDBOXED "
             "(pytest_arena.agents.process) runs it as a plain subprocess")
     log_dir.mkdir(parents=True, exist_ok=True)
+    if sandbox.path:  # the task's test commands (cell/agent_tools.py) come first
+        env = {**env, "PATH": os.pathsep.join([*map(str, sandbox.path), env.get("PATH", "/usr/bin:/bin")])}
     out_path = log_dir / f"{name}.stdout.log"
     err_path = log_dir / f"{name}.stderr.log"
     try:

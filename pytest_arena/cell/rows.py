@@ -189,6 +189,10 @@ class Row(_Strict):
     # "scoring": SandboxUse}, only where something ran): a reader tells a Seatbelt cell from a
     # bubblewrap cell. Rows written before it have none (the reports then read what the kind states here).
     sandbox_guarantees: dict[str, SandboxUse] = {}
+    # The commands the harness put first on the agent's PATH to run its task's tests with
+    # (pytest_arena/cell/agent_tools.py): ["pytest"], ["jest"], or [] where the system's toolchain
+    # is all (go, cargo, g++, javac). None: the agent never started, or a row from before they existed.
+    agent_test_commands: list[str] | None = None
     scoring: Scoring | None = None  # None when the acceptance tests never ran
     artifacts: Artifacts | None = None  # filled when the row is handed to the controller
     leftovers: Leftovers | None = None  # the workspace the agent left, as scanned after it ended

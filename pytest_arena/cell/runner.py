@@ -15,6 +15,7 @@ from pytest_arena.agents.process import report_mismatch, tool_prefixes
 from pytest_arena.agents.registry import get_agent
 from pytest_arena.cell import handoff, provenance
 from pytest_arena.cell import story as cell_story
+from pytest_arena.cell.agent_tools import NO_TOOLS, AgentTools, agent_tools
 from pytest_arena.cell.rows import (
     Artifacts,
     Latency,
@@ -147,11 +148,13 @@ def sandbox_for(session: ArenaSession, role: Role) -> tuple[SandboxKind, Sandbox
 
 
 def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Path, router,
-                      file_bytes: int | None = None, kind: SandboxKind | None = None) -> AgentSandbox:
+                      file_bytes: int | None = None, kind: SandboxKind | None = None,
+                      tools: AgentTools = NO_TOOLS) -> AgentSandbox:
     """The cell's agent sandbox, of the kind ``sandbox.agents`` means (``kind``, when the cell
-    resolved it already): its workspace and private HOME writable, its install read-only, the
-    router (if any) as its only network peer. Refuses when that kind cannot run here (the user
-    may opt out: ``sandbox.agents: none``) or its self-check refused it."""
+    resolved it already): its workspace and private HOME writable, its install and the task's
+    test commands (``tools``, first on its PATH) read-only, the router (if any) as its only
+    network peer. Refuses when that kind cannot run here (the user may opt out:
+    ``sandbox.agents: none``) or its self-check refused it."""
     if kind is None:
         kind = sandbox_for(session, "agents")[0]
     home.mkdir(parents=True, exist_ok=True)
@@ -159,8 +162,9 @@ def agent_sandbox_for(session: ArenaSession, adapter, workspace: Path, home: Pat
     if router is not None:
         link = RouterLink(uds_path=router.uds_path, port=router.port)
     return AgentSandbox(kind=kind.name, writable=(workspace, home),
-                        readonly=(*adapter.sandbox_paths(session.install_root), *tool_prefixes()), router=link,
-                        file_bytes=file_bytes)
+                        readonly=(*adapter.sandbox_paths(session.install_root), *tool_prefixes(), *tools.readonly),
+                        router=link, file_bytes=file_bytes, path=(tools.folder,) if tools.folder else (),
+                        test_commands=tools.names)
 
 
 def run_cell(session: ArenaSession, cell: Cell, node_id: str, watch: Watch = NO_WATCH) -> CellRun:
@@ -226,7 +230,8 @@ def run_cell(session: ArenaSession, cell: Cell, node_id: str, watch: Watch = NO_
                 transcript_bodies=config.router.transcript == "full"))
             watch.routed(run_id, router)  # live calls and cost, e.g. for the progress display
         timeout_s = config.benchmark.timeout_s or task.spec.timeout_s
-        box = agent_sandbox_for(session, adapter, workspace, home, router, limits.file_bytes, agent_kind)
+        tools = agent_tools(task, session.install_root, workspace, scratch / "tools")
+        box = agent_sandbox_for(session, adapter, workspace, home, router, limits.file_bytes, agent_kind, tools)
         ctx = AgentRunContext(task=task, workspace=workspace, prompt=task.prompt, endpoints=endpoints,
                               seed=cell.seed, timeout_s=timeout_s, home=home, log_dir=cell_dir / "logs",
                               install_root=session.install_root, sandbox=box)
@@ -376,6 +381,7 @@ def assemble_row(session: ArenaSession, cell: Cell, node_id: str, *, run_id: str
         backend_kinds=backend_kinds, provenance=prov,
         sandbox={"agent": box.kind if box else "not started",
                  "scoring": scored.sandbox if scored else "not run"},
+        agent_test_commands=list(box.test_commands) if box else None,
         sandbox_guarantees={role: use for role, use in (uses or {}).items()
                             if (role == "agent" and box is not None and box.kind == use.kind)
                             or (role == "scoring" and scored is not None and scored.sandbox == use.kind)},

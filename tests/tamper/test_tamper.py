@@ -176,6 +176,18 @@ def test_a_solution_that_rewrites_pytest_reports_is_caught(arena):
     assert_gained_nothing(rows["probe-report-rewrite"])
 
 
+def test_the_test_command_on_the_agents_path_runs_and_cannot_be_turned(arena):
+    """An agent runs its tests with the ``pytest`` the cell puts first on its PATH; it can neither
+    replace that launcher nor write into the clean pytest copy it runs (scoring's own)."""
+    run, out_dir, *_ = arena
+    _, rows = run("probe-tools")
+    got = found(out_dir, rows["probe-tools"])
+    assert got["launcher"] and got["copies"], got  # the command was there, and the copy it runs
+    assert got["changed"] == []
+    assert got["ran"] == 1 and "failed" in got["ran_said"][0], got  # the stub's tests, really run
+    assert_gained_nothing(rows["probe-tools"])
+
+
 def test_no_network_but_the_router(arena):
     run, out_dir, _, listener = arena
     _, rows = run("probe-network")

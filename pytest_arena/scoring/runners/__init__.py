@@ -28,7 +28,7 @@ from pytest_arena.scoring.runners.golang import GoToolchain
 from pytest_arena.scoring.runners.java import INSTALL_HINT as JAVA_HINT
 from pytest_arena.scoring.runners.java import JavaToolchain
 from pytest_arena.scoring.runners.javascript import INSTALL_HINT as JS_HINT
-from pytest_arena.scoring.runners.javascript import JavascriptToolchain, install_jest
+from pytest_arena.scoring.runners.javascript import JavascriptToolchain, agent_jest, install_jest
 from pytest_arena.scoring.runners.rust import INSTALL_HINT as RUST_HINT
 from pytest_arena.scoring.runners.rust import RustToolchain
 
@@ -90,7 +90,7 @@ register_test_runner(TestRunner(
     install_hint=RUST_HINT))
 register_test_runner(TestRunner(
     name="javascript", title="jest", language="JavaScript", checks=TOOLCHAIN_CHECKS,
-    toolchain=JavascriptToolchain(), install_hint=JS_HINT, setup=install_jest))
+    toolchain=JavascriptToolchain(), install_hint=JS_HINT, setup=install_jest, agent_tools=agent_jest))
 register_test_runner(TestRunner(
     name="cpp", title="g++ and Catch2", language="C++", checks=TOOLCHAIN_CHECKS, toolchain=CppToolchain(),
     install_hint=CPP_HINT))

@@ -205,4 +205,8 @@ class TestRunner:
     # `python -m pytest_arena setup --runners NAME`: (tools_dir, log) -> None, for a runner that
     # needs something installed beyond system packages (jest into tools_dir); None: nothing to do.
     setup: Callable[[Path, Callable[[str], None]], None] | None = None
+    # The commands an agent runs its tests with, beyond the system's (jest, from tools_dir):
+    # (tools_dir, workspace, folder) -> {name: argv}, files they need written into folder (shown
+    # read-only to the agent); None: the system's toolchain is all (go, cargo, g++, javac).
+    agent_tools: Callable[[Path, Path, Path], dict[str, tuple[str, ...]]] | None = None
     notes: tuple[str, ...] = field(default=())  # what the docs and `setup` say about it

@@ -41,7 +41,7 @@ from pytest_arena.scoring.runners.common import (
     system_program,
 )
 
-__all__ = ["INSTALL_HINT", "JEST_PACKAGES", "JavascriptToolchain", "install_jest"]
+__all__ = ["INSTALL_HINT", "JEST_PACKAGES", "JavascriptToolchain", "agent_jest", "install_jest"]
 
 INSTALL_HINT = "python -m pytest_arena setup --runners javascript (needs node and npm)"
 # What setup installs (exact versions: the same jest on every machine).
@@ -87,24 +87,13 @@ class JavascriptToolchain:
                 "NODE_OPTIONS": ""}
 
     def steps(self, ctx: RunnerContext) -> list[Step]:
-        modules = ctx.tools_dir / "node_modules"
-        setup_file = ctx.config_dir / "arena-unskip.js"
-        setup_file.write_text(_SETUP_FILE)
-        config = {
-            "rootDir": str(ctx.scoring_dir), "roots": [str(ctx.scoring_dir)],
-            "testMatch": ["**/*.?([cm])js"], "testEnvironment": "node", "watchman": False,
-            "cacheDirectory": str(ctx.build_dir / "jest-cache"), "setupFilesAfterEnv": [str(setup_file)],
-            "transform": {r"\.[cm]?jsx?$": [str(modules / "babel-jest"), {
-                "babelrc": False, "configFile": False,
-                "presets": [[str(modules / "@babel/preset-env"), {"targets": {"node": "current"}}]]}]},
-        }
-        config_path = ctx.config_dir / "jest.config.json"
-        config_path.write_text(json.dumps(config))
+        config_path = _write_config(ctx.tools_dir, ctx.config_dir, ctx.scoring_dir, ctx.build_dir / "jest-cache",
+                                    "**/*.?([cm])js")
         heap = [f"--max-old-space-size={ctx.memory_mb}"] if ctx.memory_mb else []
         tests = [str(ctx.path(rel)) for rel in ctx.test_files if rel.endswith(_SUFFIXES)]
-        return [Step("tests", (system_program("node") or "node", *heap, str(modules / "jest" / "bin" / "jest.js"),
-                               "--config", str(config_path), "--ci", "--runInBand", "--json", "--outputFile",
-                               str(ctx.report_dir / "jest.json"), "--runTestsByPath", *tests), tests=True)]
+        return [Step("tests", (*_jest(ctx.tools_dir, heap), "--config", str(config_path), "--ci", "--runInBand",
+                               "--json", "--outputFile", str(ctx.report_dir / "jest.json"), "--runTestsByPath",
+                               *tests), tests=True)]
 
     def plant(self, ctx: RunnerContext, test_files: Mapping[str, bytes], rng_name: Callable[[], str],
               rng_int: Callable[[int, int], int]) -> Canaries | None:
@@ -146,6 +135,44 @@ class JavascriptToolchain:
             if not result.get("assertionResults") and result.get("message"):
                 problems.append(f"{rel}: {first_error(str(result['message']))}")
         return Report(cases, f"a test file did not run: {problems[0]}" if problems and not cases else None)
+
+
+def agent_jest(tools_dir: Path, workspace: Path, folder: Path) -> dict[str, tuple[str, ...]]:
+    """The ``jest`` an agent runs in its workspace: the scorer's jest and configuration (the same
+    transform, ``xtest`` run too), rooted at the workspace, its cache in the agent's ``$TMPDIR``.
+    Its configuration goes into ``folder`` (shown read-only); nothing when jest is not installed."""
+    if JavascriptToolchain().missing(tools_dir) is not None:
+        return {}
+    config_path = _write_config(tools_dir, folder, workspace, None, "**/*.@(spec|test).?([cm])js")
+    return {"jest": (*_jest(tools_dir, []), "--config", str(config_path), "--ci", "--runInBand")}
+
+
+def _jest(tools_dir: Path, node_options: list[str]) -> tuple[str, ...]:
+    jest = tools_dir / "node_modules" / "jest" / "bin" / "jest.js"
+    return (system_program("node") or "node", *node_options, str(jest))
+
+
+def _write_config(tools_dir: Path, folder: Path, root: Path, cache_dir: Path | None, test_match: str) -> Path:
+    """Our jest configuration for tests under ``root`` whose paths match ``test_match`` (the
+    scorer names each file it runs; an agent's bare ``jest`` finds the spec files), with the
+    unskip setup file beside it in ``folder``; ``cache_dir`` None: jest's default (under the
+    process's temporary folder)."""
+    modules = tools_dir / "node_modules"
+    setup_file = folder / "arena-unskip.js"
+    setup_file.write_text(_SETUP_FILE)
+    config: dict[str, object] = {
+        "rootDir": str(root), "roots": [str(root)],
+        "testMatch": [test_match], "testEnvironment": "node", "watchman": False,
+        "setupFilesAfterEnv": [str(setup_file)],
+        "transform": {r"\.[cm]?jsx?$": [str(modules / "babel-jest"), {
+            "babelrc": False, "configFile": False,
+            "presets": [[str(modules / "@babel/preset-env"), {"targets": {"node": "current"}}]]}]},
+    }
+    if cache_dir is not None:
+        config["cacheDirectory"] = str(cache_dir)
+    config_path = folder / "jest.config.json"
+    config_path.write_text(json.dumps(config))
+    return config_path
 
 
 def _relative(name: str, root: Path) -> str:
