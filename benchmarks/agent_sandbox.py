@@ -38,7 +38,7 @@ from pytest_arena.sandbox.run import RouterLink, base_python, sandbox_kind  # no
 STREAM_EVENTS = 20
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
@@ -63,7 +63,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class _TCP(socketserver.ThreadingMixIn, http.server.HTTPServer):
+class TCPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 
     def get_request(self):
@@ -72,7 +72,7 @@ class _TCP(socketserver.ThreadingMixIn, http.server.HTTPServer):
         return conn, addr
 
 
-class _Unix(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
     def get_request(self):
@@ -139,8 +139,8 @@ def main() -> int:
         work = Path(tmp) / "workspace"
         (work / "home").mkdir(parents=True)
         uds = Path(tmp) / "router.sock"
-        tcp = _TCP(("127.0.0.1", 0), _Handler)
-        unix = _Unix(str(uds), _Handler)
+        tcp = TCPServer(("127.0.0.1", 0), Handler)
+        unix = UnixServer(str(uds), Handler)
         for server in (tcp, unix):
             threading.Thread(target=server.serve_forever, daemon=True).start()
         port = tcp.server_address[1]

@@ -18,15 +18,11 @@ The container kind needs its image (``python -m pytest_arena setup --container-i
 from __future__ import annotations
 
 import argparse
-import http.server
 import os
-import socket
-import socketserver
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -34,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pytest_arena.cell import provenance  # noqa: E402
+# The servers, the client and the machine line of the agent-sandbox benchmark, shared.
+from benchmarks.agent_sandbox import CLIENT, Handler, TCPServer, UnixServer, machine  # noqa: E402
 from pytest_arena.paths import base_python  # noqa: E402
 from pytest_arena.sandbox import BoxSpec, Limits, RouterLink, get_sandbox_kind, sandbox_kinds  # noqa: E402
 from pytest_arena.sandbox.kinds import availability  # noqa: E402
@@ -42,57 +39,6 @@ from pytest_arena.sandbox.kinds import availability  # noqa: E402
 KINDS = ("bwrap", "seatbelt", "unshare", "subprocess", "container")
 PASS = [base_python(), "-I", "-S", "-c", "pass"]
 LIMITS = Limits(wall_s=120)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class _TCP(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-    def get_request(self):
-        conn, addr = super().get_request()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn, addr
-
-
-class _Unix(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def get_request(self):
-        conn, _ = super().get_request()
-        return conn, ("local", 0)
-
-
-CLIENT = textwrap.dedent("""
-    import http.client, sys, time
-    port, calls = int(sys.argv[1]), int(sys.argv[2])
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        conn.request("GET", "/small")
-        conn.getresponse().read()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    print(times[len(times) // 2])
-""")
-
-
-def machine() -> str:
-    prov = provenance.collect("bench")
-    return f"{prov.cpu}, {prov.cpus} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
 
 
 def summary(values: list[float]) -> str:
@@ -129,7 +75,7 @@ def in_box(box, kind: str) -> float:  # type: ignore[no-untyped-def]
 
 def round_trip(box, client: Path, port: int, calls: int) -> float:  # type: ignore[no-untyped-def]
     """The median round trip (ms) of ``calls`` HTTP requests made from inside ``box`` (None: bare)."""
-    cmd = [base_python(), "-I", "-S", str(client), str(port), str(calls)]
+    cmd = [base_python(), "-I", "-S", str(client), str(port), str(calls), "/small"]
     if box is None:
         return float(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
     result = box.run(cmd, LIMITS)
@@ -155,7 +101,7 @@ def main() -> int:
         client = work / "client.py"
         client.write_text(CLIENT)
         uds = Path(tmp) / "router.sock"
-        tcp, unix = _TCP(("127.0.0.1", 0), _Handler), _Unix(str(uds), _Handler)
+        tcp, unix = TCPServer(("127.0.0.1", 0), Handler), UnixServer(str(uds), Handler)
         for server in (tcp, unix):
             threading.Thread(target=server.serve_forever, daemon=True).start()
         port = tcp.server_address[1]

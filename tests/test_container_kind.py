@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from pytest_arena.sandbox.container_image import SETUP_COMMAND
 from pytest_arena.sandbox.kinds import availability
 from pytest_arena.sandbox.run import Limits, RouterLink, run_sandboxed
 from tests.fakes.uds_router import router_on_unix_socket
+from tests.procs import processes_with
 
 PY = sys.executable
 KIND = get_sandbox_kind("container")
@@ -37,24 +37,6 @@ def python(code: str) -> list[str]:
 
 def container(cmd: list[str], workdir: Path, limits: Limits, **kw) -> object:
     return run_sandboxed(cmd, workdir=workdir, limits=limits, kind="container", **kw)
-
-
-def processes_with(marker: str) -> list[int]:
-    """Host pids of live processes whose command line holds ``marker`` (a container's processes
-    are the host's too)."""
-    for _ in range(50):
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and int(entry.name) != os.getpid():
-                try:
-                    if marker.encode() in (entry / "cmdline").read_bytes():
-                        found.append(int(entry.name))
-                except OSError:
-                    pass
-        if not found:
-            break
-        time.sleep(0.1)
-    return found
 
 
 def our_containers() -> list[str]:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from pytest_arena.sandbox.kinds import get_sandbox_kind
 from pytest_arena.sandbox.launcher import TAIL_BYTES
 from pytest_arena.sandbox.run import Limits, SandboxStartError, run_sandboxed, sandbox_kind
 from tests.fakes.uds_router import router_on_unix_socket
+from tests.procs import processes_with
 
 PY = sys.executable
 isolated = pytest.mark.skipif(sandbox_kind() == "subprocess", reason="no sandbox on this machine")
@@ -38,24 +38,6 @@ NETWORK_KINDS = [pytest.param(k, marks=pytest.mark.skipif(not _kind_works(k), re
 
 def python(code: str) -> list[str]:
     return [PY, "-c", textwrap.dedent(code)]
-
-
-def processes_with(marker: str) -> list[int]:
-    """Pids of live processes whose command line contains ``marker``, after giving the kernel a
-    moment to finish tearing down a killed pid namespace."""
-    for _ in range(50):
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and int(entry.name) != os.getpid():
-                try:
-                    if marker.encode() in (entry / "cmdline").read_bytes():
-                        found.append(int(entry.name))
-                except OSError:
-                    pass
-        if not found:
-            break
-        time.sleep(0.1)
-    return found
 
 
 @pytest.fixture
