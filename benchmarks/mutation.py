@@ -106,7 +106,7 @@ TARGETS = [
     Target("pytest_arena/scoring/score.py",
            functions=("score", "prepare_scoring_dir", "_canary_tampering", "_capped_canary",
                       "_collection_mismatch", "_merged", "_counted", "_key_of", "_hit_a_cap",
-                      "_test_targets", "_is_control_path", "_remove_control_files", "_write_pristine",
+                      "_test_targets", "_control_files", "_remove_control_files", "_write_pristine",
                       "read_junit", "junit_test_id", "plant_canaries", "_not_copied"),
            tests=("tests/test_scoring.py",),
            new_tests=("tests/test_scoring_mutants.py",)),

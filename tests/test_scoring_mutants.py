@@ -195,7 +195,7 @@ def test_test_targets_are_the_test_modules_else_every_module_and_never_conftest(
     ("test_pytest.py", False), ("mypytest/x.py", False), ("src/app.py", False), ("pytest", False),
 ])
 def test_pytest_control_paths(rel, control):
-    assert scoring._is_control_path(rel) is control
+    assert scoring.PYTEST_CONTROL.matches(rel) is control
 
 
 def test_control_files_the_agent_adds_are_removed_but_shipped_ones_kept(tmp_path):

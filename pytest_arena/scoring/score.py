@@ -418,11 +418,7 @@ def _test_targets(task: Task) -> list[str]:
 
 
 def _control_files(files: dict[str, bytes], control: ControlFiles = PYTEST_CONTROL) -> dict[str, bytes]:
-    return {rel: content for rel, content in files.items() if _is_control_path(rel, control)}
-
-
-def _is_control_path(rel: str, control: ControlFiles = PYTEST_CONTROL) -> bool:
-    return control.matches(rel)
+    return {rel: content for rel, content in files.items() if control.matches(rel)}
 
 
 def _remove_control_files(root: Path, keep: set[str], control: ControlFiles = PYTEST_CONTROL) -> None:
